@@ -1,0 +1,72 @@
+//! Embeds every Avro schema under `schemas/` (the current set) and `schemas/compat/<release>/`
+//! (released sets) into the crate, so the binary can resolve any writer schema it ever wrote.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+fn avsc_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|ext| ext == "avsc"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn set_literal(files: &[PathBuf]) -> String {
+    let mut out = String::from("&[\n");
+    for file in files {
+        let name = file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("schema file names are UTF-8");
+        let _ = writeln!(
+            out,
+            "    ({name:?}, include_str!({:?})),",
+            file.display().to_string()
+        );
+    }
+    out.push(']');
+    out
+}
+
+fn main() {
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"))
+        .join("../../schemas")
+        .canonicalize()
+        .expect("the schemas folder exists");
+    println!("cargo:rerun-if-changed={}", root.display());
+    let compat = root.join("compat");
+    println!("cargo:rerun-if-changed={}", compat.display());
+
+    let mut code = String::new();
+    let _ = writeln!(
+        code,
+        "/// The current schemas: (full name, JSON).\npub static CURRENT: &[(&str, &str)] = {};",
+        set_literal(&avsc_files(&root))
+    );
+    let mut releases: Vec<PathBuf> = if compat.is_dir() {
+        std::fs::read_dir(&compat)
+            .expect("read schemas/compat")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_dir())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    releases.sort();
+    code.push_str("/// Released schema sets, oldest first: (release, [(full name, JSON)]).\n");
+    code.push_str("pub static RELEASES: &[(&str, &[(&str, &str)])] = &[\n");
+    for release in &releases {
+        println!("cargo:rerun-if-changed={}", release.display());
+        let name = release
+            .file_name()
+            .and_then(|s| s.to_str())
+            .expect("release folder names are UTF-8");
+        let _ = writeln!(code, "({name:?}, {}),", set_literal(&avsc_files(release)));
+    }
+    code.push_str("];\n");
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("embedded.rs");
+    std::fs::write(out, code).expect("write embedded schema table");
+}
