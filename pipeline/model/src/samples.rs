@@ -574,6 +574,10 @@ pub fn dead_letter() -> DeadLetter {
         offset: Some(1_234),
         key: Some(format!("{ORG}|{SITE}").into_bytes()),
         payload: vec![0xDE, 0xAD, 0xBE, 0xEF],
+        headers: vec![RecordHeader {
+            key: "traceparent".into(),
+            value: Some(b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_vec()),
+        }],
         error_kind: "unknown_framing".into(),
         error: "unknown framing: the record starts with DE AD BE EF".into(),
         stage: "process".into(),

@@ -2,6 +2,17 @@
 
 use serde::{Deserialize, Serialize};
 
+/// One Kafka record header (`callsight.RecordHeader`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordHeader {
+    /// Header key.
+    pub key: String,
+    /// Header value; `None` when the header has none.
+    #[serde(with = "apache_avro::serde::bytes_opt")]
+    pub value: Option<Vec<u8>>,
+}
+
 /// A record callsight could not process (topic `<topic>.dlq`, key the original key).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -18,6 +29,8 @@ pub struct DeadLetter {
     /// The raw bytes, unchanged.
     #[serde(with = "apache_avro::serde::bytes")]
     pub payload: Vec<u8>,
+    /// The original record's headers, in order.
+    pub headers: Vec<RecordHeader>,
     /// Closed set of error kinds (safe as a metric label).
     pub error_kind: String,
     /// The error, in words.
