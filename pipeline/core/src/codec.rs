@@ -1,0 +1,125 @@
+//! The configured codec: writes records in the configured framing and reads either framing.
+//! Single-object records need nothing but the schemas compiled in; Confluent-framed ones need
+//! the Schema Registry, whose answers are cached.
+
+use crate::config::{CodecConfig, FramingConfig};
+use crate::schema_registry::{RegistryClient, RegistryError};
+use apache_avro::Schema;
+use callsight_model::codec::datum::{current_schema, decode_datum, encode_datum_into};
+use callsight_model::codec::{self, CodecError, Framing, Record, confluent, single_object};
+use dashmap::DashMap;
+use std::sync::Arc;
+
+/// Encodes and decodes records as configured.
+#[derive(Debug)]
+pub struct Codec {
+    framing: FramingConfig,
+    registry: Option<RegistryClient>,
+    /// Schema id of each subject's current schema.
+    ids: DashMap<String, u32>,
+    /// Writer schemas by id.
+    schemas: DashMap<u32, Arc<Schema>>,
+}
+
+impl Codec {
+    /// A codec for `config`.
+    pub fn new(config: &CodecConfig) -> Result<Self, CodecError> {
+        let registry = match &config.schema_registry_url {
+            Some(url) => Some(
+                RegistryClient::new(
+                    url,
+                    config.schema_registry_username.clone(),
+                    config.schema_registry_password.clone(),
+                )
+                .map_err(|e| CodecError::Registry(e.to_string()))?,
+            ),
+            None => None,
+        };
+        Ok(Codec {
+            framing: config.framing,
+            registry,
+            ids: DashMap::new(),
+            schemas: DashMap::new(),
+        })
+    }
+
+    /// The single-object codec, with no registry.
+    pub fn single_object() -> Self {
+        Codec {
+            framing: FramingConfig::SingleObject,
+            registry: None,
+            ids: DashMap::new(),
+            schemas: DashMap::new(),
+        }
+    }
+
+    /// Encodes a value of `topic` in the configured framing. With the Confluent framing the
+    /// schema is registered under `<topic>-value` the first time.
+    pub async fn encode<T: Record>(&self, topic: &str, value: &T) -> Result<Vec<u8>, CodecError> {
+        match self.framing {
+            FramingConfig::SingleObject => single_object::encode(value),
+            FramingConfig::Confluent => {
+                let id = self.subject_id::<T>(topic).await?;
+                let schema = current_schema::<T>()?;
+                let mut out = Vec::with_capacity(256);
+                out.push(confluent::MAGIC);
+                out.extend_from_slice(&id.to_be_bytes());
+                encode_datum_into(&schema.schema, T::FULL_NAME, value, &mut out)?;
+                Ok(out)
+            }
+        }
+    }
+
+    /// Decodes a record in either framing into `T`, resolving its writer schema into the current
+    /// one.
+    pub async fn decode<T: Record>(&self, bytes: &[u8]) -> Result<T, CodecError> {
+        match codec::detect(bytes)? {
+            Framing::SingleObject => single_object::decode(bytes),
+            Framing::Confluent => {
+                let (id, datum) = confluent::split(bytes)?;
+                let writer = self.schema_by_id(id).await?;
+                decode_datum(&writer, datum)
+            }
+        }
+    }
+
+    async fn subject_id<T: Record>(&self, topic: &str) -> Result<u32, CodecError> {
+        let subject = format!("{topic}-value");
+        if let Some(id) = self.ids.get(&subject) {
+            return Ok(*id);
+        }
+        let registry = self.registry()?;
+        let schema = current_schema::<T>()?;
+        let id = registry
+            .register(&subject, &schema.json)
+            .await
+            .map_err(|e| CodecError::Registry(e.to_string()))?;
+        self.ids.insert(subject, id);
+        self.schemas.insert(id, Arc::new(schema.schema.clone()));
+        Ok(id)
+    }
+
+    async fn schema_by_id(&self, id: u32) -> Result<Arc<Schema>, CodecError> {
+        if let Some(schema) = self.schemas.get(&id) {
+            return Ok(schema.clone());
+        }
+        let json = self.registry()?.schema(id).await.map_err(|e| match e {
+            RegistryError::NotFound(id) => CodecError::UnknownSchemaId(id),
+            other => CodecError::Registry(other.to_string()),
+        })?;
+        let schema = Arc::new(Schema::parse_str(&json).map_err(|e| {
+            CodecError::Registry(format!("schema id {id} does not parse: {e}"))
+        })?);
+        self.schemas.insert(id, schema.clone());
+        Ok(schema)
+    }
+
+    fn registry(&self) -> Result<&RegistryClient, CodecError> {
+        self.registry.as_ref().ok_or_else(|| {
+            CodecError::Registry(
+                "a Confluent-framed record needs codec.schema_registry_url, which is not set"
+                    .to_string(),
+            )
+        })
+    }
+}

@@ -1,0 +1,790 @@
+//! The one typed configuration of every callsight process.
+//!
+//! Loaded in layers: built-in defaults < `--config FILE` (TOML) < environment variables
+//! `CALLSIGHT__SECTION__KEY` (`__` separates levels, e.g. `CALLSIGHT__KAFKA__BROKERS`). Unknown
+//! keys are rejected, and [`Config::validate`] names the key of every problem it finds.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Prefix of the environment variables that override configuration.
+pub const ENV_PREFIX: &str = "CALLSIGHT__";
+
+/// A configuration value that must not be shown: printed as `<redacted>` by
+/// [`Config::redacted`] and by `Debug`.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl Secret {
+    /// The secret itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    /// No value was configured.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "<redacted>" })
+    }
+}
+
+/// Every setting of a callsight process.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Kafka connection and client tuning.
+    pub kafka: KafkaConfig,
+    /// Topic names, partition counts and retention.
+    pub topics: TopicsConfig,
+    /// How records are framed on the wire.
+    pub codec: CodecConfig,
+    /// The admin HTTP server (metrics, health).
+    pub admin: AdminConfig,
+    /// Logging.
+    pub log: LogConfig,
+    /// Graceful shutdown.
+    pub shutdown: ShutdownConfig,
+    /// Microsoft Graph and Entra endpoints (read by the fetch role).
+    pub graph: GraphConfig,
+    /// Event-time processing (read by the process role).
+    pub processor: ProcessorConfig,
+    /// Stream classification thresholds (read by the root-cause engine).
+    pub classification: ClassificationConfig,
+}
+
+/// Compression codec for produced batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Compression {
+    /// No compression.
+    None,
+    /// gzip.
+    Gzip,
+    /// Snappy.
+    Snappy,
+    /// LZ4 (the default: cheap on CPU, good on repetitive Avro).
+    #[default]
+    Lz4,
+}
+
+impl Compression {
+    /// The librdkafka `compression.codec` value.
+    pub fn as_librdkafka(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Snappy => "snappy",
+            Compression::Lz4 => "lz4",
+        }
+    }
+}
+
+/// Kafka connection and client tuning.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaConfig {
+    /// Bootstrap servers, comma-separated `host:port`. Empty starts the embedded broker
+    /// (librdkafka's mock cluster) inside the process, for laptops and tests.
+    pub brokers: String,
+    /// `client.id` reported to the brokers.
+    pub client_id: String,
+    /// Consumer group of the processing roles.
+    pub group_id: String,
+    /// Extra librdkafka properties passed through unchanged (`security.protocol`,
+    /// `sasl.mechanisms`, `ssl.ca.location`, ...). In environment variables write `_` for `.`:
+    /// `CALLSIGHT__KAFKA__PROPERTIES__SECURITY_PROTOCOL=SASL_SSL`. Values of keys containing
+    /// `password`, `secret` or `key` are redacted when printed.
+    pub properties: BTreeMap<String, String>,
+    /// How long the producer waits to fill a batch (`linger.ms`).
+    #[serde(with = "humantime_serde")]
+    pub linger: Duration,
+    /// Largest batch per partition, bytes (`batch.size`).
+    pub batch_bytes: u32,
+    /// Compression of produced batches.
+    pub compression: Compression,
+    /// Upper bound on delivering a produced record, retries included (`delivery.timeout.ms`).
+    #[serde(with = "humantime_serde")]
+    pub delivery_timeout: Duration,
+    /// How often librdkafka reports statistics (consumer lag, queues); 0s disables them.
+    #[serde(with = "humantime_serde")]
+    pub statistics_interval: Duration,
+    /// Consumer group session timeout (`session.timeout.ms`); a dead member's partitions move
+    /// after this long.
+    #[serde(with = "humantime_serde")]
+    pub session_timeout: Duration,
+    /// Records buffered between the consumer thread and the async pipeline.
+    pub consumer_buffer: usize,
+    /// Replication factor of topics callsight creates on a real cluster.
+    pub replication_factor: i16,
+    /// Create missing topics at start-up (through the admin API, or on the embedded broker).
+    pub create_topics: bool,
+    /// Brokers in the embedded cluster (only when `brokers` is empty).
+    pub embedded_brokers: i32,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        KafkaConfig {
+            brokers: String::new(),
+            client_id: "callsight".into(),
+            group_id: "callsight".into(),
+            properties: BTreeMap::new(),
+            linger: Duration::from_millis(20),
+            batch_bytes: 1_000_000,
+            compression: Compression::Lz4,
+            delivery_timeout: Duration::from_secs(120),
+            statistics_interval: Duration::from_secs(15),
+            session_timeout: Duration::from_secs(10),
+            consumer_buffer: 1024,
+            replication_factor: 3,
+            create_topics: true,
+            embedded_brokers: 1,
+        }
+    }
+}
+
+impl KafkaConfig {
+    /// No brokers are configured: run the embedded broker.
+    pub fn embedded(&self) -> bool {
+        self.brokers.trim().is_empty()
+    }
+
+    /// `properties` with keys normalised (`_` becomes `.`, as environment variables need).
+    pub fn librdkafka_properties(&self) -> BTreeMap<String, String> {
+        self.properties
+            .iter()
+            .map(|(k, v)| (k.replace('_', "."), v.clone()))
+            .collect()
+    }
+}
+
+/// One topic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicConfig {
+    /// Topic name.
+    pub name: String,
+    /// Partition count.
+    pub partitions: i32,
+    /// How long the broker keeps records (`retention.ms`); unset keeps the broker's default.
+    /// Compacted topics ignore it.
+    #[serde(default, with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    pub retention: Option<Duration>,
+}
+
+impl TopicConfig {
+    fn new(name: &str, partitions: i32, retention_hours: Option<u64>) -> Self {
+        TopicConfig {
+            name: name.into(),
+            partitions,
+            retention: retention_hours.map(|h| Duration::from_secs(h * 3600)),
+        }
+    }
+}
+
+/// Topic names, partition counts and retention. `legs` and `telemetry` must have the same
+/// partition count: they are co-partitioned by `org|site`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TopicsConfig {
+    /// Graph change notifications (GraphNotification).
+    pub notifications: TopicConfig,
+    /// Call legs (CallLeg), keyed org|site.
+    pub legs: TopicConfig,
+    /// Network observations (NetworkSample), keyed org|site.
+    pub telemetry: TopicConfig,
+    /// Network inventory (InventoryRecord), compacted, keyed by entity.
+    pub inventory: TopicConfig,
+    /// Tenant links (TenantLink), compacted, keyed by org.
+    pub links: TopicConfig,
+    /// Verdicts (RootCauseVerdict), compacted, keyed org|call|leg.
+    pub verdicts: TopicConfig,
+    /// Scope alerts (ScopeAlert), keyed org|scope.
+    pub alerts: TopicConfig,
+    /// Suffix of each topic's dead-letter topic.
+    pub dead_letter_suffix: String,
+    /// Partitions of each dead-letter topic.
+    pub dead_letter_partitions: i32,
+    /// Retention of the dead-letter topics.
+    #[serde(with = "humantime_serde")]
+    pub dead_letter_retention: Duration,
+}
+
+impl Default for TopicsConfig {
+    fn default() -> Self {
+        TopicsConfig {
+            notifications: TopicConfig::new("teams.notifications", 6, Some(7 * 24)),
+            legs: TopicConfig::new("calls.legs", 12, Some(7 * 24)),
+            telemetry: TopicConfig::new("net.telemetry", 12, Some(24)),
+            inventory: TopicConfig::new("net.inventory", 3, None),
+            links: TopicConfig::new("teams.links", 1, None),
+            verdicts: TopicConfig::new("rca.verdicts", 12, None),
+            alerts: TopicConfig::new("rca.alerts", 3, Some(30 * 24)),
+            dead_letter_suffix: ".dlq".into(),
+            dead_letter_partitions: 3,
+            dead_letter_retention: Duration::from_secs(14 * 24 * 3600),
+        }
+    }
+}
+
+/// Wire framing of the records callsight writes. Readers accept both framings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FramingConfig {
+    /// Avro single-object encoding: self-describing, no registry needed.
+    #[default]
+    SingleObject,
+    /// Confluent wire format with schema ids from a Schema Registry.
+    Confluent,
+}
+
+/// How records are framed on the wire.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CodecConfig {
+    /// Framing of written records.
+    pub framing: FramingConfig,
+    /// Schema Registry base URL; required for the Confluent framing, and used to read
+    /// Confluent-framed records written by others.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema_registry_url: Option<String>,
+    /// Schema Registry basic-auth user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema_registry_username: Option<String>,
+    /// Schema Registry basic-auth password.
+    pub schema_registry_password: Secret,
+}
+
+/// The admin HTTP server every process runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Address of `/metrics`, `/livez` and `/readyz`.
+    pub listen: SocketAddr,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            listen: SocketAddr::from(([0, 0, 0, 0], 9464)),
+        }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Logging.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// Format of log lines.
+    pub format: LogFormat,
+    /// `tracing` filter directives, e.g. `info,callsight_kafka=debug`; `RUST_LOG` overrides it.
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::Text,
+            filter: "info".into(),
+        }
+    }
+}
+
+/// Graceful shutdown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShutdownConfig {
+    /// After SIGTERM or ctrl-c: how long to drain, flush and commit before exiting anyway.
+    /// Keep it below Kubernetes' `terminationGracePeriodSeconds`.
+    #[serde(with = "humantime_serde")]
+    pub drain_timeout: Duration,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        ShutdownConfig {
+            drain_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Microsoft Graph and Entra endpoints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GraphConfig {
+    /// Graph API base URL.
+    pub base_url: String,
+    /// Entra authority host; tokens come from `{login_url}/{tenant}/oauth2/v2.0/token`.
+    pub login_url: String,
+}
+
+impl Default for GraphConfig {
+    fn default() -> Self {
+        GraphConfig {
+            base_url: "https://graph.microsoft.com/v1.0".into(),
+            login_url: "https://login.microsoftonline.com".into(),
+        }
+    }
+}
+
+/// Event-time processing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProcessorConfig {
+    /// How much network history the processor keeps (call records arrive hours late).
+    #[serde(with = "humantime_serde")]
+    pub retention: Duration,
+    /// How late telemetry may arrive and still count; the watermark trails the newest event by
+    /// this much.
+    #[serde(with = "humantime_serde")]
+    pub allowed_lateness: Duration,
+    /// Extra wait after a leg's end has passed the watermark, so its windows are complete.
+    #[serde(with = "humantime_serde")]
+    pub settle_margin: Duration,
+    /// Wall-clock bound after which a leg is evaluated with what there is, marked partial.
+    #[serde(with = "humantime_serde")]
+    pub max_wait: Duration,
+    /// Directory of the processor's RocksDB state.
+    pub state_dir: PathBuf,
+}
+
+impl Default for ProcessorConfig {
+    fn default() -> Self {
+        ProcessorConfig {
+            retention: Duration::from_secs(6 * 3600),
+            allowed_lateness: Duration::from_secs(120),
+            settle_margin: Duration::from_secs(60),
+            max_wait: Duration::from_secs(600),
+            state_dir: PathBuf::from("state"),
+        }
+    }
+}
+
+/// Which Call Quality Dashboard audio rules to apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleSet {
+    /// Microsoft's current rules (round trip, loss, jitter; packet utilisation gate).
+    #[default]
+    Current,
+    /// The legacy rules, which add audio degradation and concealed samples.
+    Legacy,
+}
+
+/// Stream classification thresholds, after Microsoft's Call Quality Dashboard. A stream is poor
+/// when it crosses them (see the README for the exact rules).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClassificationConfig {
+    /// Rules for audio.
+    pub rule_set: RuleSet,
+    /// Streams with at most this many packets are unclassified.
+    pub min_packets: i64,
+    /// Audio: average round trip above this (ms) is poor.
+    pub audio_round_trip_ms: f64,
+    /// Audio: average packet loss above this (fraction) is poor.
+    pub audio_packet_loss_rate: f64,
+    /// Audio: average jitter above this (ms) is poor.
+    pub audio_jitter_ms: f64,
+    /// Legacy audio: average degradation above this is poor.
+    pub legacy_audio_degradation: f64,
+    /// Legacy audio: average concealed-sample ratio above this is poor.
+    pub legacy_concealed_ratio: f64,
+    /// Video: frame loss above this (percent) is poor.
+    pub video_frame_loss_pct: f64,
+    /// Video: frame rate below this (fps) is poor.
+    pub video_frame_rate: f64,
+    /// Video: post-FEC packet loss above this (fraction) is poor.
+    pub video_post_fec_loss_rate: f64,
+    /// Screen sharing (VBSS): inbound frame loss above this (percent) is poor.
+    pub vbss_frame_loss_pct: f64,
+    /// Screen sharing (VBSS): frame rate below this (fps) is poor.
+    pub vbss_frame_rate: f64,
+}
+
+impl Default for ClassificationConfig {
+    fn default() -> Self {
+        ClassificationConfig {
+            rule_set: RuleSet::Current,
+            min_packets: 500,
+            audio_round_trip_ms: 500.0,
+            audio_packet_loss_rate: 0.1,
+            audio_jitter_ms: 30.0,
+            legacy_audio_degradation: 1.0,
+            legacy_concealed_ratio: 0.07,
+            video_frame_loss_pct: 50.0,
+            video_frame_rate: 7.0,
+            video_post_fec_loss_rate: 0.15,
+            vbss_frame_loss_pct: 50.0,
+            vbss_frame_rate: 1.0,
+        }
+    }
+}
+
+/// One thing wrong with the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Dotted key, e.g. `topics.legs.partitions`.
+    pub key: String,
+    /// What is wrong, and what would be right.
+    pub problem: String,
+}
+
+/// Configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The `--config` file does not exist.
+    #[error("configuration file {0} does not exist")]
+    MissingFile(PathBuf),
+    /// A layer does not parse or does not fit the types (unknown key, wrong type).
+    #[error("invalid configuration: {0}")]
+    Load(String),
+    /// Values parse but do not make sense together.
+    #[error("invalid configuration:{}", .0.iter().map(|p| format!("\n  {}: {}", p.key, p.problem)).collect::<String>())]
+    Invalid(Vec<Problem>),
+}
+
+impl Config {
+    /// Loads defaults < `file` < the process environment, then validates.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        Self::load_from(file, Env::prefixed(ENV_PREFIX).split("__"))
+    }
+
+    /// Like [`Config::load`], with the environment given as pairs (for tests).
+    pub fn load_with_env(
+        file: Option<&Path>,
+        env: &[(&str, &str)],
+    ) -> Result<Config, ConfigError> {
+        let vars: Vec<(String, String)> = env
+            .iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix(ENV_PREFIX)
+                    .map(|k| (k.replace("__", ".").to_lowercase(), v.to_string()))
+            })
+            .collect();
+        let mut figment = Figment::new();
+        for (key, value) in vars {
+            figment = figment.merge(figment::providers::Serialized::global(
+                &key,
+                parse_env_value(&value),
+            ));
+        }
+        Self::load_from(file, figment)
+    }
+
+    fn load_from(
+        file: Option<&Path>,
+        overrides: impl figment::Provider,
+    ) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError::MissingFile(path.to_path_buf()));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let config: Config = figment
+            .merge(overrides)
+            .extract()
+            .map_err(|e| ConfigError::Load(describe_figment_error(e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values that parse but do not make sense; every problem names its key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut problems = Vec::new();
+        let mut bad = |key: &str, problem: String| {
+            problems.push(Problem {
+                key: key.to_string(),
+                problem,
+            })
+        };
+
+        if !self.kafka.embedded() {
+            for broker in self.kafka.brokers.split(',') {
+                let broker = broker.trim();
+                let valid = broker
+                    .rsplit_once(':')
+                    .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+                if !valid {
+                    bad(
+                        "kafka.brokers",
+                        format!("{broker:?} is not host:port (leave empty for the embedded broker)"),
+                    );
+                }
+            }
+        }
+        if self.kafka.group_id.trim().is_empty() {
+            bad("kafka.group_id", "must not be empty".into());
+        }
+        if self.kafka.consumer_buffer == 0 {
+            bad("kafka.consumer_buffer", "must be at least 1".into());
+        }
+        if self.kafka.replication_factor < 1 {
+            bad("kafka.replication_factor", "must be at least 1".into());
+        }
+        if !(1..=16).contains(&self.kafka.embedded_brokers) {
+            bad("kafka.embedded_brokers", "must be between 1 and 16".into());
+        }
+        if self.kafka.session_timeout < Duration::from_secs(1) {
+            bad("kafka.session_timeout", "must be at least 1s".into());
+        }
+        if self.kafka.delivery_timeout <= self.kafka.linger {
+            bad(
+                "kafka.delivery_timeout",
+                "must be longer than kafka.linger".into(),
+            );
+        }
+
+        let topics = self.topics.all();
+        for (key, topic) in &topics {
+            if let Err(problem) = check_topic_name(&topic.name) {
+                bad(&format!("topics.{key}.name"), problem);
+            }
+            if topic.partitions < 1 {
+                bad(
+                    &format!("topics.{key}.partitions"),
+                    "must be at least 1".into(),
+                );
+            }
+        }
+        for (i, (key, topic)) in topics.iter().enumerate() {
+            if let Some((other, _)) = topics[..i].iter().find(|(_, t)| t.name == topic.name) {
+                bad(
+                    &format!("topics.{key}.name"),
+                    format!("{:?} is also the name of topics.{other}", topic.name),
+                );
+            }
+        }
+        if self.topics.legs.partitions != self.topics.telemetry.partitions {
+            bad(
+                "topics.legs.partitions",
+                format!(
+                    "must equal topics.telemetry.partitions ({}): legs and telemetry are co-partitioned by org|site",
+                    self.topics.telemetry.partitions
+                ),
+            );
+        }
+        if self.topics.dead_letter_suffix.is_empty()
+            || check_topic_name(&format!("x{}", self.topics.dead_letter_suffix)).is_err()
+        {
+            bad(
+                "topics.dead_letter_suffix",
+                "must be a non-empty run of letters, digits, '.', '_' or '-'".into(),
+            );
+        }
+        if self.topics.dead_letter_partitions < 1 {
+            bad(
+                "topics.dead_letter_partitions",
+                "must be at least 1".into(),
+            );
+        }
+
+        if self.codec.framing == FramingConfig::Confluent
+            && self.codec.schema_registry_url.is_none()
+        {
+            bad(
+                "codec.schema_registry_url",
+                "is required when codec.framing is confluent".into(),
+            );
+        }
+        if let Some(url) = &self.codec.schema_registry_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                bad(
+                    "codec.schema_registry_url",
+                    format!("{url:?} is not an http(s) URL"),
+                );
+            }
+        }
+        for (key, url) in [
+            ("graph.base_url", &self.graph.base_url),
+            ("graph.login_url", &self.graph.login_url),
+        ] {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                bad(key, format!("{url:?} is not an http(s) URL"));
+            }
+        }
+
+        if self.shutdown.drain_timeout.is_zero() {
+            bad("shutdown.drain_timeout", "must be longer than 0s".into());
+        }
+        if self.processor.retention < Duration::from_secs(3600) {
+            bad(
+                "processor.retention",
+                "must be at least 1h: call records arrive long after the call".into(),
+            );
+        }
+        if self.processor.allowed_lateness >= self.processor.retention {
+            bad(
+                "processor.allowed_lateness",
+                "must be shorter than processor.retention".into(),
+            );
+        }
+        if let Some(kept) = self.topics.telemetry.retention {
+            if kept < self.processor.retention {
+                bad(
+                    "topics.telemetry.retention",
+                    format!(
+                        "must be at least processor.retention ({}): state is restored by replaying the topic",
+                        humantime::format_duration(self.processor.retention)
+                    ),
+                );
+            }
+        }
+
+        let c = &self.classification;
+        for (key, value) in [
+            ("classification.audio_packet_loss_rate", c.audio_packet_loss_rate),
+            ("classification.legacy_concealed_ratio", c.legacy_concealed_ratio),
+            ("classification.video_post_fec_loss_rate", c.video_post_fec_loss_rate),
+        ] {
+            if !(0.0..=1.0).contains(&value) {
+                bad(key, format!("{value} is not a fraction between 0 and 1"));
+            }
+        }
+        for (key, value) in [
+            ("classification.video_frame_loss_pct", c.video_frame_loss_pct),
+            ("classification.vbss_frame_loss_pct", c.vbss_frame_loss_pct),
+        ] {
+            if !(0.0..=100.0).contains(&value) {
+                bad(key, format!("{value} is not a percentage between 0 and 100"));
+            }
+        }
+        for (key, value) in [
+            ("classification.audio_round_trip_ms", c.audio_round_trip_ms),
+            ("classification.audio_jitter_ms", c.audio_jitter_ms),
+            ("classification.video_frame_rate", c.video_frame_rate),
+            ("classification.vbss_frame_rate", c.vbss_frame_rate),
+            ("classification.legacy_audio_degradation", c.legacy_audio_degradation),
+        ] {
+            if !(value.is_finite() && value >= 0.0) {
+                bad(key, format!("{value} must be a non-negative number"));
+            }
+        }
+        if c.min_packets < 0 {
+            bad("classification.min_packets", "must not be negative".into());
+        }
+
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(problems))
+        }
+    }
+
+    /// A copy with every secret replaced by `<redacted>`, for printing.
+    pub fn redacted(&self) -> Config {
+        const REDACTED: &str = "<redacted>";
+        let mut copy = self.clone();
+        for (key, value) in copy.kafka.properties.iter_mut() {
+            let key = key.to_lowercase();
+            if ["password", "secret", "key"].iter().any(|s| key.contains(s)) {
+                *value = REDACTED.into();
+            }
+        }
+        if !copy.codec.schema_registry_password.is_empty() {
+            copy.codec.schema_registry_password = Secret(REDACTED.into());
+        }
+        copy
+    }
+
+    /// The configuration as TOML, secrets redacted: what `callsight config print` shows.
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string(&self.redacted()).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+}
+
+impl TopicsConfig {
+    /// Every topic with its configuration key, in a fixed order.
+    pub fn all(&self) -> Vec<(&'static str, &TopicConfig)> {
+        vec![
+            ("notifications", &self.notifications),
+            ("legs", &self.legs),
+            ("telemetry", &self.telemetry),
+            ("inventory", &self.inventory),
+            ("links", &self.links),
+            ("verdicts", &self.verdicts),
+            ("alerts", &self.alerts),
+        ]
+    }
+
+    /// The dead-letter topic of a topic.
+    pub fn dead_letter_topic(&self, topic: &str) -> String {
+        format!("{topic}{}", self.dead_letter_suffix)
+    }
+}
+
+/// Kafka's rules for topic names.
+fn check_topic_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 249 {
+        return Err("must be 1 to 249 characters".into());
+    }
+    if name == "." || name == ".." {
+        return Err("must not be . or ..".into());
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        return Err(format!(
+            "{name:?} contains {c:?}; use letters, digits, '.', '_' and '-'"
+        ));
+    }
+    Ok(())
+}
+
+/// Environment values are typed the way figment types them: numbers, booleans, else strings.
+fn parse_env_value(value: &str) -> figment::value::Value {
+    value
+        .parse::<figment::value::Value>()
+        .unwrap_or_else(|_| figment::value::Value::from(value.to_string()))
+}
+
+/// Figment's errors carry the key path; render all of them, one per line.
+fn describe_figment_error(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| {
+            let key = if e.path.is_empty() {
+                String::new()
+            } else {
+                format!("{}: ", e.path.join("."))
+            };
+            // Files and the environment say where a value came from; internal providers do not.
+            let origin = e
+                .metadata
+                .as_ref()
+                .filter(|m| !m.name.contains("::"))
+                .map(|m| match &m.source {
+                    Some(source) => format!(" (from {source})"),
+                    None => format!(" (from {})", m.name),
+                })
+                .unwrap_or_default();
+            format!("{key}{}{origin}", e.kind)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}

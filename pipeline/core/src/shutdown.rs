@@ -1,0 +1,75 @@
+//! Graceful shutdown: one cancellation token for the whole process, a tracker of the tasks that
+//! must finish, and a bound on how long they may take.
+
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Shared by every task: `token` says when to stop taking work, `tracker` knows who is still
+/// draining.
+#[derive(Debug, Clone, Default)]
+pub struct Shutdown {
+    /// Cancelled when the process should stop taking new work.
+    pub token: CancellationToken,
+    /// Tasks that must finish (drain, flush, commit) before the process exits.
+    pub tracker: TaskTracker,
+}
+
+/// How a drain ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drained {
+    /// Every tracked task finished in time.
+    Clean,
+    /// The bound passed with tasks still running.
+    TimedOut,
+}
+
+impl Shutdown {
+    /// A fresh, untriggered shutdown.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Waits for SIGTERM or ctrl-c (or an earlier cancellation), then cancels the token.
+    pub async fn wait_for_signal(&self) {
+        let ctrl_c = async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        #[cfg(unix)]
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => tracing::info!(signal = "interrupt", "shutting down"),
+            _ = term => tracing::info!(signal = "terminate", "shutting down"),
+            _ = self.token.cancelled() => {}
+        }
+        self.token.cancel();
+    }
+
+    /// Cancels the token, then waits up to `bound` for every tracked task.
+    pub async fn drain(&self, bound: Duration) -> Drained {
+        self.token.cancel();
+        self.tracker.close();
+        match tokio::time::timeout(bound, self.tracker.wait()).await {
+            Ok(()) => Drained::Clean,
+            Err(_) => {
+                tracing::warn!(
+                    bound_seconds = bound.as_secs_f64(),
+                    tasks = self.tracker.len(),
+                    "drain bound passed with tasks still running; exiting anyway"
+                );
+                Drained::TimedOut
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! The admin server: liveness, readiness, metrics.
+
+use callsight_core::admin;
+use callsight_core::metrics::Metrics;
+use callsight_core::readiness::Readiness;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+#[tokio::test]
+async fn serves_liveness_readiness_and_metrics() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let metrics = Metrics::new();
+    let readiness = Readiness::new();
+    readiness.register("broker", "connecting");
+    let token = CancellationToken::new();
+    let server = tokio::spawn(admin::serve(
+        listener,
+        metrics.clone(),
+        readiness.clone(),
+        token.clone(),
+    ));
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("http://{addr}{path}");
+
+    let live = http.get(url("/livez")).send().await.expect("livez");
+    assert_eq!(live.status(), 200);
+
+    let not_ready = http.get(url("/readyz")).send().await.expect("readyz");
+    assert_eq!(not_ready.status(), 503);
+    assert!(not_ready.text().await.expect("body").contains("broker: not ready"));
+
+    readiness.set("broker", true, "127.0.0.1:9092");
+    let ready = http.get(url("/readyz")).send().await.expect("readyz");
+    assert_eq!(ready.status(), 200);
+
+    let counter = metrics
+        .counter_vec("callsight_test_events_total", "Test events.", &["kind"])
+        .expect("registers");
+    counter.with_label_values(&["a"]).inc();
+    let body = http
+        .get(url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("body");
+    assert!(body.contains("callsight_build_info{version="), "{body}");
+    assert!(body.contains("callsight_test_events_total{kind=\"a\"} 1"), "{body}");
+
+    token.cancel();
+    server.await.expect("joins").expect("serves cleanly");
+}
+
+#[test]
+fn a_duplicate_metric_is_an_error_naming_it() {
+    let metrics = Metrics::new();
+    metrics.gauge("callsight_dup", "First.").expect("first");
+    let err = metrics.gauge("callsight_dup", "Second.").unwrap_err();
+    assert!(err.to_string().contains("callsight_dup"));
+}
