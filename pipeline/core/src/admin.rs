@@ -28,7 +28,10 @@ pub fn router(metrics: Metrics, readiness: Readiness) -> Router {
 
 async fn render_metrics(State(state): State<AdminState>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics.render(),
     )
 }

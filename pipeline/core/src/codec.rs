@@ -107,9 +107,10 @@ impl Codec {
             RegistryError::NotFound(id) => CodecError::UnknownSchemaId(id),
             other => CodecError::Registry(other.to_string()),
         })?;
-        let schema = Arc::new(Schema::parse_str(&json).map_err(|e| {
-            CodecError::Registry(format!("schema id {id} does not parse: {e}"))
-        })?);
+        let schema =
+            Arc::new(Schema::parse_str(&json).map_err(|e| {
+                CodecError::Registry(format!("schema id {id} does not parse: {e}"))
+            })?);
         self.schemas.insert(id, schema.clone());
         Ok(schema)
     }

@@ -35,7 +35,11 @@ impl Secret {
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_empty() { "\"\"" } else { "<redacted>" })
+        f.write_str(if self.0.is_empty() {
+            "\"\""
+        } else {
+            "<redacted>"
+        })
     }
 }
 
@@ -179,7 +183,11 @@ pub struct TopicConfig {
     pub partitions: i32,
     /// How long the broker keeps records (`retention.ms`); unset keeps the broker's default.
     /// Compacted topics ignore it.
-    #[serde(default, with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub retention: Option<Duration>,
 }
 
@@ -473,10 +481,7 @@ impl Config {
     }
 
     /// Like [`Config::load`], with the environment given as pairs (for tests).
-    pub fn load_with_env(
-        file: Option<&Path>,
-        env: &[(&str, &str)],
-    ) -> Result<Config, ConfigError> {
+    pub fn load_with_env(file: Option<&Path>, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let vars: Vec<(String, String)> = env
             .iter()
             .filter_map(|(k, v)| {
@@ -532,7 +537,9 @@ impl Config {
                 if !valid {
                     bad(
                         "kafka.brokers",
-                        format!("{broker:?} is not host:port (leave empty for the embedded broker)"),
+                        format!(
+                            "{broker:?} is not host:port (leave empty for the embedded broker)"
+                        ),
                     );
                 }
             }
@@ -597,10 +604,7 @@ impl Config {
             );
         }
         if self.topics.dead_letter_partitions < 1 {
-            bad(
-                "topics.dead_letter_partitions",
-                "must be at least 1".into(),
-            );
+            bad("topics.dead_letter_partitions", "must be at least 1".into());
         }
 
         if self.codec.framing == FramingConfig::Confluent
@@ -657,20 +661,35 @@ impl Config {
 
         let c = &self.classification;
         for (key, value) in [
-            ("classification.audio_packet_loss_rate", c.audio_packet_loss_rate),
-            ("classification.legacy_concealed_ratio", c.legacy_concealed_ratio),
-            ("classification.video_post_fec_loss_rate", c.video_post_fec_loss_rate),
+            (
+                "classification.audio_packet_loss_rate",
+                c.audio_packet_loss_rate,
+            ),
+            (
+                "classification.legacy_concealed_ratio",
+                c.legacy_concealed_ratio,
+            ),
+            (
+                "classification.video_post_fec_loss_rate",
+                c.video_post_fec_loss_rate,
+            ),
         ] {
             if !(0.0..=1.0).contains(&value) {
                 bad(key, format!("{value} is not a fraction between 0 and 1"));
             }
         }
         for (key, value) in [
-            ("classification.video_frame_loss_pct", c.video_frame_loss_pct),
+            (
+                "classification.video_frame_loss_pct",
+                c.video_frame_loss_pct,
+            ),
             ("classification.vbss_frame_loss_pct", c.vbss_frame_loss_pct),
         ] {
             if !(0.0..=100.0).contains(&value) {
-                bad(key, format!("{value} is not a percentage between 0 and 100"));
+                bad(
+                    key,
+                    format!("{value} is not a percentage between 0 and 100"),
+                );
             }
         }
         for (key, value) in [
@@ -678,7 +697,10 @@ impl Config {
             ("classification.audio_jitter_ms", c.audio_jitter_ms),
             ("classification.video_frame_rate", c.video_frame_rate),
             ("classification.vbss_frame_rate", c.vbss_frame_rate),
-            ("classification.legacy_audio_degradation", c.legacy_audio_degradation),
+            (
+                "classification.legacy_audio_degradation",
+                c.legacy_audio_degradation,
+            ),
         ] {
             if !(value.is_finite() && value >= 0.0) {
                 bad(key, format!("{value} must be a non-negative number"));
@@ -701,7 +723,10 @@ impl Config {
         let mut copy = self.clone();
         for (key, value) in copy.kafka.properties.iter_mut() {
             let key = key.to_lowercase();
-            if ["password", "secret", "key"].iter().any(|s| key.contains(s)) {
+            if ["password", "secret", "key"]
+                .iter()
+                .any(|s| key.contains(s))
+            {
                 *value = REDACTED.into();
             }
         }

@@ -28,7 +28,13 @@ async fn serves_liveness_readiness_and_metrics() {
 
     let not_ready = http.get(url("/readyz")).send().await.expect("readyz");
     assert_eq!(not_ready.status(), 503);
-    assert!(not_ready.text().await.expect("body").contains("broker: not ready"));
+    assert!(
+        not_ready
+            .text()
+            .await
+            .expect("body")
+            .contains("broker: not ready")
+    );
 
     readiness.set("broker", true, "127.0.0.1:9092");
     let ready = http.get(url("/readyz")).send().await.expect("readyz");
@@ -47,7 +53,10 @@ async fn serves_liveness_readiness_and_metrics() {
         .await
         .expect("body");
     assert!(body.contains("callsight_build_info{version="), "{body}");
-    assert!(body.contains("callsight_test_events_total{kind=\"a\"} 1"), "{body}");
+    assert!(
+        body.contains("callsight_test_events_total{kind=\"a\"} 1"),
+        "{body}"
+    );
 
     token.cancel();
     server.await.expect("joins").expect("serves cleanly");

@@ -14,7 +14,10 @@ fn file(text: &str) -> tempfile::NamedTempFile {
 fn defaults_are_valid_and_use_the_embedded_broker() {
     let config = Config::load_with_env(None, &[]).expect("defaults load");
     assert!(config.kafka.embedded());
-    assert_eq!(config.topics.legs.partitions, config.topics.telemetry.partitions);
+    assert_eq!(
+        config.topics.legs.partitions,
+        config.topics.telemetry.partitions
+    );
     assert_eq!(config.codec.framing, FramingConfig::SingleObject);
     config.validate().expect("defaults validate");
 }
@@ -87,8 +90,11 @@ fn a_wrong_type_names_the_key() {
 
 #[test]
 fn a_missing_file_is_an_error() {
-    let err = Config::load_with_env(Some(std::path::Path::new("/nonexistent/callsight.toml")), &[])
-        .unwrap_err();
+    let err = Config::load_with_env(
+        Some(std::path::Path::new("/nonexistent/callsight.toml")),
+        &[],
+    )
+    .unwrap_err();
     assert!(matches!(err, ConfigError::MissingFile(_)), "{err}");
 }
 
@@ -120,7 +126,10 @@ fn validation_names_every_bad_key() {
         "classification.audio_packet_loss_rate",
         "topics.telemetry.retention",
     ] {
-        assert!(keys.contains(&expected), "{expected} not reported in {keys:?}");
+        assert!(
+            keys.contains(&expected),
+            "{expected} not reported in {keys:?}"
+        );
     }
     assert!(err.to_string().contains("co-partitioned"), "{err}");
 }
@@ -132,7 +141,10 @@ fn printing_redacts_secrets() {
         &[
             ("CALLSIGHT__KAFKA__PROPERTIES__SASL_PASSWORD", "hunter2"),
             ("CALLSIGHT__KAFKA__PROPERTIES__SASL_USERNAME", "svc"),
-            ("CALLSIGHT__CODEC__SCHEMA_REGISTRY_URL", "http://registry:8081"),
+            (
+                "CALLSIGHT__CODEC__SCHEMA_REGISTRY_URL",
+                "http://registry:8081",
+            ),
             ("CALLSIGHT__CODEC__SCHEMA_REGISTRY_PASSWORD", "s3cr3t"),
         ],
     )
@@ -147,4 +159,3 @@ fn printing_redacts_secrets() {
     let f = file(&printed);
     Config::load_with_env(Some(f.path()), &[]).expect("printed configuration loads");
 }
-

@@ -84,7 +84,10 @@ async fn confluent_framing_registers_and_round_trips() {
     let leg = samples::call_leg();
     let bytes = codec.encode("calls.legs", &leg).await.expect("encodes");
     assert_eq!(bytes[0], 0, "Confluent magic byte");
-    assert_eq!(u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]), 1);
+    assert_eq!(
+        u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]),
+        1
+    );
     assert_eq!(state.lock().expect("lock").schemas[0].0, "calls.legs-value");
 
     // A second codec (another process) knows nothing yet and fetches the schema by id.

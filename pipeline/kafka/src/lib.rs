@@ -1,1 +1,27 @@
-//! placeholder
+//! callsight's Kafka plumbing, on rdkafka (librdkafka).
+//!
+//! Layout:
+//! - [`client_config`]: librdkafka settings for every client, the producer and the consumer.
+//! - [`context`]: statistics to gauges, librdkafka logs to `tracing`, rebalance forwarding.
+//! - [`producer`]: the idempotent, acknowledged producer.
+//! - [`consumer`]: a `BaseConsumer` on its own thread feeding a bounded channel, with explicit
+//!   offset storage.
+//! - [`topics`]: topic specs, creation (admin API or embedded) and verification.
+//! - [`embedded`]: the embedded broker (librdkafka's mock cluster).
+//! - [`dead_letter`]: dead-letter topics.
+//! - [`metrics`]: Kafka metric families.
+//! - [`cluster`]: connecting to the configured cluster, or starting the embedded one.
+
+pub mod client_config;
+pub mod cluster;
+pub mod consumer;
+pub mod context;
+pub mod dead_letter;
+pub mod embedded;
+pub mod metrics;
+pub mod producer;
+pub mod topics;
+
+pub use consumer::{ConsumedRecord, ConsumerEvent, ConsumerHandle, TopicPartition};
+pub use metrics::KafkaMetrics;
+pub use producer::Producer;

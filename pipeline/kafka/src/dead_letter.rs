@@ -1,0 +1,128 @@
+//! Dead letters: a record that cannot be processed is kept, raw, with the reason, in the
+//! dead-letter topic of the topic it came from, under its original key.
+
+use crate::consumer::ConsumedRecord;
+use crate::metrics::KafkaMetrics;
+use crate::producer::{ProduceError, Producer};
+use callsight_core::codec::Codec;
+use callsight_model::CodecError;
+use callsight_model::types::{DeadLetter, RecordHeader};
+use std::sync::Arc;
+
+/// Writes dead letters.
+#[derive(Clone)]
+pub struct DeadLetters {
+    producer: Producer,
+    codec: Arc<Codec>,
+    suffix: String,
+    metrics: Arc<KafkaMetrics>,
+}
+
+/// A dead letter could not be written; the input must not be committed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeadLetterError {
+    /// Encoding the dead letter failed.
+    #[error("encoding a dead letter: {0}")]
+    Encode(#[from] CodecError),
+    /// Producing it failed.
+    #[error("{0}")]
+    Produce(#[from] ProduceError),
+}
+
+impl DeadLetters {
+    /// Dead letters go to `<topic><suffix>`.
+    pub fn new(
+        producer: Producer,
+        codec: Arc<Codec>,
+        suffix: &str,
+        metrics: Arc<KafkaMetrics>,
+    ) -> Self {
+        DeadLetters {
+            producer,
+            codec,
+            suffix: suffix.to_string(),
+            metrics,
+        }
+    }
+
+    /// Keeps a consumed record that failed at `stage` with `error` (`kind` from a closed set).
+    pub async fn send(
+        &self,
+        record: &ConsumedRecord,
+        stage: &str,
+        kind: &str,
+        error: &str,
+        now_ms: i64,
+    ) -> Result<(), DeadLetterError> {
+        let letter = DeadLetter {
+            source_topic: record.topic.clone(),
+            partition: Some(record.partition),
+            offset: Some(record.offset),
+            key: record.key.clone(),
+            payload: record.payload.clone().unwrap_or_default(),
+            headers: record
+                .headers
+                .iter()
+                .map(|(key, value)| RecordHeader {
+                    key: key.clone(),
+                    value: value.clone(),
+                })
+                .collect(),
+            error_kind: kind.to_string(),
+            error: error.to_string(),
+            stage: stage.to_string(),
+            failed_at: now_ms,
+        };
+        let topic = format!("{}{}", record.topic, self.suffix);
+        let result = async {
+            let bytes = self.codec.encode(&topic, &letter).await?;
+            self.producer
+                .send(
+                    &topic,
+                    record.key.as_deref().unwrap_or_default(),
+                    &bytes,
+                    &[],
+                )
+                .await?;
+            Ok::<(), DeadLetterError>(())
+        }
+        .await;
+        match &result {
+            Ok(()) => {
+                self.metrics
+                    .dead_letters
+                    .with_label_values(&[&record.topic, kind])
+                    .inc();
+                tracing::warn!(
+                    topic = %record.topic,
+                    partition = record.partition,
+                    offset = record.offset,
+                    kind,
+                    stage,
+                    error,
+                    "record sent to the dead-letter topic"
+                );
+            }
+            Err(e) => {
+                self.metrics
+                    .dead_letter_failures
+                    .with_label_values(&[&record.topic])
+                    .inc();
+                tracing::error!(topic = %record.topic, error = %e, "cannot write a dead letter");
+            }
+        }
+        result
+    }
+
+    /// Keeps a record that did not decode.
+    pub async fn undecodable(
+        &self,
+        record: &ConsumedRecord,
+        stage: &str,
+        error: &CodecError,
+        now_ms: i64,
+    ) -> Result<(), DeadLetterError> {
+        self.send(record, stage, error.kind(), &error.to_string(), now_ms)
+            .await
+    }
+}

@@ -1,0 +1,104 @@
+//! The embedded broker: librdkafka's mock cluster, a real Kafka protocol server on loopback,
+//! running in this process. It has no admin API and no log compaction, and its transactions are
+//! protocol-only, so callsight never depends on those when it runs embedded.
+
+use rdkafka::mocking::MockCluster;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+enum Command {
+    CreateTopic {
+        name: String,
+        partitions: i32,
+        reply: mpsc::Sender<Result<(), String>>,
+    },
+    Stop,
+}
+
+/// The embedded broker could not start or could not create a topic.
+#[derive(Debug, thiserror::Error)]
+#[error("embedded broker: {0}")]
+pub struct EmbeddedError(String);
+
+/// A running mock cluster. The cluster lives on a thread of its own (it is not `Send`); it
+/// stops when this handle is dropped.
+pub struct EmbeddedBroker {
+    bootstrap: String,
+    commands: mpsc::Sender<Command>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl EmbeddedBroker {
+    /// Starts a mock cluster of `brokers` brokers.
+    pub fn start(brokers: i32) -> Result<Self, EmbeddedError> {
+        let (commands, inbox) = mpsc::channel::<Command>();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<String, String>>();
+        let thread = std::thread::Builder::new()
+            .name("embedded-broker".into())
+            .spawn(move || {
+                let cluster = match MockCluster::new(brokers) {
+                    Ok(cluster) => cluster,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(cluster.bootstrap_servers()));
+                for command in inbox {
+                    match command {
+                        Command::CreateTopic {
+                            name,
+                            partitions,
+                            reply,
+                        } => {
+                            let result = cluster
+                                .create_topic(&name, partitions, 1)
+                                .map_err(|e| e.to_string());
+                            let _ = reply.send(result);
+                        }
+                        Command::Stop => break,
+                    }
+                }
+            })
+            .map_err(|e| EmbeddedError(format!("cannot start its thread: {e}")))?;
+        let bootstrap = ready_rx
+            .recv()
+            .map_err(|_| EmbeddedError("its thread exited before it started".into()))?
+            .map_err(EmbeddedError)?;
+        Ok(EmbeddedBroker {
+            bootstrap,
+            commands,
+            thread: Some(thread),
+        })
+    }
+
+    /// The `bootstrap.servers` of the cluster, e.g. `127.0.0.1:40123`.
+    pub fn bootstrap_servers(&self) -> &str {
+        &self.bootstrap
+    }
+
+    /// Creates a topic with `partitions` partitions.
+    pub fn create_topic(&self, name: &str, partitions: i32) -> Result<(), EmbeddedError> {
+        let (reply, answer) = mpsc::channel();
+        self.commands
+            .send(Command::CreateTopic {
+                name: name.to_string(),
+                partitions,
+                reply,
+            })
+            .map_err(|_| EmbeddedError("it has stopped".into()))?;
+        answer
+            .recv()
+            .map_err(|_| EmbeddedError("it has stopped".into()))?
+            .map_err(|e| EmbeddedError(format!("creating {name}: {e}")))
+    }
+}
+
+impl Drop for EmbeddedBroker {
+    fn drop(&mut self) {
+        let _ = self.commands.send(Command::Stop);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

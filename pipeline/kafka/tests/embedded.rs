@@ -1,0 +1,359 @@
+//! The Kafka plumbing against the embedded broker (librdkafka's mock cluster, a real Kafka
+//! protocol server on loopback).
+
+use callsight_core::codec::Codec;
+use callsight_core::config::{KafkaConfig, TopicsConfig};
+use callsight_core::metrics::Metrics;
+use callsight_kafka::cluster::Cluster;
+use callsight_kafka::consumer::{self, ConsumedRecord, ConsumerEvent};
+use callsight_kafka::dead_letter::DeadLetters;
+use callsight_kafka::topics;
+use callsight_kafka::{KafkaMetrics, Producer};
+use callsight_model::codec::single_object;
+use callsight_model::types::DeadLetter;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc::Receiver;
+
+fn kafka_config() -> KafkaConfig {
+    KafkaConfig {
+        statistics_interval: Duration::from_millis(500),
+        session_timeout: Duration::from_secs(6),
+        linger: Duration::from_millis(1),
+        ..KafkaConfig::default()
+    }
+}
+
+fn small_topics() -> TopicsConfig {
+    let mut topics = TopicsConfig::default();
+    topics.legs.partitions = 4;
+    topics.telemetry.partitions = 4;
+    topics
+}
+
+struct Setup {
+    cluster: Cluster,
+    kafka: KafkaConfig,
+    metrics: Metrics,
+    kafka_metrics: Arc<KafkaMetrics>,
+}
+
+async fn setup() -> Setup {
+    let kafka = kafka_config();
+    let cluster = Cluster::connect(&kafka, &small_topics())
+        .await
+        .expect("cluster");
+    let metrics = Metrics::new();
+    let kafka_metrics = Arc::new(KafkaMetrics::register(&metrics).expect("metrics"));
+    Setup {
+        cluster,
+        kafka,
+        metrics,
+        kafka_metrics,
+    }
+}
+
+/// Next record, skipping rebalance events; fails after a bounded wait.
+async fn next_record(rx: &mut Receiver<ConsumerEvent>) -> ConsumedRecord {
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(60), rx.recv())
+            .await
+            .expect("a record within 60 s")
+            .expect("channel open");
+        if let ConsumerEvent::Record(record) = event {
+            return record;
+        }
+    }
+}
+
+/// Kafka's (and the Java client's) murmur2, to check where keyed records land.
+fn murmur2(data: &[u8]) -> i32 {
+    const M: u32 = 0x5bd1_e995;
+    let mut h: u32 = 0x9747_b28c ^ data.len() as u32;
+    let mut chunks = data.chunks_exact(4);
+    for chunk in &mut chunks {
+        let mut k = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        k = k.wrapping_mul(M);
+        k ^= k >> 24;
+        k = k.wrapping_mul(M);
+        h = h.wrapping_mul(M);
+        h ^= k;
+    }
+    let rest = chunks.remainder();
+    if rest.len() >= 3 {
+        h ^= u32::from(rest[2]) << 16;
+    }
+    if rest.len() >= 2 {
+        h ^= u32::from(rest[1]) << 8;
+    }
+    if !rest.is_empty() {
+        h ^= u32::from(rest[0]);
+        h = h.wrapping_mul(M);
+    }
+    h ^= h >> 13;
+    h = h.wrapping_mul(M);
+    h ^= h >> 15;
+    h as i32
+}
+
+fn java_partition(key: &[u8], partitions: i32) -> i32 {
+    (murmur2(key) & 0x7fff_ffff) % partitions
+}
+
+#[tokio::test]
+async fn topics_are_created_with_their_partition_counts() {
+    let s = setup().await;
+    assert!(s.cluster.is_embedded());
+    let (kafka, bootstrap) = (s.kafka.clone(), s.cluster.bootstrap().to_string());
+    let counts = tokio::task::spawn_blocking(move || {
+        topics::partition_counts(&kafka, &bootstrap, Duration::from_secs(10))
+    })
+    .await
+    .expect("joins")
+    .expect("metadata");
+    for spec in topics::specs(&small_topics()) {
+        assert_eq!(
+            counts.get(&spec.name),
+            Some(&spec.partitions),
+            "{}",
+            spec.name
+        );
+    }
+    assert!(counts.contains_key("net.telemetry.dlq"));
+    assert_eq!(counts["calls.legs"], 4);
+}
+
+#[tokio::test]
+async fn keyed_records_round_trip_on_java_compatible_partitions() {
+    let s = setup().await;
+    let producer =
+        Producer::new(&s.kafka, s.cluster.bootstrap(), s.kafka_metrics.clone()).expect("producer");
+    let keys: Vec<String> = (0..12).map(|i| format!("org-1|site-{i}")).collect();
+    for (i, key) in keys.iter().enumerate() {
+        let payload = format!("payload-{i}");
+        let delivered = producer
+            .send(
+                "calls.legs",
+                key.as_bytes(),
+                payload.as_bytes(),
+                &[("trace", Some(b"abc")), ("empty", None)],
+            )
+            .await
+            .expect("delivered");
+        assert_eq!(
+            delivered.partition,
+            java_partition(key.as_bytes(), 4),
+            "{key} must land where a Java producer would put it"
+        );
+    }
+
+    let (handle, mut rx) = consumer::start(
+        &s.kafka,
+        s.cluster.bootstrap(),
+        "round-trip",
+        &["calls.legs"],
+        s.kafka_metrics.clone(),
+    )
+    .expect("consumer");
+    let mut seen = Vec::new();
+    for _ in 0..keys.len() {
+        let record = next_record(&mut rx).await;
+        assert_eq!(
+            record.headers,
+            vec![
+                ("trace".to_string(), Some(b"abc".to_vec())),
+                ("empty".to_string(), None)
+            ]
+        );
+        seen.push(String::from_utf8(record.key.expect("key")).expect("utf-8"));
+    }
+    seen.sort();
+    let mut expected = keys.clone();
+    expected.sort();
+    assert_eq!(seen, expected);
+    tokio::task::spawn_blocking(move || handle.stop())
+        .await
+        .expect("stops");
+    let rendered = s.metrics.render();
+    assert!(
+        rendered.contains("callsight_kafka_records_produced_total{topic=\"calls.legs\"} 12"),
+        "{rendered}"
+    );
+    assert!(rendered.contains("callsight_kafka_records_consumed_total{topic=\"calls.legs\"} 12"));
+}
+
+#[tokio::test]
+async fn only_stored_offsets_are_committed() {
+    let s = setup().await;
+    let producer =
+        Producer::new(&s.kafka, s.cluster.bootstrap(), s.kafka_metrics.clone()).expect("producer");
+    // One partition, so that order is total.
+    for i in 0..10 {
+        producer
+            .send("teams.links", b"org", format!("{i}").as_bytes(), &[])
+            .await
+            .expect("delivered");
+    }
+
+    let (handle, mut rx) = consumer::start(
+        &s.kafka,
+        s.cluster.bootstrap(),
+        "offsets",
+        &["teams.links"],
+        s.kafka_metrics.clone(),
+    )
+    .expect("consumer");
+    // Read all ten, but finish only the first four.
+    for i in 0..10 {
+        let record = next_record(&mut rx).await;
+        assert_eq!(record.payload.as_deref(), Some(format!("{i}").as_bytes()));
+        if i < 4 {
+            handle
+                .store(&record.topic, record.partition, record.offset)
+                .expect("stores");
+        }
+    }
+    drop(rx);
+    tokio::task::spawn_blocking(move || handle.stop())
+        .await
+        .expect("stops");
+
+    // The next member of the group resumes after the last finished record.
+    let (handle, mut rx) = consumer::start(
+        &s.kafka,
+        s.cluster.bootstrap(),
+        "offsets",
+        &["teams.links"],
+        s.kafka_metrics.clone(),
+    )
+    .expect("consumer");
+    let record = next_record(&mut rx).await;
+    assert_eq!(record.payload.as_deref(), Some(&b"4"[..]));
+    tokio::task::spawn_blocking(move || handle.stop())
+        .await
+        .expect("stops");
+}
+
+#[tokio::test]
+async fn assignments_arrive_before_records_and_lag_is_exported() {
+    let s = setup().await;
+    let producer =
+        Producer::new(&s.kafka, s.cluster.bootstrap(), s.kafka_metrics.clone()).expect("producer");
+    for i in 0..5 {
+        producer
+            .send("rca.alerts", b"k", format!("{i}").as_bytes(), &[])
+            .await
+            .expect("delivered");
+    }
+    let (handle, mut rx) = consumer::start(
+        &s.kafka,
+        s.cluster.bootstrap(),
+        "events",
+        &["rca.alerts"],
+        s.kafka_metrics.clone(),
+    )
+    .expect("consumer");
+    let first = tokio::time::timeout(Duration::from_secs(60), rx.recv())
+        .await
+        .expect("an event")
+        .expect("open");
+    match first {
+        ConsumerEvent::Assigned(partitions) => {
+            assert_eq!(partitions.len(), 3, "{partitions:?}");
+            assert!(partitions.iter().all(|p| p.topic == "rca.alerts"));
+        }
+        other => panic!("expected the assignment first, got {other:?}"),
+    }
+    for _ in 0..5 {
+        let record = next_record(&mut rx).await;
+        handle
+            .store(&record.topic, record.partition, record.offset)
+            .expect("stores");
+    }
+    // Statistics arrive every 500 ms; once offsets are committed, the lag of the assigned
+    // partitions is known and exported.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if s.metrics
+            .render()
+            .contains("callsight_kafka_consumer_lag_records{partition=")
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no consumer lag gauge after 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::task::spawn_blocking(move || handle.stop())
+        .await
+        .expect("stops");
+}
+
+#[tokio::test]
+async fn undecodable_records_are_kept_in_the_dead_letter_topic() {
+    let s = setup().await;
+    let producer =
+        Producer::new(&s.kafka, s.cluster.bootstrap(), s.kafka_metrics.clone()).expect("producer");
+    producer
+        .send(
+            "net.telemetry",
+            b"org|site",
+            b"\xde\xad\xbe\xef",
+            &[("h", Some(b"v"))],
+        )
+        .await
+        .expect("delivered");
+    let (handle, mut rx) = consumer::start(
+        &s.kafka,
+        s.cluster.bootstrap(),
+        "dlq",
+        &["net.telemetry"],
+        s.kafka_metrics.clone(),
+    )
+    .expect("consumer");
+    let record = next_record(&mut rx).await;
+    let codec = Arc::new(Codec::single_object());
+    let error = codec
+        .decode::<callsight_model::types::NetworkSample>(
+            record.payload.as_deref().expect("payload"),
+        )
+        .await
+        .unwrap_err();
+    let letters = DeadLetters::new(producer.clone(), codec, ".dlq", s.kafka_metrics.clone());
+    letters
+        .undecodable(&record, "process", &error, 1_700_000_000_000)
+        .await
+        .expect("dead letter written");
+    handle
+        .store(&record.topic, record.partition, record.offset)
+        .expect("stores");
+    tokio::task::spawn_blocking(move || handle.stop())
+        .await
+        .expect("stops");
+
+    let (handle, mut rx) = consumer::start(
+        &s.kafka,
+        s.cluster.bootstrap(),
+        "dlq-reader",
+        &["net.telemetry.dlq"],
+        s.kafka_metrics.clone(),
+    )
+    .expect("consumer");
+    let kept = next_record(&mut rx).await;
+    assert_eq!(kept.key.as_deref(), Some(&b"org|site"[..]));
+    let letter: DeadLetter =
+        single_object::decode(kept.payload.as_deref().expect("payload")).expect("decodes");
+    assert_eq!(letter.source_topic, "net.telemetry");
+    assert_eq!(letter.payload, b"\xde\xad\xbe\xef");
+    assert_eq!(letter.error_kind, "unknown_framing");
+    assert_eq!(letter.offset, Some(record.offset));
+    assert_eq!(letter.headers.len(), 1);
+    assert!(s.metrics.render().contains(
+        "callsight_dead_letters_total{kind=\"unknown_framing\",topic=\"net.telemetry\"} 1"
+    ));
+    tokio::task::spawn_blocking(move || handle.stop())
+        .await
+        .expect("stops");
+}
