@@ -1,1 +1,96 @@
-fn main() {}
+//! The `callsight` command: parse the command line, load the configuration, set up logging,
+//! run the chosen subcommand until SIGTERM or ctrl-c.
+
+use callsight::cli::{Cli, Command, ConfigAction};
+use callsight_core::Config;
+use callsight_core::logging;
+use callsight_core::shutdown::{Drained, Shutdown};
+use clap::Parser;
+use std::io::Write;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("callsight: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command {
+        Command::Config { action } => config_command(&config, action),
+        command => {
+            logging::init(&config.log);
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    eprintln!("callsight: cannot start the async runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let result = runtime.block_on(async {
+                match command {
+                    Command::Run => run(&config).await,
+                    Command::Broker => broker(&config).await,
+                    Command::Config { .. } => unreachable!("handled above"),
+                }
+            });
+            match result {
+                Ok(code) => code,
+                Err(e) => {
+                    tracing::error!(error = format!("{e:#}"), "callsight stopped");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn config_command(config: &Config, action: ConfigAction) -> ExitCode {
+    match action {
+        ConfigAction::Print => {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(config.to_redacted_toml().as_bytes());
+        }
+        ConfigAction::Check => eprintln!("callsight: configuration is valid"),
+    }
+    ExitCode::SUCCESS
+}
+
+async fn run(config: &Config) -> anyhow::Result<ExitCode> {
+    let shutdown = Shutdown::new();
+    let running = callsight::run::start(config, &shutdown).await?;
+    tracing::info!(
+        admin = %running.admin_addr,
+        metrics = %format!("http://{}/metrics", running.admin_addr),
+        bootstrap = %running.bootstrap,
+        embedded = running.embedded,
+        "callsight is running; ctrl-c to stop"
+    );
+    shutdown.wait_for_signal().await;
+    let drained = shutdown.drain(config.shutdown.drain_timeout).await;
+    drop(running);
+    Ok(match drained {
+        Drained::Clean => ExitCode::SUCCESS,
+        Drained::TimedOut => ExitCode::FAILURE,
+    })
+}
+
+async fn broker(config: &Config) -> anyhow::Result<ExitCode> {
+    let broker = callsight::broker::start(config)?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{}", broker.bootstrap_servers())?;
+        out.flush()?;
+    }
+    tracing::info!(
+        bootstrap = broker.bootstrap_servers(),
+        "embedded broker running; try: kcat -L -b {}; ctrl-c to stop",
+        broker.bootstrap_servers()
+    );
+    let shutdown = Shutdown::new();
+    shutdown.wait_for_signal().await;
+    drop(broker);
+    Ok(ExitCode::SUCCESS)
+}

@@ -178,13 +178,7 @@ fn load_set(
         let inlined = inline(json, "", &definitions, &mut defined).map_err(|p| err(full, p))?;
         let text = inlined.to_string();
         let schema = Schema::parse_str(&text).map_err(|e| err(full, e.to_string()))?;
-        let bytes = schema.fingerprint::<Rabin>().bytes;
-        let fingerprint = Fingerprint(
-            bytes
-                .as_slice()
-                .try_into()
-                .map_err(|_| err(full, "fingerprint is not 8 bytes".to_string()))?,
-        );
+        let fingerprint = fingerprint(&schema);
         set.insert(
             full.clone(),
             Arc::new(SchemaEntry {
@@ -197,6 +191,35 @@ fn load_set(
         );
     }
     Ok(set)
+}
+
+/// The Parsing Canonical Form of a schema, as the Avro specification defines it and as the
+/// Java and Python implementations compute it.
+///
+/// apache-avro's `canonical_form()` keeps a primitive that carries a logical type as
+/// `{"type":"long"}` where the specification's [PRIMITIVES] rule (and Java's
+/// `SchemaNormalization`, and fastavro) give `"long"`. Fingerprints taken of the two forms
+/// differ, so other implementations would not find our writer schemas; the form is corrected
+/// here. In a canonical form such an object can only stand in a type position, so the textual
+/// replacement is exact.
+pub fn parsing_canonical_form(schema: &Schema) -> String {
+    let mut form = schema.canonical_form();
+    for primitive in PRIMITIVES {
+        form = form.replace(
+            &format!("{{\"type\":\"{primitive}\"}}"),
+            &format!("\"{primitive}\""),
+        );
+    }
+    form
+}
+
+/// The CRC-64-AVRO fingerprint of a schema's [`parsing_canonical_form`].
+pub fn fingerprint(schema: &Schema) -> Fingerprint {
+    use digest::Digest;
+    let digest = Rabin::digest(parsing_canonical_form(schema).as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest);
+    Fingerprint(bytes)
 }
 
 /// Full name of a named type definition (`record`, `enum`, `fixed`), given the enclosing namespace.

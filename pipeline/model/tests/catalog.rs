@@ -123,3 +123,31 @@ fn inlined_schemas_are_self_contained_and_reuse_names() {
     assert!(entry.json.contains("\"type\":\"callsight.ConnectionType\""));
     apache_avro::Schema::parse_str(&entry.json).expect("parses on its own");
 }
+
+#[test]
+fn fingerprints_follow_the_specification_for_logical_types() {
+    // Test vectors computed with Java's SchemaNormalization and Python's fastavro: a primitive
+    // with a logical type is canonicalised to the bare primitive.
+    let with_logical = apache_avro::Schema::parse_str(
+        r#"{"type":"record","name":"t.R","fields":[{"name":"at","type":{"type":"long","logicalType":"timestamp-millis"}}]}"#,
+    )
+    .expect("parses");
+    let plain = apache_avro::Schema::parse_str(
+        r#"{"type":"record","name":"t.R","fields":[{"name":"at","type":"long"}]}"#,
+    )
+    .expect("parses");
+    assert_eq!(
+        callsight_model::catalog::parsing_canonical_form(&with_logical),
+        r#"{"name":"t.R","type":"record","fields":[{"name":"at","type":"long"}]}"#
+    );
+    assert_eq!(
+        callsight_model::catalog::fingerprint(&with_logical),
+        callsight_model::catalog::fingerprint(&plain)
+    );
+    // The specification's own example: the fingerprint of "int" is 0x7275d51a3f395c8f.
+    let int = apache_avro::Schema::parse_str(r#""int""#).expect("parses");
+    assert_eq!(
+        u64::from_le_bytes(callsight_model::catalog::fingerprint(&int).0),
+        0x7275_d51a_3f39_5c8f
+    );
+}

@@ -1,0 +1,40 @@
+//! The command line.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// callsight: why a Microsoft Teams call was bad, and how far the problem reaches.
+#[derive(Debug, Parser)]
+#[command(name = "callsight", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file (TOML). Environment variables `CALLSIGHT__SECTION__KEY` override it.
+    #[arg(long, short = 'c', global = true, env = "CALLSIGHT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Every role in one process. With no `kafka.brokers` it starts the embedded broker.
+    Run,
+    /// The embedded broker alone, with every topic created, for external clients (kcat, Python).
+    Broker,
+    /// Configuration tools.
+    Config {
+        /// What to do with the configuration.
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+/// `callsight config ...`
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print the effective configuration as TOML, secrets redacted.
+    Print,
+    /// Load and validate the configuration, then exit (0 when valid).
+    Check,
+}

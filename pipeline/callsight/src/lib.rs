@@ -1,0 +1,10 @@
+//! The `callsight` binary's library: command line, and the roles it wires together.
+//!
+//! Layout:
+//! - [`cli`]: the command line (`run`, `broker`, `config`).
+//! - [`run`]: `callsight run`, every role in one process.
+//! - [`broker`]: `callsight broker`, the embedded broker alone.
+
+pub mod broker;
+pub mod cli;
+pub mod run;

@@ -1,0 +1,108 @@
+//! `callsight run`: every role that exists, in one process. Today that is the Kafka cluster
+//! (embedded or configured), its topics, and the admin server.
+
+use anyhow::Context as _;
+use callsight_core::Config;
+use callsight_core::admin;
+use callsight_core::metrics::Metrics;
+use callsight_core::readiness::Readiness;
+use callsight_core::shutdown::Shutdown;
+use callsight_kafka::cluster::Cluster;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// How often readiness re-checks that the cluster answers.
+const BROKER_PROBE_INTERVAL: Duration = Duration::from_secs(10);
+
+/// A started process: where it listens, and what keeps it alive.
+pub struct Running {
+    /// Address of the admin server.
+    pub admin_addr: SocketAddr,
+    /// `bootstrap.servers` of the cluster in use.
+    pub bootstrap: String,
+    /// The broker runs inside this process.
+    pub embedded: bool,
+    /// The process's metrics.
+    pub metrics: Metrics,
+    /// The process's readiness.
+    pub readiness: Readiness,
+    /// Holds the embedded broker (if any) until the process stops.
+    _cluster: Cluster,
+}
+
+/// Starts every role; they run until `shutdown.token` is cancelled.
+pub async fn start(config: &Config, shutdown: &Shutdown) -> anyhow::Result<Running> {
+    let metrics = Metrics::new();
+    let readiness = Readiness::new();
+    readiness.register("broker", "connecting");
+    readiness.register("topics", "not checked yet");
+
+    let listener = TcpListener::bind(config.admin.listen)
+        .await
+        .with_context(|| format!("admin server: cannot listen on {}", config.admin.listen))?;
+    let admin_addr = listener.local_addr()?;
+    shutdown.tracker.spawn({
+        let (metrics, readiness, token) =
+            (metrics.clone(), readiness.clone(), shutdown.token.clone());
+        async move {
+            if let Err(e) = admin::serve(listener, metrics, readiness, token).await {
+                tracing::error!(error = %e, "admin server failed");
+            }
+        }
+    });
+
+    let cluster = Cluster::connect(&config.kafka, &config.topics)
+        .await
+        .context("Kafka")?;
+    readiness.set(
+        "topics",
+        true,
+        format!("{} topics present", cluster.specs().len()),
+    );
+    let bootstrap = cluster.bootstrap().to_string();
+    shutdown.tracker.spawn(probe_broker(
+        config.kafka.clone(),
+        bootstrap.clone(),
+        readiness.clone(),
+        shutdown.token.clone(),
+    ));
+
+    Ok(Running {
+        admin_addr,
+        embedded: cluster.is_embedded(),
+        bootstrap,
+        metrics,
+        readiness,
+        _cluster: cluster,
+    })
+}
+
+/// Keeps the `broker` readiness condition true while the cluster answers metadata requests.
+async fn probe_broker(
+    kafka: callsight_core::config::KafkaConfig,
+    bootstrap: String,
+    readiness: Readiness,
+    token: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        let (k, b) = (kafka.clone(), bootstrap.clone());
+        let result =
+            tokio::task::spawn_blocking(move || Cluster::probe(&k, &b, Duration::from_secs(5)))
+                .await;
+        match result {
+            Ok(Ok(topics)) => {
+                readiness.set("broker", true, format!("{bootstrap}, {topics} topics"))
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "the Kafka cluster does not answer");
+                readiness.set("broker", false, e);
+            }
+            Err(e) => readiness.set("broker", false, format!("probe failed: {e}")),
+        }
+        tokio::select! {
+            _ = token.cancelled() => return,
+            _ = tokio::time::sleep(BROKER_PROBE_INTERVAL) => {}
+        }
+    }
+}

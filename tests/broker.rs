@@ -1,0 +1,41 @@
+//! `callsight broker`: an external Kafka client (kcat, from Debian) lists every topic.
+
+use callsight_e2e::test_config;
+use callsight_kafka::topics;
+use serde_json::Value;
+use std::process::Command;
+
+#[test]
+fn kcat_lists_every_topic_of_the_embedded_broker() {
+    let config = test_config();
+    let broker = callsight::broker::start(&config).expect("broker starts");
+    let output = Command::new("kcat")
+        .args(["-L", "-J", "-m", "10", "-b", broker.bootstrap_servers()])
+        .output()
+        .expect("kcat runs (the test command installs Debian's kcat package)");
+    assert!(
+        output.status.success(),
+        "kcat failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: Value = serde_json::from_slice(&output.stdout).expect("kcat prints JSON");
+    let listed: Vec<(String, usize)> = metadata["topics"]
+        .as_array()
+        .expect("topics")
+        .iter()
+        .map(|t| {
+            (
+                t["topic"].as_str().expect("name").to_string(),
+                t["partitions"].as_array().expect("partitions").len(),
+            )
+        })
+        .collect();
+    for spec in topics::specs(&config.topics) {
+        assert!(
+            listed.contains(&(spec.name.clone(), spec.partitions as usize)),
+            "{} with {} partitions not in {listed:?}",
+            spec.name,
+            spec.partitions
+        );
+    }
+}

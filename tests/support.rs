@@ -1,0 +1,47 @@
+//! Helpers shared by the end-to-end tests.
+
+use callsight_core::Config;
+use std::future::Future;
+use std::time::Duration;
+
+/// A configuration for tests: embedded broker, admin server on an ephemeral port, short
+/// Kafka timeouts, small partition counts.
+pub fn test_config() -> Config {
+    let mut config = Config::default();
+    config.admin.listen = "127.0.0.1:0".parse().expect("address");
+    config.kafka.session_timeout = Duration::from_secs(6);
+    config.kafka.linger = Duration::from_millis(1);
+    config.kafka.statistics_interval = Duration::from_millis(500);
+    config.topics.legs.partitions = 4;
+    config.topics.telemetry.partitions = 4;
+    config.topics.verdicts.partitions = 4;
+    config.validate().expect("the test configuration is valid");
+    config
+}
+
+/// Polls `check` until it returns `Some`, or fails after `bound`.
+pub async fn eventually<T, F, Fut>(bound: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + bound;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not within {bound:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The repository root.
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
