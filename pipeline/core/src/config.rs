@@ -615,13 +615,13 @@ impl Config {
                 "is required when codec.framing is confluent".into(),
             );
         }
-        if let Some(url) = &self.codec.schema_registry_url {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                bad(
-                    "codec.schema_registry_url",
-                    format!("{url:?} is not an http(s) URL"),
-                );
-            }
+        if let Some(url) = &self.codec.schema_registry_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            bad(
+                "codec.schema_registry_url",
+                format!("{url:?} is not an http(s) URL"),
+            );
         }
         for (key, url) in [
             ("graph.base_url", &self.graph.base_url),
@@ -647,16 +647,16 @@ impl Config {
                 "must be shorter than processor.retention".into(),
             );
         }
-        if let Some(kept) = self.topics.telemetry.retention {
-            if kept < self.processor.retention {
-                bad(
-                    "topics.telemetry.retention",
-                    format!(
-                        "must be at least processor.retention ({}): state is restored by replaying the topic",
-                        humantime::format_duration(self.processor.retention)
-                    ),
-                );
-            }
+        if let Some(kept) = self.topics.telemetry.retention
+            && kept < self.processor.retention
+        {
+            bad(
+                "topics.telemetry.retention",
+                format!(
+                    "must be at least processor.retention ({}): state is restored by replaying the topic",
+                    humantime::format_duration(self.processor.retention)
+                ),
+            );
         }
 
         let c = &self.classification;

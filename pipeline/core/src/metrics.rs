@@ -6,6 +6,8 @@
 //! error kind), never ids, users or addresses.
 
 use prometheus::core::Collector;
+use std::sync::{Arc, Mutex};
+
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
     TextEncoder,
@@ -26,6 +28,7 @@ pub struct MetricError {
 #[derive(Clone)]
 pub struct Metrics {
     registry: Registry,
+    names: Arc<Mutex<Vec<String>>>,
 }
 
 impl Default for Metrics {
@@ -45,6 +48,7 @@ impl Metrics {
     pub fn new() -> Self {
         let metrics = Metrics {
             registry: Registry::new(),
+            names: Arc::default(),
         };
         if let Ok(info) = metrics.gauge_vec(
             "callsight_build_info",
@@ -74,7 +78,23 @@ impl Metrics {
         self.registry
             .register(Box::new(collector.clone()))
             .map_err(err)?;
+        self.names
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(name.to_string());
         Ok(collector)
+    }
+
+    /// Names of every registered family, including those with no samples yet (which
+    /// `/metrics` does not show until a first label set is used).
+    pub fn names(&self) -> Vec<String> {
+        let mut names = self
+            .names
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        names.sort();
+        names
     }
 
     /// Registers a counter family; `name` must end in `_total`.

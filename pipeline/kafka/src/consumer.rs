@@ -123,10 +123,10 @@ impl ConsumerHandle {
 
     fn stop_inner(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        if let Some(thread) = self.thread.take() {
-            if thread.join().is_err() {
-                tracing::error!("the consumer thread panicked");
-            }
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("the consumer thread panicked");
         }
     }
 }
