@@ -62,7 +62,11 @@ fn config_keys() -> BTreeSet<String> {
     config.codec.schema_registry_url = Some("http://registry".into());
     config.codec.schema_registry_username = Some("user".into());
     let mut keys = BTreeSet::new();
-    flatten("", &serde_json::to_value(&config).expect("serializes"), &mut keys);
+    flatten(
+        "",
+        &serde_json::to_value(&config).expect("serializes"),
+        &mut keys,
+    );
     keys.into_iter()
         .map(|key| {
             let parts: Vec<&str> = key.split('.').collect();
@@ -82,8 +86,14 @@ fn the_configuration_reference_lists_exactly_the_configuration_keys() {
     let actual = config_keys();
     let undocumented: Vec<_> = actual.difference(&documented).collect();
     let stale: Vec<_> = documented.difference(&actual).collect();
-    assert!(undocumented.is_empty(), "keys missing from the README: {undocumented:?}");
-    assert!(stale.is_empty(), "README documents keys that do not exist: {stale:?}");
+    assert!(
+        undocumented.is_empty(),
+        "keys missing from the README: {undocumented:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "README documents keys that do not exist: {stale:?}"
+    );
 }
 
 #[test]
@@ -108,6 +118,12 @@ fn the_metrics_reference_lists_exactly_the_registered_metrics() {
     let documented = table_keys(&section(&readme(), "Metrics"));
     let undocumented: Vec<_> = registered.difference(&documented).collect();
     let stale: Vec<_> = documented.difference(&registered).collect();
-    assert!(undocumented.is_empty(), "metrics missing from the README: {undocumented:?}");
-    assert!(stale.is_empty(), "README documents metrics that do not exist: {stale:?}");
+    assert!(
+        undocumented.is_empty(),
+        "metrics missing from the README: {undocumented:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "README documents metrics that do not exist: {stale:?}"
+    );
 }

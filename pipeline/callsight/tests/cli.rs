@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 fn callsight() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_callsight"));
     // Only what a test sets reaches the process.
-    command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
     command
 }
 
@@ -16,7 +18,10 @@ fn config_print_shows_the_effective_configuration_with_secrets_redacted() {
         .args(["config", "print"])
         .env("CALLSIGHT__KAFKA__BROKERS", "kafka-0:9092")
         .env("CALLSIGHT__KAFKA__PROPERTIES__SASL_PASSWORD", "hunter2")
-        .env("CALLSIGHT__CODEC__SCHEMA_REGISTRY_URL", "http://registry:8081")
+        .env(
+            "CALLSIGHT__CODEC__SCHEMA_REGISTRY_URL",
+            "http://registry:8081",
+        )
         .env("CALLSIGHT__CODEC__SCHEMA_REGISTRY_PASSWORD", "s3cr3t")
         .output()
         .expect("runs");
@@ -24,7 +29,10 @@ fn config_print_shows_the_effective_configuration_with_secrets_redacted() {
     let printed = String::from_utf8(output.stdout).expect("utf-8");
     assert!(printed.contains("brokers = \"kafka-0:9092\""), "{printed}");
     assert!(printed.contains("[topics.legs]"), "{printed}");
-    assert!(!printed.contains("hunter2") && !printed.contains("s3cr3t"), "{printed}");
+    assert!(
+        !printed.contains("hunter2") && !printed.contains("s3cr3t"),
+        "{printed}"
+    );
     assert!(printed.contains("<redacted>"), "{printed}");
 }
 
@@ -44,8 +52,11 @@ fn an_unknown_key_exits_2_and_names_it() {
 fn an_invalid_value_exits_2_and_names_the_key() {
     let dir = tempfile::tempdir().expect("dir");
     let file = dir.path().join("callsight.toml");
-    std::fs::write(&file, "[topics.telemetry]\nname = \"net.telemetry\"\npartitions = 7\n")
-        .expect("write");
+    std::fs::write(
+        &file,
+        "[topics.telemetry]\nname = \"net.telemetry\"\npartitions = 7\n",
+    )
+    .expect("write");
     let output = callsight()
         .args(["--config", file.to_str().expect("utf-8"), "config", "check"])
         .output()
@@ -97,7 +108,10 @@ fn run_becomes_ready_and_exits_cleanly_on_sigterm() {
         if let Some(exit) = child.try_wait().expect("wait") {
             break exit;
         }
-        assert!(Instant::now() < deadline, "did not exit within 20 s of SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "did not exit within 20 s of SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     let output = child.wait_with_output().expect("output");
