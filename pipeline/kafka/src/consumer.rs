@@ -182,7 +182,13 @@ fn poll_loop(
     'poll: while !stop.load(Ordering::SeqCst) {
         match consumer.poll(Duration::from_millis(100)) {
             None => {}
-            Some(Err(e)) => tracing::warn!(error = %e, "consume failed"),
+            Some(Err(e)) => {
+                metrics
+                    .client_errors
+                    .with_label_values(&["consumer", &crate::metrics::error_label(&e)])
+                    .inc();
+                tracing::warn!(error = %e, "consume failed");
+            }
             Some(Ok(message)) => {
                 metrics.consumed.with_label_values(&[message.topic()]).inc();
                 let mut event = ConsumerEvent::Record(ConsumedRecord::from_message(&message));

@@ -66,13 +66,9 @@ impl ClientContext for Context {
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
-        let code = error
-            .rdkafka_error_code()
-            .map(|c| format!("{c:?}"))
-            .unwrap_or_else(|| "other".to_string());
         self.metrics
             .client_errors
-            .with_label_values(&[self.client, &code])
+            .with_label_values(&[self.client, &crate::metrics::error_label(&error)])
             .inc();
         tracing::warn!(client = self.client, error = %error, reason, "Kafka client error");
     }

@@ -2,6 +2,15 @@
 
 use callsight_core::metrics::{MetricError, Metrics};
 use prometheus::{HistogramVec, IntCounterVec, IntGaugeVec};
+use rdkafka::error::KafkaError;
+
+/// The `error` label of an rdkafka error: librdkafka's error code name (a closed set).
+pub fn error_label(error: &KafkaError) -> String {
+    error
+        .rdkafka_error_code()
+        .map(|code| format!("{code:?}"))
+        .unwrap_or_else(|| "other".to_string())
+}
 
 /// Every Kafka metric family.
 #[derive(Debug, Clone)]

@@ -83,13 +83,9 @@ impl Producer {
                 })
             }
             Err((source, _)) => {
-                let code = source
-                    .rdkafka_error_code()
-                    .map(|c| format!("{c:?}"))
-                    .unwrap_or_else(|| "other".to_string());
                 self.metrics
                     .produce_errors
-                    .with_label_values(&[topic, &code])
+                    .with_label_values(&[topic, &crate::metrics::error_label(&source)])
                     .inc();
                 Err(ProduceError {
                     topic: topic.to_string(),

@@ -5,7 +5,7 @@ use callsight_core::codec::Codec;
 use callsight_core::config::{KafkaConfig, TopicsConfig};
 use callsight_core::metrics::Metrics;
 use callsight_kafka::cluster::Cluster;
-use callsight_kafka::consumer::{self, ConsumedRecord, ConsumerEvent};
+use callsight_kafka::consumer::{self, ConsumedRecord, ConsumerEvent, ConsumerHandle};
 use callsight_kafka::dead_letter::DeadLetters;
 use callsight_kafka::topics;
 use callsight_kafka::{KafkaMetrics, Producer};
@@ -36,6 +36,45 @@ struct Setup {
     kafka: KafkaConfig,
     metrics: Metrics,
     kafka_metrics: Arc<KafkaMetrics>,
+}
+
+impl Setup {
+    fn producer(&self) -> Producer {
+        Producer::new(
+            &self.kafka,
+            self.cluster.bootstrap(),
+            self.kafka_metrics.clone(),
+        )
+        .expect("producer")
+    }
+
+    fn consume(&self, group: &str, topics: &[&str]) -> (ConsumerHandle, Receiver<ConsumerEvent>) {
+        consumer::start(
+            &self.kafka,
+            self.cluster.bootstrap(),
+            group,
+            topics,
+            self.kafka_metrics.clone(),
+        )
+        .expect("consumer")
+    }
+}
+
+/// Stops a consumer off the async threads (it joins the poll thread).
+async fn stop(handle: ConsumerHandle) {
+    tokio::task::spawn_blocking(move || handle.stop())
+        .await
+        .expect("stops");
+}
+
+/// Produces `n` records numbered 0.. under one key.
+async fn produce_numbered(producer: &Producer, topic: &str, key: &[u8], n: usize) {
+    for i in 0..n {
+        producer
+            .send(topic, key, format!("{i}").as_bytes(), &[])
+            .await
+            .expect("delivered");
+    }
 }
 
 async fn setup() -> Setup {
@@ -126,8 +165,7 @@ async fn topics_are_created_with_their_partition_counts() {
 #[tokio::test]
 async fn keyed_records_round_trip_on_java_compatible_partitions() {
     let s = setup().await;
-    let producer =
-        Producer::new(&s.kafka, s.cluster.bootstrap(), s.kafka_metrics.clone()).expect("producer");
+    let producer = s.producer();
     let keys: Vec<String> = (0..12).map(|i| format!("org-1|site-{i}")).collect();
     for (i, key) in keys.iter().enumerate() {
         let payload = format!("payload-{i}");
@@ -147,14 +185,7 @@ async fn keyed_records_round_trip_on_java_compatible_partitions() {
         );
     }
 
-    let (handle, mut rx) = consumer::start(
-        &s.kafka,
-        s.cluster.bootstrap(),
-        "round-trip",
-        &["calls.legs"],
-        s.kafka_metrics.clone(),
-    )
-    .expect("consumer");
+    let (handle, mut rx) = s.consume("round-trip", &["calls.legs"]);
     let mut seen = Vec::new();
     for _ in 0..keys.len() {
         let record = next_record(&mut rx).await;
@@ -171,9 +202,7 @@ async fn keyed_records_round_trip_on_java_compatible_partitions() {
     let mut expected = keys.clone();
     expected.sort();
     assert_eq!(seen, expected);
-    tokio::task::spawn_blocking(move || handle.stop())
-        .await
-        .expect("stops");
+    stop(handle).await;
     let rendered = s.metrics.render();
     assert!(
         rendered.contains("callsight_kafka_records_produced_total{topic=\"calls.legs\"} 12"),
@@ -185,24 +214,11 @@ async fn keyed_records_round_trip_on_java_compatible_partitions() {
 #[tokio::test]
 async fn only_stored_offsets_are_committed() {
     let s = setup().await;
-    let producer =
-        Producer::new(&s.kafka, s.cluster.bootstrap(), s.kafka_metrics.clone()).expect("producer");
+    let producer = s.producer();
     // One partition, so that order is total.
-    for i in 0..10 {
-        producer
-            .send("teams.links", b"org", format!("{i}").as_bytes(), &[])
-            .await
-            .expect("delivered");
-    }
+    produce_numbered(&producer, "teams.links", b"org", 10).await;
 
-    let (handle, mut rx) = consumer::start(
-        &s.kafka,
-        s.cluster.bootstrap(),
-        "offsets",
-        &["teams.links"],
-        s.kafka_metrics.clone(),
-    )
-    .expect("consumer");
+    let (handle, mut rx) = s.consume("offsets", &["teams.links"]);
     // Read all ten, but finish only the first four.
     for i in 0..10 {
         let record = next_record(&mut rx).await;
@@ -214,45 +230,21 @@ async fn only_stored_offsets_are_committed() {
         }
     }
     drop(rx);
-    tokio::task::spawn_blocking(move || handle.stop())
-        .await
-        .expect("stops");
+    stop(handle).await;
 
     // The next member of the group resumes after the last finished record.
-    let (handle, mut rx) = consumer::start(
-        &s.kafka,
-        s.cluster.bootstrap(),
-        "offsets",
-        &["teams.links"],
-        s.kafka_metrics.clone(),
-    )
-    .expect("consumer");
+    let (handle, mut rx) = s.consume("offsets", &["teams.links"]);
     let record = next_record(&mut rx).await;
     assert_eq!(record.payload.as_deref(), Some(&b"4"[..]));
-    tokio::task::spawn_blocking(move || handle.stop())
-        .await
-        .expect("stops");
+    stop(handle).await;
 }
 
 #[tokio::test]
 async fn assignments_arrive_before_records_and_lag_is_exported() {
     let s = setup().await;
-    let producer =
-        Producer::new(&s.kafka, s.cluster.bootstrap(), s.kafka_metrics.clone()).expect("producer");
-    for i in 0..5 {
-        producer
-            .send("rca.alerts", b"k", format!("{i}").as_bytes(), &[])
-            .await
-            .expect("delivered");
-    }
-    let (handle, mut rx) = consumer::start(
-        &s.kafka,
-        s.cluster.bootstrap(),
-        "events",
-        &["rca.alerts"],
-        s.kafka_metrics.clone(),
-    )
-    .expect("consumer");
+    let producer = s.producer();
+    produce_numbered(&producer, "rca.alerts", b"k", 5).await;
+    let (handle, mut rx) = s.consume("events", &["rca.alerts"]);
     let first = tokio::time::timeout(Duration::from_secs(60), rx.recv())
         .await
         .expect("an event")
@@ -286,16 +278,13 @@ async fn assignments_arrive_before_records_and_lag_is_exported() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    tokio::task::spawn_blocking(move || handle.stop())
-        .await
-        .expect("stops");
+    stop(handle).await;
 }
 
 #[tokio::test]
 async fn undecodable_records_are_kept_in_the_dead_letter_topic() {
     let s = setup().await;
-    let producer =
-        Producer::new(&s.kafka, s.cluster.bootstrap(), s.kafka_metrics.clone()).expect("producer");
+    let producer = s.producer();
     producer
         .send(
             "net.telemetry",
@@ -305,14 +294,7 @@ async fn undecodable_records_are_kept_in_the_dead_letter_topic() {
         )
         .await
         .expect("delivered");
-    let (handle, mut rx) = consumer::start(
-        &s.kafka,
-        s.cluster.bootstrap(),
-        "dlq",
-        &["net.telemetry"],
-        s.kafka_metrics.clone(),
-    )
-    .expect("consumer");
+    let (handle, mut rx) = s.consume("dlq", &["net.telemetry"]);
     let record = next_record(&mut rx).await;
     let codec = Arc::new(Codec::single_object());
     let error = codec
@@ -329,18 +311,9 @@ async fn undecodable_records_are_kept_in_the_dead_letter_topic() {
     handle
         .store(&record.topic, record.partition, record.offset)
         .expect("stores");
-    tokio::task::spawn_blocking(move || handle.stop())
-        .await
-        .expect("stops");
+    stop(handle).await;
 
-    let (handle, mut rx) = consumer::start(
-        &s.kafka,
-        s.cluster.bootstrap(),
-        "dlq-reader",
-        &["net.telemetry.dlq"],
-        s.kafka_metrics.clone(),
-    )
-    .expect("consumer");
+    let (handle, mut rx) = s.consume("dlq-reader", &["net.telemetry.dlq"]);
     let kept = next_record(&mut rx).await;
     assert_eq!(kept.key.as_deref(), Some(&b"org|site"[..]));
     let letter: DeadLetter =
@@ -353,7 +326,5 @@ async fn undecodable_records_are_kept_in_the_dead_letter_topic() {
     assert!(s.metrics.render().contains(
         "callsight_dead_letters_total{kind=\"unknown_framing\",topic=\"net.telemetry\"} 1"
     ));
-    tokio::task::spawn_blocking(move || handle.stop())
-        .await
-        .expect("stops");
+    stop(handle).await;
 }

@@ -1,9 +1,6 @@
 //! Codec throughput: single-object encode and decode of the two busiest record types, and a
 //! decode that resolves an older writer schema into the current one.
 
-use apache_avro::types::Value;
-use apache_avro::writer::datum::GenericDatumWriter;
-use callsight_model::catalog::Catalog;
 use callsight_model::codec::single_object;
 use callsight_model::samples;
 use callsight_model::types::{CallLeg, DeadLetter, NetworkSample};
@@ -38,26 +35,7 @@ fn codec(c: &mut Criterion) {
     );
 
     // A DeadLetter written with release v1 resolves into the current schema.
-    let v1 = Catalog::global()
-        .history("callsight.DeadLetter")
-        .into_iter()
-        .find(|e| e.release == "v1")
-        .expect("v1");
-    let mut letter = samples::dead_letter();
-    letter.headers.clear();
-    let mut value = apache_avro::to_value(&letter).expect("to value");
-    if let Value::Record(fields) = &mut value {
-        fields.retain(|(name, _)| name != "headers");
-    }
-    let mut old = vec![0xC3, 0x01];
-    old.extend_from_slice(&v1.fingerprint.0);
-    old.extend(
-        GenericDatumWriter::builder(&v1.schema)
-            .build()
-            .expect("writer")
-            .write_value_to_vec(value.resolve(&v1.schema).expect("fits v1"))
-            .expect("encodes"),
-    );
+    let (letter, old) = samples::dead_letter_written_with_v1();
     let current = single_object::encode(&letter).expect("encodes");
     group.bench_function("decode DeadLetter, current writer", |b| {
         b.iter(|| single_object::decode::<DeadLetter>(black_box(&current)).expect("decodes"))

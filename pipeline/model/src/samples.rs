@@ -584,3 +584,32 @@ pub fn dead_letter() -> DeadLetter {
         failed_at: END,
     }
 }
+
+/// A dead letter as release v1 of the schemas wrote it (before headers were kept): the record a
+/// v1 writer meant, with no headers, and its single-object bytes under the v1 fingerprint.
+pub fn dead_letter_written_with_v1() -> (DeadLetter, Vec<u8>) {
+    use apache_avro::types::Value;
+    use apache_avro::writer::datum::GenericDatumWriter;
+    let v1 = crate::catalog::Catalog::global()
+        .history("callsight.DeadLetter")
+        .into_iter()
+        .find(|e| e.release == "v1")
+        .expect("schemas/compat/v1 has DeadLetter");
+    let mut letter = dead_letter();
+    letter.headers.clear();
+    let mut value = apache_avro::to_value(&letter).expect("a sample converts to a value");
+    if let Value::Record(fields) = &mut value {
+        fields.retain(|(name, _)| name != "headers");
+    }
+    let value = value.resolve(&v1.schema).expect("the sample fits v1");
+    let mut bytes = vec![0xC3, 0x01];
+    bytes.extend_from_slice(&v1.fingerprint.0);
+    bytes.extend(
+        GenericDatumWriter::builder(&v1.schema)
+            .build()
+            .expect("v1 writer")
+            .write_value_to_vec(value)
+            .expect("encodes under v1"),
+    );
+    (letter, bytes)
+}

@@ -192,22 +192,11 @@ fn a_record_written_with_release_v1_decodes_into_the_current_type() {
     let current = catalog.current("callsight.DeadLetter").expect("current");
     assert_ne!(v1.fingerprint, current.fingerprint, "v1 and current differ");
 
-    let mut expected = samples::dead_letter();
-    expected.headers.clear();
-    // Write the record exactly as a v1 writer would: v1 schema, v1 fingerprint.
-    let mut value = apache_avro::to_value(&expected).expect("to value");
-    if let Value::Record(fields) = &mut value {
-        fields.retain(|(name, _)| name != "headers");
-    }
-    let value = value.resolve(&v1.schema).expect("fits v1");
-    let mut bytes = vec![0xC3, 0x01];
-    bytes.extend_from_slice(&v1.fingerprint.0);
-    bytes.extend(
-        GenericDatumWriter::builder(&v1.schema)
-            .build()
-            .expect("writer")
-            .write_value_to_vec(value)
-            .expect("encodes"),
+    let (expected, bytes) = samples::dead_letter_written_with_v1();
+    assert_eq!(
+        &bytes[2..10],
+        &v1.fingerprint.0,
+        "written under the v1 fingerprint"
     );
     let decoded: DeadLetter = single_object::decode(&bytes).expect("v1 bytes decode");
     assert_eq!(decoded, expected);
