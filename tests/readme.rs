@@ -127,3 +127,29 @@ fn the_metrics_reference_lists_exactly_the_registered_metrics() {
         "README documents metrics that do not exist: {stale:?}"
     );
 }
+
+#[test]
+fn the_evidence_table_matches_the_features() {
+    let text = section(&readme(), "Root-cause engine");
+    let documented = table_keys(&text);
+    for feature in callsight_rca::features::FEATURES {
+        let row = text
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{}` ", feature.metric)))
+            .unwrap_or_else(|| panic!("no README row for {}", feature.metric));
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        assert_eq!(cells[3], format!("`{}`", feature.cause.code()), "{row}");
+        assert_eq!(
+            cells[7].parse::<f64>().ok(),
+            Some(feature.threshold),
+            "{row}"
+        );
+        assert_eq!(cells[8].parse::<f64>().ok(), Some(feature.margin), "{row}");
+        assert_eq!(cells[9].parse::<f64>().ok(), Some(feature.weight), "{row}");
+    }
+    assert_eq!(
+        documented.len(),
+        callsight_rca::features::FEATURES.len(),
+        "the README lists features that do not exist"
+    );
+}

@@ -22,6 +22,16 @@ pub enum Command {
     Run,
     /// The embedded broker alone, with every topic created, for external clients (kcat, Python).
     Broker,
+    /// Evaluate one leg from a JSON file (a saved leg and view, or a scenario) with the
+    /// configured thresholds, and print the verdict with its evidence and attribution. Exits 1
+    /// when a scenario's expectation is not met.
+    Explain {
+        /// The file.
+        file: PathBuf,
+        /// Print the verdict as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Configuration tools.
     Config {
         /// What to do with the configuration.

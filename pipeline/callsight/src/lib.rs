@@ -4,7 +4,9 @@
 //! - [`cli`]: the command line (`run`, `broker`, `config`).
 //! - [`run`]: `callsight run`, every role in one process.
 //! - [`broker`]: `callsight broker`, the embedded broker alone.
+//! - [`explain`]: `callsight explain`, one verdict with its evidence, for tuning thresholds.
 
 pub mod broker;
 pub mod cli;
+pub mod explain;
 pub mod run;

@@ -20,6 +20,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Config { action } => config_command(&config, action),
+        Command::Explain { file, json } => callsight::explain::run(&config, &file, json),
         command => {
             logging::init(&config.log);
             let runtime = match tokio::runtime::Runtime::new() {
@@ -33,7 +34,9 @@ fn main() -> ExitCode {
                 match command {
                     Command::Run => run(&config).await,
                     Command::Broker => broker(&config).await,
-                    Command::Config { .. } => unreachable!("handled above"),
+                    Command::Config { .. } | Command::Explain { .. } => {
+                        unreachable!("handled above")
+                    }
                 }
             });
             match result {

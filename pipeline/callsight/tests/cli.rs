@@ -119,3 +119,74 @@ fn run_becomes_ready_and_exits_cleanly_on_sigterm() {
     assert!(exit.success(), "exit {exit:?}: {stderr}");
     assert!(stderr.contains("shutting down"), "{stderr}");
 }
+
+fn scenario(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../rca/scenarios")
+        .join(format!("{name}.json"))
+}
+
+#[test]
+fn explain_prints_the_verdict_of_a_scenario() {
+    let output = callsight()
+        .args([
+            "explain",
+            scenario("wired_port_errors").to_str().expect("utf-8"),
+        ])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("wired.port_errors"), "{text}");
+    assert!(text.contains("port_errors_per_s_p90"), "{text}");
+}
+
+#[test]
+fn explain_uses_the_configured_thresholds_and_reports_a_missed_expectation() {
+    let output = callsight()
+        .args([
+            "explain",
+            scenario("wired_port_errors").to_str().expect("utf-8"),
+        ])
+        .env("CALLSIGHT__RCA__THRESHOLDS__PORT_ERRORS_PER_S_P90", "50")
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("expected wired.port_errors"), "{stderr}");
+}
+
+#[test]
+fn explain_reads_a_saved_leg_and_view_and_prints_json() {
+    let text = std::fs::read_to_string(scenario("wan_jitter")).expect("read");
+    let input = callsight_rca::scenario::Scenario::parse(&text).expect("parses");
+    let (leg, view, _) = input.build();
+    let saved = callsight_rca::scenario::Saved { leg, view };
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("saved.json");
+    std::fs::write(&file, serde_json::to_string(&saved).expect("json")).expect("write");
+    let output = callsight()
+        .args(["explain", "--json", file.to_str().expect("utf-8")])
+        .output()
+        .expect("runs");
+    assert!(output.status.success());
+    let verdict: callsight_model::types::RootCauseVerdict =
+        serde_json::from_slice(&output.stdout).expect("a verdict");
+    assert_eq!(
+        verdict.primary_cause,
+        callsight_model::types::CauseCode::WanJitter
+    );
+}
+
+#[test]
+fn explain_rejects_a_file_that_is_neither_form() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("bad.json");
+    std::fs::write(&file, r#"{"leg": 3}"#).expect("write");
+    let output = callsight()
+        .args(["explain", file.to_str().expect("utf-8")])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("neither"));
+}

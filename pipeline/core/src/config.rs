@@ -4,6 +4,7 @@
 //! `CALLSIGHT__SECTION__KEY` (`__` separates levels, e.g. `CALLSIGHT__KAFKA__BROKERS`). Unknown
 //! keys are rejected, and [`Config::validate`] names the key of every problem it finds.
 
+pub use callsight_rca::config::{ClassificationConfig, RcaConfig, RuleSet};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -65,6 +66,8 @@ pub struct Config {
     pub processor: ProcessorConfig,
     /// Stream classification thresholds (read by the root-cause engine).
     pub classification: ClassificationConfig,
+    /// Evidence thresholds, scoring and scope (read by the root-cause engine).
+    pub rca: RcaConfig,
 }
 
 /// Compression codec for produced batches.
@@ -390,67 +393,6 @@ impl Default for ProcessorConfig {
     }
 }
 
-/// Which Call Quality Dashboard audio rules to apply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RuleSet {
-    /// Microsoft's current rules (round trip, loss, jitter; packet utilisation gate).
-    #[default]
-    Current,
-    /// The legacy rules, which add audio degradation and concealed samples.
-    Legacy,
-}
-
-/// Stream classification thresholds, after Microsoft's Call Quality Dashboard. A stream is poor
-/// when it crosses them (see the README for the exact rules).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ClassificationConfig {
-    /// Rules for audio.
-    pub rule_set: RuleSet,
-    /// Streams with at most this many packets are unclassified.
-    pub min_packets: i64,
-    /// Audio: average round trip above this (ms) is poor.
-    pub audio_round_trip_ms: f64,
-    /// Audio: average packet loss above this (fraction) is poor.
-    pub audio_packet_loss_rate: f64,
-    /// Audio: average jitter above this (ms) is poor.
-    pub audio_jitter_ms: f64,
-    /// Legacy audio: average degradation above this is poor.
-    pub legacy_audio_degradation: f64,
-    /// Legacy audio: average concealed-sample ratio above this is poor.
-    pub legacy_concealed_ratio: f64,
-    /// Video: frame loss above this (percent) is poor.
-    pub video_frame_loss_pct: f64,
-    /// Video: frame rate below this (fps) is poor.
-    pub video_frame_rate: f64,
-    /// Video: post-FEC packet loss above this (fraction) is poor.
-    pub video_post_fec_loss_rate: f64,
-    /// Screen sharing (VBSS): inbound frame loss above this (percent) is poor.
-    pub vbss_frame_loss_pct: f64,
-    /// Screen sharing (VBSS): frame rate below this (fps) is poor.
-    pub vbss_frame_rate: f64,
-}
-
-impl Default for ClassificationConfig {
-    fn default() -> Self {
-        ClassificationConfig {
-            rule_set: RuleSet::Current,
-            min_packets: 500,
-            audio_round_trip_ms: 500.0,
-            audio_packet_loss_rate: 0.1,
-            audio_jitter_ms: 30.0,
-            legacy_audio_degradation: 1.0,
-            legacy_concealed_ratio: 0.07,
-            video_frame_loss_pct: 50.0,
-            video_frame_rate: 7.0,
-            video_post_fec_loss_rate: 0.15,
-            vbss_frame_loss_pct: 50.0,
-            vbss_frame_rate: 1.0,
-        }
-    }
-}
-
 /// One thing wrong with the configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -659,55 +601,13 @@ impl Config {
             );
         }
 
-        let c = &self.classification;
-        for (key, value) in [
-            (
-                "classification.audio_packet_loss_rate",
-                c.audio_packet_loss_rate,
-            ),
-            (
-                "classification.legacy_concealed_ratio",
-                c.legacy_concealed_ratio,
-            ),
-            (
-                "classification.video_post_fec_loss_rate",
-                c.video_post_fec_loss_rate,
-            ),
-        ] {
-            if !(0.0..=1.0).contains(&value) {
-                bad(key, format!("{value} is not a fraction between 0 and 1"));
-            }
-        }
-        for (key, value) in [
-            (
-                "classification.video_frame_loss_pct",
-                c.video_frame_loss_pct,
-            ),
-            ("classification.vbss_frame_loss_pct", c.vbss_frame_loss_pct),
-        ] {
-            if !(0.0..=100.0).contains(&value) {
-                bad(
-                    key,
-                    format!("{value} is not a percentage between 0 and 100"),
-                );
-            }
-        }
-        for (key, value) in [
-            ("classification.audio_round_trip_ms", c.audio_round_trip_ms),
-            ("classification.audio_jitter_ms", c.audio_jitter_ms),
-            ("classification.video_frame_rate", c.video_frame_rate),
-            ("classification.vbss_frame_rate", c.vbss_frame_rate),
-            (
-                "classification.legacy_audio_degradation",
-                c.legacy_audio_degradation,
-            ),
-        ] {
-            if !(value.is_finite() && value >= 0.0) {
-                bad(key, format!("{value} must be a non-negative number"));
-            }
-        }
-        if c.min_packets < 0 {
-            bad("classification.min_packets", "must not be negative".into());
+        for (key, problem) in self
+            .classification
+            .problems("classification")
+            .into_iter()
+            .chain(self.rca.problems("rca"))
+        {
+            bad(&key, problem);
         }
 
         if problems.is_empty() {

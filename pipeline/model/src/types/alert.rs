@@ -26,8 +26,10 @@ pub struct ScopeAlert {
     /// Site.
     pub site_id: Option<String>,
     /// Raised or cleared.
+    #[serde(default)]
     pub state: AlertState,
     /// Shared cause.
+    #[serde(default)]
     pub cause: CauseCode,
     /// The shared entity and the counts.
     pub scope: Scope,
@@ -38,6 +40,7 @@ pub struct ScopeAlert {
     /// Event time of this state, epoch ms.
     pub updated_at: i64,
     /// A few affected legs.
+    #[serde(default)]
     pub sample_leg_ids: Vec<String>,
     /// One line a network engineer can read.
     pub summary: String,

@@ -57,8 +57,10 @@ pub struct TraceRouteHop {
 #[serde(deny_unknown_fields)]
 pub struct NetworkInfo {
     /// wired, wifi, mobile, tunnel (VPN) or unknown.
+    #[serde(default)]
     pub connection_type: ConnectionType,
     /// udp, tcp or unknown.
+    #[serde(default)]
     pub transport: TransportProtocol,
     /// Endpoint's local IP address.
     pub ip_address: Option<String>,
@@ -81,6 +83,7 @@ pub struct NetworkInfo {
     /// Wi-Fi BSSID, 12 lowercase hex digits.
     pub bssid: Option<String>,
     /// Wi-Fi band.
+    #[serde(default)]
     pub wifi_band: WifiBand,
     /// Wi-Fi channel.
     pub wifi_channel: Option<i32>,
@@ -101,6 +104,7 @@ pub struct NetworkInfo {
     /// Share 0..1 of the call where the network degraded sent audio.
     pub sent_quality_event_ratio: Option<f64>,
     /// Trace route hops (usually empty).
+    #[serde(default)]
     pub trace_route: Vec<TraceRouteHop>,
 }
 
@@ -155,6 +159,7 @@ pub struct MediaStream {
     /// Media line label, e.g. main-audio.
     pub media_label: String,
     /// What the stream carries.
+    #[serde(default)]
     pub media_kind: MediaKind,
     /// Sent or received by this leg's endpoint.
     pub direction: StreamDirection,
@@ -221,8 +226,10 @@ pub struct MediaStream {
 #[serde(deny_unknown_fields)]
 pub struct Feedback {
     /// Rating.
+    #[serde(default)]
     pub rating: FeedbackRating,
     /// Feedback tokens ticked.
+    #[serde(default)]
     pub tokens: Vec<String>,
 }
 
@@ -247,10 +254,13 @@ pub struct OtherLegSummary {
     /// That leg's site.
     pub site_id: Option<String>,
     /// How that endpoint was connected.
+    #[serde(default)]
     pub connection_type: ConnectionType,
     /// That endpoint's transport.
+    #[serde(default)]
     pub transport: TransportProtocol,
     /// Media went through a relay.
+    #[serde(default)]
     pub relayed: bool,
     /// Worst average loss among the streams it sent.
     pub worst_sent_loss_rate: Option<f64>,
@@ -267,6 +277,7 @@ pub struct OtherLegSummary {
     /// Share of the call its network degraded its received audio.
     pub received_quality_event_ratio: Option<f64>,
     /// How many of its streams are poor by Microsoft's rules.
+    #[serde(default)]
     pub poor_streams: i32,
 }
 
@@ -287,6 +298,7 @@ pub struct CallLeg {
     /// Graph callRecord version.
     pub record_version: i64,
     /// peer_to_peer or group_call.
+    #[serde(default)]
     pub call_type: CallType,
     /// First participant joined, epoch ms.
     pub call_start: i64,
@@ -301,6 +313,7 @@ pub struct CallLeg {
     /// The clear identity sealed with the tenant key, when the tenant opted in.
     pub sealed_identity: Option<SealedIdentity>,
     /// What the other end of the session is.
+    #[serde(default)]
     pub counterpart: CounterpartKind,
     /// Client software and hardware.
     pub endpoint: EndpointInfo,
@@ -315,8 +328,10 @@ pub struct CallLeg {
     /// Failure information.
     pub failure: Option<CallFailure>,
     /// A Teams test call.
+    #[serde(default)]
     pub is_test: bool,
     /// The other legs of the same call.
+    #[serde(default)]
     pub other_legs: Vec<OtherLegSummary>,
     /// When the fetcher built the leg, epoch ms.
     pub fetched_at: i64,

@@ -160,7 +160,9 @@ pub enum EvidenceGroup {
 }
 
 /// Kind of network entity (`callsight.EntityKind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum EntityKind {
     /// Not known.

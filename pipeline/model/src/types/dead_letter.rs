@@ -30,6 +30,7 @@ pub struct DeadLetter {
     #[serde(with = "apache_avro::serde::bytes")]
     pub payload: Vec<u8>,
     /// The original record's headers, in order.
+    #[serde(default)]
     pub headers: Vec<RecordHeader>,
     /// Closed set of error kinds (safe as a metric label).
     pub error_kind: String,

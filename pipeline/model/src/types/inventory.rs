@@ -32,10 +32,12 @@ pub struct SiteInfo {
 #[serde(deny_unknown_fields)]
 pub struct RadioInfo {
     /// Band.
+    #[serde(default)]
     pub band: WifiBand,
     /// Radio base MAC.
     pub radio_mac: String,
     /// BSSIDs served.
+    #[serde(default)]
     pub bssids: Vec<String>,
 }
 
@@ -50,6 +52,7 @@ pub struct AccessPointInfo {
     /// Model.
     pub model: Option<String>,
     /// Radios.
+    #[serde(default)]
     pub radios: Vec<RadioInfo>,
     /// The switch port the AP is cabled to.
     pub uplink: Option<LldpNeighbor>,
@@ -64,6 +67,7 @@ pub struct PortInfo {
     /// Speed, Mbit/s.
     pub speed_mbps: Option<i32>,
     /// Leads towards the gateway or core.
+    #[serde(default)]
     pub uplink: bool,
     /// LLDP neighbour.
     pub neighbor: Option<LldpNeighbor>,
@@ -80,6 +84,7 @@ pub struct SwitchInfo {
     /// Model.
     pub model: Option<String>,
     /// Ports.
+    #[serde(default)]
     pub ports: Vec<PortInfo>,
 }
 

@@ -26,6 +26,7 @@ pub struct TenantLink {
     /// Entra tenant GUID.
     pub tenant_id: String,
     /// Link state.
+    #[serde(default)]
     pub state: LinkState,
     /// Display name of the administrator who linked the tenant.
     pub linked_by_name: Option<String>,
@@ -36,8 +37,10 @@ pub struct TenantLink {
     /// Last change of this record, epoch ms.
     pub updated_at: i64,
     /// Declared in configuration rather than linked over OAuth.
+    #[serde(default)]
     pub static_config: bool,
     /// The tenant opted in to keeping sealed clear-text identities.
+    #[serde(default)]
     pub keep_identity: bool,
     /// Reference to the tenant's key; `None` once destroyed.
     pub key_id: Option<String>,

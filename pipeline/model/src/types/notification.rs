@@ -55,6 +55,7 @@ pub struct GraphNotification {
     /// Graph subscription that delivered it.
     pub subscription_id: String,
     /// Where the notification came from.
+    #[serde(default)]
     pub origin: NotificationOrigin,
     /// `created` or `updated`; `None` for lifecycle notifications.
     pub change_type: Option<GraphChangeType>,

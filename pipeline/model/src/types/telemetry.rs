@@ -30,6 +30,7 @@ pub struct WirelessClientSample {
     /// Client MAC.
     pub client_mac: String,
     /// The MAC is randomised.
+    #[serde(default)]
     pub random_mac: bool,
     /// Client IP, when known.
     pub client_ip: Option<String>,
@@ -38,6 +39,7 @@ pub struct WirelessClientSample {
     /// BSSID the client is on.
     pub bssid: Option<String>,
     /// Band.
+    #[serde(default)]
     pub band: WifiBand,
     /// Channel.
     pub channel: Option<i32>,
@@ -68,8 +70,10 @@ pub struct ClientBinding {
     /// Client MAC.
     pub client_mac: String,
     /// The MAC is randomised.
+    #[serde(default)]
     pub random_mac: bool,
     /// What happened.
+    #[serde(default)]
     pub kind: BindingKind,
     /// Client IP, when known.
     pub client_ip: Option<String>,
@@ -78,6 +82,7 @@ pub struct ClientBinding {
     /// BSSID (wireless).
     pub bssid: Option<String>,
     /// Band (wireless).
+    #[serde(default)]
     pub band: WifiBand,
     /// AP roamed to.
     pub next_ap_mac: Option<String>,
@@ -118,6 +123,7 @@ pub struct ApRadioSample {
     /// Radio base MAC.
     pub radio_mac: Option<String>,
     /// Band.
+    #[serde(default)]
     pub band: WifiBand,
     /// Channel.
     pub channel: Option<i32>,
@@ -271,16 +277,19 @@ pub enum NetworkEventKind {
 #[serde(deny_unknown_fields)]
 pub struct NetworkEvent {
     /// Normalised kind.
+    #[serde(default)]
     pub kind: NetworkEventKind,
     /// The vendor's own type, e.g. AP_RESTARTED.
     pub vendor_type: String,
     /// Kind of entity.
+    #[serde(default)]
     pub entity_kind: EntityKind,
     /// Entity id: a MAC, or MAC/port.
     pub entity_id: String,
     /// Vendor's reason.
     pub reason: Option<String>,
     /// Other vendor fields that matter.
+    #[serde(default)]
     pub attributes: BTreeMap<String, String>,
 }
 
@@ -316,6 +325,7 @@ pub struct NetworkSample {
     /// Producer: mist, ndjson, snmp, sim, ...
     pub source: String,
     /// Source sequence number.
+    #[serde(default)]
     pub sequence: i64,
     /// The observation.
     pub body: SampleBody,

@@ -58,14 +58,17 @@ pub struct StreamVerdict {
     /// Graph stream id.
     pub stream_id: Option<String>,
     /// What the stream carries.
+    #[serde(default)]
     pub media_kind: MediaKind,
     /// Sent or received by this leg.
     pub direction: StreamDirection,
     /// Classification.
+    #[serde(default)]
     pub quality: StreamQuality,
     /// Rules used: cqd_current or cqd_legacy.
     pub rule_set: String,
     /// Why.
+    #[serde(default)]
     pub reasons: Vec<ClassificationReason>,
 }
 
@@ -74,8 +77,10 @@ pub struct StreamVerdict {
 #[serde(deny_unknown_fields)]
 pub struct AttributionShare {
     /// Evidence group.
+    #[serde(default)]
     pub group: EvidenceGroup,
     /// Strongest cause within the group.
+    #[serde(default)]
     pub cause: CauseCode,
     /// Share 0..1.
     pub share: f64,
@@ -86,10 +91,13 @@ pub struct AttributionShare {
 #[serde(deny_unknown_fields)]
 pub struct Evidence {
     /// Domain.
+    #[serde(default)]
     pub group: EvidenceGroup,
     /// Cause it supports.
+    #[serde(default)]
     pub cause: CauseCode,
     /// Kind of entity.
+    #[serde(default)]
     pub entity_kind: EntityKind,
     /// Entity id.
     pub entity_id: String,
@@ -108,6 +116,7 @@ pub struct Evidence {
     /// Window end, epoch ms.
     pub window_end: i64,
     /// Strength 0..1.
+    #[serde(default)]
     pub score: f64,
 }
 
@@ -116,6 +125,7 @@ pub struct Evidence {
 #[serde(deny_unknown_fields)]
 pub struct Scope {
     /// Scope level.
+    #[serde(default)]
     pub kind: EntityKind,
     /// The shared entity.
     pub entity_id: String,
@@ -136,16 +146,22 @@ pub struct Scope {
 #[serde(deny_unknown_fields)]
 pub struct DataCompleteness {
     /// Evaluated before the network windows were complete.
+    #[serde(default)]
     pub partial: bool,
     /// Client telemetry was found.
+    #[serde(default)]
     pub client: bool,
     /// AP and radio telemetry was found.
+    #[serde(default)]
     pub wireless: bool,
     /// Switch port telemetry was found.
+    #[serde(default)]
     pub wired: bool,
     /// WAN telemetry was found.
+    #[serde(default)]
     pub wan: bool,
     /// What was missing, in words.
+    #[serde(default)]
     pub missing: Vec<String>,
 }
 
@@ -174,24 +190,32 @@ pub struct RootCauseVerdict {
     /// Leg end, epoch ms.
     pub leg_end: i64,
     /// Overall leg quality.
+    #[serde(default)]
     pub quality: LegQuality,
     /// Per-stream classification.
+    #[serde(default)]
     pub streams: Vec<StreamVerdict>,
     /// The participant's rating.
+    #[serde(default)]
     pub rating: FeedbackRating,
     /// Rating of 1 or 2.
+    #[serde(default)]
     pub poor_feedback: bool,
     /// Cause with the largest attribution share.
+    #[serde(default)]
     pub primary_cause: CauseCode,
     /// Where the degradation starts.
+    #[serde(default)]
     pub fault_location: FaultLocation,
     /// Pseudonym of the participant whose side caused it.
     pub guilty_participant_id: Option<String>,
     /// Confidence 0..1.
     pub confidence: f64,
     /// Shares per evidence group, summing to 1.
+    #[serde(default)]
     pub attribution: Vec<AttributionShare>,
     /// The evidence.
+    #[serde(default)]
     pub evidence: Vec<Evidence>,
     /// How far the cause reaches.
     pub scope: Option<Scope>,
