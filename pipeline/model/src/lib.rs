@@ -7,12 +7,14 @@
 //!   self-contained and indexed by fingerprint.
 //! - [`codec`]: single-object and Confluent framing, encoding, decoding with schema resolution.
 //! - [`compat`]: schema compatibility checks between the current set and released sets.
+//! - [`mac`]: MAC and BSSID normalisation.
 //!
 //! Nothing here does I/O or async; the Kafka and HTTP edges live in other crates.
 
 pub mod catalog;
 pub mod codec;
 pub mod compat;
+pub mod mac;
 pub mod types;
 
 #[cfg(any(test, feature = "samples"))]

@@ -62,6 +62,7 @@ pub enum TransportProtocol {
 }
 
 /// Wi-Fi band (`callsight.WifiBand`).
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum WifiBand {
     /// Not reported.
@@ -160,6 +161,7 @@ pub enum EvidenceGroup {
 }
 
 /// Kind of network entity (`callsight.EntityKind`).
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
 )]

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// An LLDP neighbour as seen on a port (`callsight.LldpNeighbor`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LldpNeighbor {
     /// Neighbour chassis MAC.
@@ -17,6 +18,7 @@ pub struct LldpNeighbor {
 
 /// A site (`callsight.SiteInfo`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SiteInfo {
     /// Site name.
@@ -29,6 +31,7 @@ pub struct SiteInfo {
 
 /// One radio of an AP and the BSSIDs it serves (`callsight.RadioInfo`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RadioInfo {
     /// Band.
@@ -43,6 +46,7 @@ pub struct RadioInfo {
 
 /// An access point (`callsight.AccessPointInfo`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AccessPointInfo {
     /// AP MAC.
@@ -60,6 +64,7 @@ pub struct AccessPointInfo {
 
 /// One port of a switch (`callsight.PortInfo`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PortInfo {
     /// Port, e.g. ge-0/0/1.
@@ -75,6 +80,7 @@ pub struct PortInfo {
 
 /// A switch and its ports (`callsight.SwitchInfo`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SwitchInfo {
     /// Switch MAC.
@@ -90,6 +96,7 @@ pub struct SwitchInfo {
 
 /// A WAN edge gateway (`callsight.GatewayInfo`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct GatewayInfo {
     /// Gateway MAC.
@@ -102,6 +109,7 @@ pub struct GatewayInfo {
 
 /// A subnet used at a site (`callsight.SubnetInfo`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SubnetInfo {
     /// CIDR, e.g. 10.20.10.0/24.
@@ -114,6 +122,7 @@ pub struct SubnetInfo {
 
 /// A WAN link of a site's gateway (`callsight.WanLinkInfo`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WanLinkInfo {
     /// Gateway MAC.
@@ -134,6 +143,7 @@ pub struct WanLinkInfo {
 
 /// The entity an [`InventoryRecord`] describes (the Avro union, in schema order).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 pub enum InventoryBody {
     /// A site.
     Site(SiteInfo),
@@ -151,6 +161,7 @@ pub enum InventoryBody {
 
 /// The latest description of one network entity (topic `net.inventory`, compacted, key entity id).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct InventoryRecord {
     /// Organization.

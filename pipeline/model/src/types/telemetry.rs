@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 /// What a client binding reports (`callsight.BindingKind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BindingKind {
     /// Not recognised.
@@ -25,6 +26,7 @@ pub enum BindingKind {
 
 /// Per-interval radio statistics of one Wi-Fi client (`callsight.WirelessClientSample`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WirelessClientSample {
     /// Client MAC.
@@ -65,6 +67,7 @@ pub struct WirelessClientSample {
 
 /// Where a client was attached, and with which IP, from a point in time (`callsight.ClientBinding`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ClientBinding {
     /// Client MAC.
@@ -100,6 +103,7 @@ pub struct ClientBinding {
 
 /// Per-interval health of one access point (`callsight.ApSample`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ApSample {
     /// AP MAC.
@@ -116,6 +120,7 @@ pub struct ApSample {
 
 /// Per-interval statistics of one AP radio (`callsight.ApRadioSample`); utilisation in 0..1.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ApRadioSample {
     /// AP MAC.
@@ -153,6 +158,7 @@ pub struct ApRadioSample {
 
 /// Per-interval statistics of one switch or gateway port (`callsight.SwitchPortSample`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SwitchPortSample {
     /// Switch (or gateway) MAC.
@@ -193,6 +199,7 @@ pub struct SwitchPortSample {
 
 /// Per-interval quality of one WAN path (`callsight.WanPathSample`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WanPathSample {
     /// Local gateway MAC.
@@ -233,6 +240,7 @@ pub struct WanPathSample {
 
 /// Normalised kind of a network event (`callsight.NetworkEventKind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum NetworkEventKind {
     /// Anything else.
@@ -274,6 +282,7 @@ pub enum NetworkEventKind {
 
 /// A discrete network event (`callsight.NetworkEvent`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NetworkEvent {
     /// Normalised kind.
@@ -295,6 +304,7 @@ pub struct NetworkEvent {
 
 /// The observation a [`NetworkSample`] carries (the Avro union, in schema order).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 pub enum SampleBody {
     /// A Wi-Fi client's radio statistics.
     WirelessClient(WirelessClientSample),
@@ -314,6 +324,7 @@ pub enum SampleBody {
 
 /// One network observation at one event time (topic `net.telemetry`, key `org|site`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NetworkSample {
     /// Organization.

@@ -1,0 +1,20 @@
+//! The network telemetry formats callsight reads, and their normalisation into
+//! [`NetworkSample`](callsight_model::types::NetworkSample)s and
+//! [`InventoryRecord`](callsight_model::types::InventoryRecord)s. Pure: the HTTP endpoints and
+//! the Mist poller live in `callsight-ingest`.
+//!
+//! Layout:
+//! - [`mist`]: Juniper Mist webhooks, signatures, statistics objects and event types.
+//! - [`ndjson`]: the vendor-neutral NDJSON format and its JSON Schema.
+//! - [`batch`]: what parsing yields (records, rejects, ignored events).
+//! - [`counters`]: cumulative counters to rates, resets handled.
+//! - [`lenient`]: lenient number and timestamp readers; [`band`]: Wi-Fi band spellings.
+
+pub mod band;
+pub mod batch;
+pub mod counters;
+pub mod lenient;
+pub mod mist;
+pub mod ndjson;
+
+pub use batch::{Batch, Record, Rejected};

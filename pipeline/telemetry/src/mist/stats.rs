@@ -1,0 +1,553 @@
+//! Mist REST API statistics objects (`stats_wireless_client`, `stats_ap`, `stats_switch_port`,
+//! `stats_gateway`, `vpn_peer_stat`, networks and site settings) to samples and inventory.
+//!
+//! Units are made explicit (percent to ratio, Mbit/s kept in `_mbps`, bits/s in `_bps`);
+//! cumulative counters become rates per second between two polls, resets restarting the series.
+//! A sample's time is the object's `last_seen` when it has one, else the poll time (port search
+//! results have no timestamp of their own).
+
+use super::webhook::SOURCE;
+use crate::band;
+use crate::batch::{Batch, Record, Rejected};
+use crate::counters::Counters;
+use crate::lenient::{epoch_ms, number};
+use callsight_model::mac;
+use callsight_model::types::{
+    AccessPointInfo, ApRadioSample, ApSample, GatewayInfo, InventoryBody, InventoryRecord,
+    LldpNeighbor, NetworkSample, PortInfo, RadioInfo, SampleBody, SiteInfo, SubnetInfo, SwitchInfo,
+    SwitchPortSample, WanLinkInfo, WanPathSample, WifiBand, WirelessClientSample,
+};
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+type Object = Map<String, Value>;
+
+fn text<'a>(o: &'a Object, key: &str) -> Option<&'a str> {
+    o.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+fn num(o: &Object, key: &str) -> Option<f64> {
+    o.get(key).and_then(number)
+}
+fn int(o: &Object, key: &str) -> Option<i64> {
+    num(o, key).map(|n| n.round() as i64)
+}
+fn ratio_from_pct(o: &Object, key: &str) -> Option<f64> {
+    num(o, key).map(|p| p / 100.0)
+}
+fn mac_of(o: &Object, key: &str) -> Option<String> {
+    text(o, key).and_then(mac::normalize)
+}
+
+/// Turns Mist statistics into records, keeping the counter state between polls.
+#[derive(Debug, Default)]
+pub struct StatsNormalizer {
+    counters: Counters,
+}
+
+/// Where a poll's objects belong.
+#[derive(Debug, Clone)]
+pub struct Scope<'a> {
+    /// Organization.
+    pub org_id: &'a str,
+    /// Site.
+    pub site_id: &'a str,
+    /// When the poll was made, epoch ms.
+    pub poll_ms: i64,
+}
+
+impl Scope<'_> {
+    fn sample(&self, time: i64, sequence: i64, body: SampleBody) -> Record {
+        Record::Sample(NetworkSample {
+            org_id: self.org_id.to_string(),
+            site_id: self.site_id.to_string(),
+            time,
+            source: SOURCE.into(),
+            sequence,
+            body,
+        })
+    }
+
+    fn inventory(&self, entity_id: String, body: InventoryBody) -> Record {
+        Record::Inventory(InventoryRecord {
+            org_id: self.org_id.to_string(),
+            site_id: self.site_id.to_string(),
+            entity_id,
+            updated_at: self.poll_ms,
+            source: SOURCE.into(),
+            body,
+        })
+    }
+}
+
+fn objects(items: &[Value], batch: &mut Batch) -> Vec<(usize, Object)> {
+    items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| match v.as_object() {
+            Some(o) => Some((i, o.clone())),
+            None => {
+                batch.rejected.push(Rejected {
+                    index: i,
+                    error: "not an object".into(),
+                    raw: serde_json::to_vec(v).unwrap_or_default(),
+                });
+                None
+            }
+        })
+        .collect()
+}
+
+fn reject(batch: &mut Batch, index: usize, object: &Object, error: impl Into<String>) {
+    batch.rejected.push(Rejected {
+        index,
+        error: error.into(),
+        raw: serde_json::to_vec(object).unwrap_or_default(),
+    });
+}
+
+/// The site itself, from an entry of `GET /orgs/{org}/sites`.
+pub fn site(org_id: &str, site: &Value, poll_ms: i64) -> Option<Record> {
+    let o = site.as_object()?;
+    let site_id = text(o, "id")?;
+    let scope = Scope {
+        org_id,
+        site_id,
+        poll_ms,
+    };
+    Some(scope.inventory(
+        format!("site:{site_id}"),
+        InventoryBody::Site(SiteInfo {
+            name: text(o, "name").unwrap_or(site_id).to_string(),
+            timezone: text(o, "timezone").map(str::to_string),
+            country_code: text(o, "country_code").map(str::to_string),
+        }),
+    ))
+}
+
+/// Subnets of a site: the org's networks with the site's variables substituted, and the
+/// site's own networks (`GET /orgs/{org}/networks`, `GET /sites/{site}/setting/derived`).
+pub fn subnets(scope: &Scope<'_>, org_networks: &[Value], derived: &Value) -> Batch {
+    let mut batch = Batch::default();
+    let vars: BTreeMap<String, String> = derived
+        .get("vars")
+        .and_then(Value::as_object)
+        .map(|v| {
+            v.iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let substitute = |raw: &str| -> String {
+        let mut out = raw.to_string();
+        for (k, v) in &vars {
+            out = out.replace(&format!("{{{{{k}}}}}"), v);
+        }
+        out
+    };
+    let mut found: BTreeMap<String, (Option<i32>, String)> = BTreeMap::new();
+    for network in org_networks.iter().filter_map(Value::as_object) {
+        if let (Some(name), Some(subnet)) = (text(network, "name"), text(network, "subnet")) {
+            let cidr = substitute(subnet);
+            let vlan = num(network, "vlan_id").map(|v| v as i32);
+            found.insert(cidr, (vlan, name.to_string()));
+        }
+    }
+    if let Some(networks) = derived.get("networks").and_then(Value::as_object) {
+        for (name, network) in networks {
+            let Some(network) = network.as_object() else {
+                continue;
+            };
+            if let Some(subnet) = text(network, "subnet") {
+                let vlan = num(network, "vlan_id").map(|v| v as i32);
+                found.insert(substitute(subnet), (vlan, name.clone()));
+            }
+        }
+    }
+    for (cidr, (vlan_id, name)) in found {
+        if cidr.contains("{{") || !cidr.contains('/') {
+            batch.rejected.push(Rejected {
+                index: 0,
+                error: format!(
+                    "subnet {cidr:?} of network {name} is not a CIDR (unresolved variable?)"
+                ),
+                raw: cidr.clone().into_bytes(),
+            });
+            continue;
+        }
+        batch.records.push(scope.inventory(
+            format!("subnet:{}/{}/{cidr}", scope.org_id, scope.site_id),
+            InventoryBody::Subnet(SubnetInfo {
+                cidr,
+                vlan_id,
+                name: Some(name),
+            }),
+        ));
+    }
+    batch
+}
+
+impl StatsNormalizer {
+    /// A normaliser with no counter history.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Forgets counters not updated since `before_ms` (clients that left).
+    pub fn expire(&mut self, before_ms: i64) {
+        self.counters.expire(before_ms);
+    }
+
+    fn rate(
+        &mut self,
+        entity: &str,
+        name: &'static str,
+        time: i64,
+        value: Option<f64>,
+    ) -> Option<f64> {
+        value.and_then(|v| self.counters.rate(entity, name, time, v))
+    }
+
+    /// `GET /sites/{site}/stats/clients`: wireless client samples. Hostnames and user names are
+    /// not kept.
+    pub fn wireless_clients(&mut self, scope: &Scope<'_>, clients: &[Value]) -> Batch {
+        let mut batch = Batch::default();
+        for (i, c) in objects(clients, &mut batch) {
+            let (Some(client), Some(ap)) = (mac_of(&c, "mac"), mac_of(&c, "ap_mac")) else {
+                reject(&mut batch, i, &c, "no usable mac or ap_mac");
+                continue;
+            };
+            let time = c
+                .get("last_seen")
+                .and_then(epoch_ms)
+                .unwrap_or(scope.poll_ms);
+            let tx_retries = num(&c, "tx_retries");
+            let rx_retries = num(&c, "rx_retries");
+            let sample = WirelessClientSample {
+                random_mac: mac::is_randomized(&client),
+                client_ip: text(&c, "ip").map(str::to_string),
+                ap_mac: ap,
+                bssid: mac_of(&c, "bssid"),
+                band: text(&c, "band").map(band::parse).unwrap_or_default(),
+                channel: int(&c, "channel").map(|v| v as i32),
+                ssid: text(&c, "ssid").map(str::to_string),
+                rssi_dbm: num(&c, "rssi"),
+                snr_db: num(&c, "snr"),
+                tx_rate_mbps: num(&c, "tx_rate"),
+                rx_rate_mbps: num(&c, "rx_rate"),
+                tx_bps: int(&c, "tx_bps"),
+                rx_bps: int(&c, "rx_bps"),
+                tx_retries_per_s: self.rate(&client, "tx_retries", time, tx_retries),
+                rx_retries_per_s: self.rate(&client, "rx_retries", time, rx_retries),
+                client_mac: client,
+            };
+            batch
+                .records
+                .push(scope.sample(time, 0, SampleBody::WirelessClient(sample)));
+        }
+        batch
+    }
+
+    /// `GET /sites/{site}/stats/devices?type=ap`: AP health, one sample per radio, and the AP's
+    /// inventory (radios, and the switch port it is cabled to, from LLDP).
+    pub fn aps(&mut self, scope: &Scope<'_>, aps: &[Value]) -> Batch {
+        let mut batch = Batch::default();
+        for (i, a) in objects(aps, &mut batch) {
+            let Some(ap) = mac_of(&a, "mac") else {
+                reject(&mut batch, i, &a, "no usable mac");
+                continue;
+            };
+            let time = a
+                .get("last_seen")
+                .and_then(epoch_ms)
+                .unwrap_or(scope.poll_ms);
+            batch.records.push(scope.sample(
+                time,
+                0,
+                SampleBody::Ap(ApSample {
+                    ap_mac: ap.clone(),
+                    uptime_s: num(&a, "uptime"),
+                    cpu_util_ratio: ratio_from_pct(&a, "cpu_util"),
+                    num_clients: int(&a, "num_clients").map(|v| v as i32),
+                    power_constrained: a.get("power_constrained").and_then(Value::as_bool),
+                }),
+            ));
+            let mut radios = Vec::new();
+            if let Some(stats) = a.get("radio_stat").and_then(Value::as_object) {
+                for (seq, (key, r)) in stats.iter().enumerate() {
+                    let Some(r) = r.as_object() else { continue };
+                    let band = band::parse(key);
+                    if band == WifiBand::Unknown {
+                        continue;
+                    }
+                    let radio_mac = mac_of(r, "mac");
+                    batch.records.push(scope.sample(
+                        time,
+                        seq as i64 + 1,
+                        SampleBody::ApRadio(ApRadioSample {
+                            ap_mac: ap.clone(),
+                            radio_mac: radio_mac.clone(),
+                            band,
+                            channel: int(r, "channel").map(|v| v as i32),
+                            bandwidth_mhz: int(r, "bandwidth").map(|v| v as i32),
+                            tx_power_dbm: num(r, "power"),
+                            noise_floor_dbm: num(r, "noise_floor"),
+                            num_clients: int(r, "num_clients").map(|v| v as i32),
+                            util_all_ratio: ratio_from_pct(r, "util_all"),
+                            util_tx_ratio: ratio_from_pct(r, "util_tx"),
+                            util_rx_in_bss_ratio: ratio_from_pct(r, "util_rx_in_bss"),
+                            util_rx_other_bss_ratio: ratio_from_pct(r, "util_rx_other_bss"),
+                            util_non_wifi_ratio: ratio_from_pct(r, "util_non_wifi"),
+                            util_undecodable_wifi_ratio: ratio_from_pct(r, "util_undecodable_wifi"),
+                            util_unknown_wifi_ratio: ratio_from_pct(r, "util_unknown_wifi"),
+                        }),
+                    ));
+                    if let Some(radio_mac) = radio_mac {
+                        radios.push(RadioInfo {
+                            band,
+                            radio_mac,
+                            bssids: Vec::new(),
+                        });
+                    }
+                }
+            }
+            let uplink = a
+                .get("lldp_stat")
+                .and_then(Value::as_object)
+                .map(|l| LldpNeighbor {
+                    chassis_mac: mac_of(l, "chassis_id"),
+                    system_name: text(l, "system_name").map(str::to_string),
+                    port_id: text(l, "port_id").map(str::to_string),
+                });
+            batch.records.push(scope.inventory(
+                format!("ap:{ap}"),
+                InventoryBody::AccessPoint(AccessPointInfo {
+                    ap_mac: ap,
+                    name: text(&a, "name").map(str::to_string),
+                    model: text(&a, "model").map(str::to_string),
+                    radios,
+                    uplink,
+                }),
+            ));
+        }
+        batch
+    }
+
+    /// `GET /sites/{site}/stats/ports/search` results: one sample per port with counters turned
+    /// into rates, and each switch's inventory (ports, LLDP neighbours; a port whose neighbour
+    /// is one of `gateways` is an uplink). `switches` gives names and models by switch MAC.
+    pub fn switch_ports(
+        &mut self,
+        scope: &Scope<'_>,
+        ports: &[Value],
+        switches: &BTreeMap<String, (Option<String>, Option<String>)>,
+        gateways: &BTreeSet<String>,
+    ) -> Batch {
+        let mut batch = Batch::default();
+        let mut inventory: BTreeMap<String, Vec<PortInfo>> = BTreeMap::new();
+        for (i, p) in objects(ports, &mut batch) {
+            let (Some(switch), Some(port_id)) = (mac_of(&p, "mac"), text(&p, "port_id")) else {
+                reject(&mut batch, i, &p, "no usable mac or port_id");
+                continue;
+            };
+            let time = scope.poll_ms;
+            let entity = format!("{switch}/{port_id}");
+            let up = p.get("up").and_then(Value::as_bool).unwrap_or(false);
+            let speed = int(&p, "speed").filter(|s| *s > 0).map(|s| s as i32);
+            let neighbor = mac_of(&p, "neighbor_mac");
+            let sample = SwitchPortSample {
+                switch_mac: switch.clone(),
+                port_id: port_id.to_string(),
+                up,
+                speed_mbps: speed,
+                full_duplex: p.get("full_duplex").and_then(Value::as_bool),
+                rx_bps: int(&p, "rx_bps"),
+                tx_bps: int(&p, "tx_bps"),
+                rx_errors_per_s: self.rate(&entity, "rx_errors", time, num(&p, "rx_errors")),
+                tx_errors_per_s: self.rate(&entity, "tx_errors", time, num(&p, "tx_errors")),
+                rx_drops_per_s: None,
+                tx_drops_per_s: None,
+                rx_pkts_per_s: self.rate(&entity, "rx_pkts", time, num(&p, "rx_pkts")),
+                tx_pkts_per_s: self.rate(&entity, "tx_pkts", time, num(&p, "tx_pkts")),
+                last_flapped_at: p.get("last_flapped").and_then(epoch_ms),
+                neighbor_mac: neighbor.clone(),
+                poe_power_w: num(&p, "power_draw"),
+                interval_s: None,
+            };
+            batch
+                .records
+                .push(scope.sample(time, 0, SampleBody::SwitchPort(sample)));
+            inventory.entry(switch).or_default().push(PortInfo {
+                port_id: port_id.to_string(),
+                speed_mbps: speed,
+                uplink: neighbor.as_ref().is_some_and(|n| gateways.contains(n)),
+                neighbor: neighbor.map(|n| LldpNeighbor {
+                    chassis_mac: Some(n),
+                    system_name: text(&p, "neighbor_system_name").map(str::to_string),
+                    port_id: text(&p, "neighbor_port_desc").map(str::to_string),
+                }),
+            });
+        }
+        for (switch, mut ports) in inventory {
+            ports.sort_by(|a, b| a.port_id.cmp(&b.port_id));
+            let (name, model) = switches.get(&switch).cloned().unwrap_or_default();
+            batch.records.push(scope.inventory(
+                format!("switch:{switch}"),
+                InventoryBody::Switch(SwitchInfo {
+                    switch_mac: switch,
+                    name,
+                    model,
+                    ports,
+                }),
+            ));
+        }
+        batch
+    }
+
+    /// `GET /sites/{site}/stats/devices?type=gateway` (with `fields=*`): the gateway, its WAN
+    /// links (from `if_stat`, with the ISP), and one underlay path sample per WAN port (loss in
+    /// percent becomes a ratio).
+    pub fn gateways(&mut self, scope: &Scope<'_>, gateways: &[Value]) -> Batch {
+        let mut batch = Batch::default();
+        for (i, g) in objects(gateways, &mut batch) {
+            let Some(gateway) = mac_of(&g, "mac") else {
+                reject(&mut batch, i, &g, "no usable mac");
+                continue;
+            };
+            let time = g
+                .get("last_seen")
+                .and_then(epoch_ms)
+                .unwrap_or(scope.poll_ms);
+            batch.records.push(
+                scope.inventory(
+                    format!("gateway:{gateway}"),
+                    InventoryBody::Gateway(GatewayInfo {
+                        gateway_mac: gateway.clone(),
+                        name: text(&g, "name")
+                            .or_else(|| text(&g, "hostname"))
+                            .map(str::to_string),
+                        model: text(&g, "model").map(str::to_string),
+                    }),
+                ),
+            );
+            let mut wan_names: BTreeMap<String, Option<String>> = BTreeMap::new();
+            if let Some(interfaces) = g.get("if_stat").and_then(Value::as_object) {
+                for interface in interfaces.values().filter_map(Value::as_object) {
+                    if text(interface, "port_usage") != Some("wan") {
+                        continue;
+                    }
+                    let Some(port_id) = text(interface, "port_id") else {
+                        continue;
+                    };
+                    let wan_name = text(interface, "wan_name").map(str::to_string);
+                    wan_names.insert(port_id.to_string(), wan_name.clone());
+                    let public_ip = interface
+                        .get("ips")
+                        .and_then(Value::as_array)
+                        .and_then(|ips| ips.first())
+                        .and_then(Value::as_str)
+                        .map(|ip| ip.split('/').next().unwrap_or(ip).to_string());
+                    let isp = interface
+                        .get("servp_info")
+                        .and_then(Value::as_object)
+                        .and_then(|s| text(s, "org"))
+                        .map(str::to_string);
+                    batch.records.push(scope.inventory(
+                        format!("wan:{gateway}/{port_id}"),
+                        InventoryBody::WanLink(WanLinkInfo {
+                            gateway_mac: gateway.clone(),
+                            port_id: port_id.to_string(),
+                            wan_name,
+                            isp,
+                            public_ip,
+                            capacity_down_bps: None,
+                            capacity_up_bps: None,
+                        }),
+                    ));
+                }
+            }
+            for (seq, port) in g
+                .get("ports")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_object)
+                .enumerate()
+            {
+                let Some(port_id) = text(port, "port_id") else {
+                    continue;
+                };
+                let Some(wan_name) = wan_names.get(port_id) else {
+                    continue;
+                };
+                batch.records.push(scope.sample(
+                    time,
+                    seq as i64,
+                    SampleBody::WanPath(WanPathSample {
+                        gateway_mac: gateway.clone(),
+                        wan_port_id: port_id.to_string(),
+                        wan_name: wan_name.clone(),
+                        peer_mac: None,
+                        peer_port_id: None,
+                        peer_site_id: None,
+                        path_type: Some("internet".into()),
+                        up: port.get("up").and_then(Value::as_bool).unwrap_or(false),
+                        active: port.get("active").and_then(Value::as_bool),
+                        latency_ms: num(port, "latency"),
+                        jitter_ms: num(port, "jitter"),
+                        loss_ratio: ratio_from_pct(port, "loss"),
+                        mos: None,
+                        rx_bps: int(port, "rx_bps"),
+                        tx_bps: int(port, "tx_bps"),
+                        capacity_down_bps: None,
+                        capacity_up_bps: None,
+                    }),
+                ));
+            }
+        }
+        batch
+    }
+
+    /// `GET /orgs/{org}/stats/vpn_peers/search` results: overlay path samples (site from each
+    /// row; loss in percent becomes a ratio).
+    pub fn vpn_peers(&mut self, org_id: &str, poll_ms: i64, peers: &[Value]) -> Batch {
+        let mut batch = Batch::default();
+        for (i, p) in objects(peers, &mut batch) {
+            let (Some(gateway), Some(port_id), Some(site_id)) =
+                (mac_of(&p, "mac"), text(&p, "port_id"), text(&p, "site_id"))
+            else {
+                reject(&mut batch, i, &p, "no usable mac, port_id or site_id");
+                continue;
+            };
+            let scope = Scope {
+                org_id,
+                site_id,
+                poll_ms,
+            };
+            let time = p.get("last_seen").and_then(epoch_ms).unwrap_or(poll_ms);
+            batch.records.push(scope.sample(
+                time,
+                i as i64,
+                SampleBody::WanPath(WanPathSample {
+                    gateway_mac: gateway,
+                    wan_port_id: port_id.to_string(),
+                    wan_name: None,
+                    peer_mac: mac_of(&p, "peer_mac"),
+                    peer_port_id: text(&p, "peer_port_id").map(str::to_string),
+                    peer_site_id: text(&p, "peer_site_id").map(str::to_string),
+                    path_type: text(&p, "type").map(str::to_string),
+                    up: p.get("up").and_then(Value::as_bool).unwrap_or(false),
+                    active: p.get("is_active").and_then(Value::as_bool),
+                    latency_ms: num(&p, "latency"),
+                    jitter_ms: num(&p, "jitter"),
+                    loss_ratio: ratio_from_pct(&p, "loss"),
+                    mos: num(&p, "mos"),
+                    rx_bps: None,
+                    tx_bps: None,
+                    capacity_down_bps: None,
+                    capacity_up_bps: None,
+                }),
+            ));
+        }
+        batch
+    }
+}

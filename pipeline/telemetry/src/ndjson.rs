@@ -1,0 +1,458 @@
+//! The vendor-neutral telemetry format: newline-delimited JSON, one typed record per line.
+//!
+//! Every line is an object with `type`, `org_id`, `site_id` and `time` (epoch milliseconds, or an
+//! RFC 3339 timestamp), optionally `source` (default `ndjson`) and `sequence` (default 0), and
+//! the fields of the record it describes, with their units in their names:
+//!
+//! - observations for `net.telemetry`: `wireless_client`, `client_binding`, `ap`, `ap_radio`,
+//!   `switch_port`, `wan_path`, `event`;
+//! - inventory for `net.inventory`: `site`, `access_point`, `switch`, `gateway`, `subnet`,
+//!   `wan_link` (`entity_id` optional, derived from the record when absent).
+//!
+//! MAC fields may use any usual spelling; they are normalised. A `switch_port` line may carry
+//! cumulative counters (`rx_errors`, `tx_errors`, `rx_discards`, `tx_discards`, `rx_pkts`,
+//! `tx_pkts`, as read from IF-MIB) instead of rates: they are turned into rates per second
+//! between two lines of the same port. Unknown fields are an error, so that a unit mistake
+//! (`rssi` for `rssi_dbm`) is reported rather than ignored. [`json_schema`] describes it all.
+
+use crate::batch::{Batch, Record, Rejected};
+use crate::counters::Counters;
+use crate::lenient::parse_timestamp_ms;
+use callsight_model::mac;
+use callsight_model::types::{
+    AccessPointInfo, ApRadioSample, ApSample, ClientBinding, GatewayInfo, InventoryBody,
+    InventoryRecord, NetworkEvent, NetworkSample, SampleBody, SiteInfo, SubnetInfo, SwitchInfo,
+    SwitchPortSample, WanLinkInfo, WanPathSample, WirelessClientSample,
+};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+
+/// Default `source` of NDJSON lines.
+pub const SOURCE: &str = "ndjson";
+
+/// Cumulative IF-MIB-style counters a `switch_port` line may carry, and the rate each feeds.
+const PORT_COUNTERS: [(&str, &str); 6] = [
+    ("rx_errors", "rx_errors_per_s"),
+    ("tx_errors", "tx_errors_per_s"),
+    ("rx_discards", "rx_drops_per_s"),
+    ("tx_discards", "tx_drops_per_s"),
+    ("rx_pkts", "rx_pkts_per_s"),
+    ("tx_pkts", "tx_pkts_per_s"),
+];
+
+/// Parses NDJSON bodies; keeps counter state between bodies.
+#[derive(Debug, Default)]
+pub struct Parser {
+    counters: Counters,
+}
+
+impl Parser {
+    /// A parser with no counter history.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Forgets counters not updated since `before_ms`.
+    pub fn expire(&mut self, before_ms: i64) {
+        self.counters.expire(before_ms);
+    }
+
+    /// Parses a body; every line on its own (line numbers from 1 in the rejects).
+    pub fn parse(&mut self, body: &[u8]) -> Batch {
+        let mut batch = Batch::default();
+        for (i, line) in body.split(|b| *b == b'\n').enumerate() {
+            let trimmed = line.trim_ascii();
+            if trimmed.is_empty() {
+                continue;
+            }
+            match self.line(trimmed) {
+                Ok(record) => batch.records.push(record),
+                Err(error) => batch.rejected.push(Rejected {
+                    index: i + 1,
+                    error,
+                    raw: trimmed.to_vec(),
+                }),
+            }
+        }
+        batch
+    }
+
+    fn line(&mut self, line: &[u8]) -> Result<Record, String> {
+        let value: Value = serde_json::from_slice(line).map_err(|e| format!("not JSON: {e}"))?;
+        let Value::Object(mut fields) = value else {
+            return Err("not a JSON object".into());
+        };
+        let kind = take_string(&mut fields, "type")?;
+        let org_id = take_string(&mut fields, "org_id")?;
+        let site_id = take_string(&mut fields, "site_id")?;
+        let time = take_time(&mut fields)?;
+        let source = match fields.remove("source") {
+            None | Some(Value::Null) => SOURCE.to_string(),
+            Some(Value::String(s)) if !s.is_empty() => s,
+            Some(_) => return Err("source must be a non-empty string".into()),
+        };
+        let sequence = match fields.remove("sequence") {
+            None | Some(Value::Null) => 0,
+            Some(v) => v.as_i64().ok_or("sequence must be an integer")?,
+        };
+        normalize_macs(&mut fields)?;
+        let sample = |body: SampleBody| {
+            Record::Sample(NetworkSample {
+                org_id: org_id.clone(),
+                site_id: site_id.clone(),
+                time,
+                source: source.clone(),
+                sequence,
+                body,
+            })
+        };
+        let record = match kind.as_str() {
+            "wireless_client" => sample(SampleBody::WirelessClient(body::<WirelessClientSample>(
+                fields,
+            )?)),
+            "client_binding" => sample(SampleBody::ClientBinding(body::<ClientBinding>(fields)?)),
+            "ap" => sample(SampleBody::Ap(body::<ApSample>(fields)?)),
+            "ap_radio" => sample(SampleBody::ApRadio(body::<ApRadioSample>(fields)?)),
+            "switch_port" => {
+                let counters: Vec<(&str, Option<f64>)> = PORT_COUNTERS
+                    .iter()
+                    .map(|(counter, _)| {
+                        (*counter, fields.remove(*counter).and_then(|v| v.as_f64()))
+                    })
+                    .collect();
+                let mut port = body::<SwitchPortSample>(fields)?;
+                let entity = format!("{org_id}/{}/{}", port.switch_mac, port.port_id);
+                for ((counter, value), (_, rate_field)) in counters.into_iter().zip(PORT_COUNTERS) {
+                    let Some(value) = value else { continue };
+                    let name: &'static str = counter_name(counter);
+                    let rate = self.counters.rate(&entity, name, time, value);
+                    let slot = match rate_field {
+                        "rx_errors_per_s" => &mut port.rx_errors_per_s,
+                        "tx_errors_per_s" => &mut port.tx_errors_per_s,
+                        "rx_drops_per_s" => &mut port.rx_drops_per_s,
+                        "tx_drops_per_s" => &mut port.tx_drops_per_s,
+                        "rx_pkts_per_s" => &mut port.rx_pkts_per_s,
+                        _ => &mut port.tx_pkts_per_s,
+                    };
+                    if slot.is_none() {
+                        *slot = rate;
+                    }
+                }
+                sample(SampleBody::SwitchPort(port))
+            }
+            "wan_path" => sample(SampleBody::WanPath(body::<WanPathSample>(fields)?)),
+            "event" => sample(SampleBody::Event(body::<NetworkEvent>(fields)?)),
+            inventory => {
+                let entity_id = match fields.remove("entity_id") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::String(s)) if !s.is_empty() => Some(s),
+                    Some(_) => return Err("entity_id must be a non-empty string".into()),
+                };
+                let (derived, body) = match inventory {
+                    "site" => (
+                        format!("site:{site_id}"),
+                        InventoryBody::Site(body::<SiteInfo>(fields)?),
+                    ),
+                    "access_point" => {
+                        let ap = body::<AccessPointInfo>(fields)?;
+                        (format!("ap:{}", ap.ap_mac), InventoryBody::AccessPoint(ap))
+                    }
+                    "switch" => {
+                        let s = body::<SwitchInfo>(fields)?;
+                        (format!("switch:{}", s.switch_mac), InventoryBody::Switch(s))
+                    }
+                    "gateway" => {
+                        let g = body::<GatewayInfo>(fields)?;
+                        (
+                            format!("gateway:{}", g.gateway_mac),
+                            InventoryBody::Gateway(g),
+                        )
+                    }
+                    "subnet" => {
+                        let s = body::<SubnetInfo>(fields)?;
+                        check_cidr(&s.cidr)?;
+                        (
+                            format!("subnet:{org_id}/{site_id}/{}", s.cidr),
+                            InventoryBody::Subnet(s),
+                        )
+                    }
+                    "wan_link" => {
+                        let w = body::<WanLinkInfo>(fields)?;
+                        (
+                            format!("wan:{}/{}", w.gateway_mac, w.port_id),
+                            InventoryBody::WanLink(w),
+                        )
+                    }
+                    other => {
+                        return Err(format!(
+                            "unknown type {other:?} (one of: {})",
+                            TYPES.iter().map(|(t, _)| *t).collect::<Vec<_>>().join(", ")
+                        ));
+                    }
+                };
+                Record::Inventory(InventoryRecord {
+                    org_id,
+                    site_id,
+                    entity_id: entity_id.unwrap_or(derived),
+                    updated_at: time,
+                    source,
+                    body,
+                })
+            }
+        };
+        Ok(record)
+    }
+}
+
+fn counter_name(counter: &str) -> &'static str {
+    PORT_COUNTERS
+        .iter()
+        .map(|(c, _)| *c)
+        .find(|c| *c == counter)
+        .unwrap_or("counter")
+}
+
+fn take_string(fields: &mut Map<String, Value>, key: &str) -> Result<String, String> {
+    match fields.remove(key) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s),
+        Some(_) => Err(format!("{key} must be a non-empty string")),
+        None => Err(format!("no {key}")),
+    }
+}
+
+fn take_time(fields: &mut Map<String, Value>) -> Result<i64, String> {
+    match fields.remove("time") {
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .ok_or_else(|| "time must be an integer of epoch milliseconds".to_string()),
+        Some(Value::String(s)) => {
+            parse_timestamp_ms(&s).ok_or_else(|| format!("time {s:?} is not an RFC 3339 timestamp"))
+        }
+        Some(_) => Err("time must be epoch milliseconds or an RFC 3339 timestamp".into()),
+        None => Err("no time".into()),
+    }
+}
+
+fn body<T: DeserializeOwned>(fields: Map<String, Value>) -> Result<T, String> {
+    serde_json::from_value(Value::Object(fields)).map_err(|e| e.to_string())
+}
+
+fn check_cidr(cidr: &str) -> Result<(), String> {
+    let (ip, prefix) = cidr
+        .split_once('/')
+        .ok_or_else(|| format!("cidr {cidr:?} has no prefix length"))?;
+    let ip: std::net::IpAddr = ip
+        .parse()
+        .map_err(|_| format!("cidr {cidr:?} does not start with an IP address"))?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    match prefix.parse::<u8>() {
+        Ok(p) if p <= max => Ok(()),
+        _ => Err(format!("cidr {cidr:?} has an invalid prefix length")),
+    }
+}
+
+/// Normalises every MAC-valued field (`*_mac`, `bssid`, `bssids`), at any depth.
+fn normalize_macs(fields: &mut Map<String, Value>) -> Result<(), String> {
+    for (key, value) in fields.iter_mut() {
+        let is_mac = key.ends_with("_mac") || key == "bssid";
+        match value {
+            Value::String(raw) if is_mac => {
+                *value = Value::String(
+                    mac::normalize(raw)
+                        .ok_or_else(|| format!("{key} {raw:?} is not a MAC address"))?,
+                );
+            }
+            Value::Array(items) if key == "bssids" => {
+                for item in items.iter_mut() {
+                    if let Value::String(raw) = item {
+                        *item = Value::String(
+                            mac::normalize(raw)
+                                .ok_or_else(|| format!("bssid {raw:?} is not a MAC address"))?,
+                        );
+                    }
+                }
+            }
+            Value::Object(inner) => normalize_macs(inner)?,
+            Value::Array(items) => {
+                for item in items.iter_mut() {
+                    if let Value::Object(inner) = item {
+                        normalize_macs(inner)?;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Every line type and what it describes.
+pub const TYPES: [(&str, &str); 13] = [
+    (
+        "wireless_client",
+        "Per-interval radio statistics of one Wi-Fi client.",
+    ),
+    (
+        "client_binding",
+        "Where a client was attached, and with which IP, from this time on.",
+    ),
+    ("ap", "Per-interval health of one access point."),
+    ("ap_radio", "Per-interval statistics of one AP radio."),
+    (
+        "switch_port",
+        "Per-interval statistics of one switch or gateway port.",
+    ),
+    ("wan_path", "Per-interval quality of one WAN link or path."),
+    ("event", "A discrete network event."),
+    ("site", "A site (inventory)."),
+    (
+        "access_point",
+        "An access point, its radios and uplink (inventory).",
+    ),
+    (
+        "switch",
+        "A switch and its ports with LLDP neighbours (inventory).",
+    ),
+    ("gateway", "A WAN edge gateway (inventory)."),
+    ("subnet", "A subnet and VLAN of a site (inventory)."),
+    (
+        "wan_link",
+        "A WAN link of a gateway, with its ISP (inventory).",
+    ),
+];
+
+/// The JSON Schema (2020-12) of one NDJSON line, generated from the record types.
+pub fn json_schema() -> Value {
+    fn of<T: schemars::JsonSchema>() -> Value {
+        serde_json::to_value(schemars::schema_for!(T)).unwrap_or(Value::Null)
+    }
+    let bodies: Vec<Value> = vec![
+        of::<WirelessClientSample>(),
+        of::<ClientBinding>(),
+        of::<ApSample>(),
+        of::<ApRadioSample>(),
+        of::<SwitchPortSample>(),
+        of::<WanPathSample>(),
+        of::<NetworkEvent>(),
+        of::<SiteInfo>(),
+        of::<AccessPointInfo>(),
+        of::<SwitchInfo>(),
+        of::<GatewayInfo>(),
+        of::<SubnetInfo>(),
+        of::<WanLinkInfo>(),
+    ];
+    let mut defs = Map::new();
+    let mut variants = Vec::new();
+    for ((kind, description), mut body) in TYPES.iter().zip(bodies) {
+        if let Some(Value::Object(d)) = body.get_mut("$defs").map(Value::take) {
+            defs.extend(d);
+        }
+        let mut properties = body
+            .get("properties")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let mut required: Vec<Value> = body
+            .get("required")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        properties.insert("type".into(), json!({ "const": kind }));
+        properties.insert(
+            "org_id".into(),
+            json!({ "type": "string", "minLength": 1, "description": "Organization." }),
+        );
+        properties.insert(
+            "site_id".into(),
+            json!({ "type": "string", "minLength": 1, "description": "Site." }),
+        );
+        properties.insert(
+            "time".into(),
+            json!({
+                "description": "Event time: epoch milliseconds, or an RFC 3339 timestamp.",
+                "oneOf": [ { "type": "integer" }, { "type": "string", "format": "date-time" } ]
+            }),
+        );
+        properties.insert("source".into(), json!({ "type": "string", "minLength": 1, "description": "Producer of the record (default ndjson)." }));
+        properties.insert("sequence".into(), json!({ "type": "integer", "description": "Sequence number distinguishing records of one entity at one time (default 0)." }));
+        if *kind == "switch_port" {
+            for (counter, rate) in PORT_COUNTERS {
+                properties.insert(
+                    counter.into(),
+                    json!({ "type": "integer", "minimum": 0, "description": format!("Cumulative counter (IF-MIB style); turned into {rate} when that is absent.") }),
+                );
+            }
+        }
+        if TYPES.iter().position(|(t, _)| t == kind).unwrap_or(0) >= 7 {
+            properties.insert("entity_id".into(), json!({ "type": "string", "minLength": 1, "description": "Inventory key; derived from the record when absent." }));
+        }
+        for key in ["type", "org_id", "site_id", "time"] {
+            required.push(Value::String(key.into()));
+        }
+        variants.push(json!({
+            "title": kind,
+            "description": description,
+            "type": "object",
+            "properties": properties,
+            "required": required,
+            "additionalProperties": false,
+        }));
+    }
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://callsight.invalid/schemas/telemetry.schema.json",
+        "title": "callsight vendor-neutral telemetry line",
+        "description": "One line of the NDJSON body of POST /telemetry.",
+        "oneOf": variants,
+        "$defs": defs,
+    })
+}
+
+/// The NDJSON line of a record (without the newline): the inverse of parsing, for exporters
+/// written in Rust, the simulator and tests.
+pub fn to_line(record: &Record) -> String {
+    let (kind, envelope, body) = match record {
+        Record::Sample(s) => {
+            let (kind, body) = match &s.body {
+                SampleBody::WirelessClient(b) => ("wireless_client", serde_json::to_value(b)),
+                SampleBody::ClientBinding(b) => ("client_binding", serde_json::to_value(b)),
+                SampleBody::Ap(b) => ("ap", serde_json::to_value(b)),
+                SampleBody::ApRadio(b) => ("ap_radio", serde_json::to_value(b)),
+                SampleBody::SwitchPort(b) => ("switch_port", serde_json::to_value(b)),
+                SampleBody::WanPath(b) => ("wan_path", serde_json::to_value(b)),
+                SampleBody::Event(b) => ("event", serde_json::to_value(b)),
+            };
+            let envelope = json!({
+                "org_id": s.org_id, "site_id": s.site_id, "time": s.time,
+                "source": s.source, "sequence": s.sequence,
+            });
+            (kind, envelope, body)
+        }
+        Record::Inventory(i) => {
+            let (kind, body) = match &i.body {
+                InventoryBody::Site(b) => ("site", serde_json::to_value(b)),
+                InventoryBody::AccessPoint(b) => ("access_point", serde_json::to_value(b)),
+                InventoryBody::Switch(b) => ("switch", serde_json::to_value(b)),
+                InventoryBody::Gateway(b) => ("gateway", serde_json::to_value(b)),
+                InventoryBody::Subnet(b) => ("subnet", serde_json::to_value(b)),
+                InventoryBody::WanLink(b) => ("wan_link", serde_json::to_value(b)),
+            };
+            let envelope = json!({
+                "org_id": i.org_id, "site_id": i.site_id, "time": i.updated_at,
+                "source": i.source, "entity_id": i.entity_id,
+            });
+            (kind, envelope, body)
+        }
+    };
+    let mut fields = match body {
+        Ok(Value::Object(fields)) => fields,
+        _ => Map::new(),
+    };
+    // Absent beats null: smaller lines, the same record.
+    fields.retain(|_, v| !v.is_null());
+    fields.insert("type".into(), Value::String(kind.into()));
+    if let Value::Object(envelope) = envelope {
+        fields.extend(envelope);
+    }
+    Value::Object(fields).to_string()
+}
