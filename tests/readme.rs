@@ -61,6 +61,11 @@ fn config_keys() -> BTreeSet<String> {
     // Optional keys appear only when set.
     config.codec.schema_registry_url = Some("http://registry".into());
     config.codec.schema_registry_username = Some("user".into());
+    config
+        .ingest
+        .mist
+        .orgs
+        .insert("<org>".into(), Default::default());
     let mut keys = BTreeSet::new();
     flatten(
         "",
@@ -114,6 +119,7 @@ fn the_topics_table_names_every_topic_with_its_defaults() {
 fn the_metrics_reference_lists_exactly_the_registered_metrics() {
     let metrics = Metrics::new();
     KafkaMetrics::register(&metrics).expect("registers");
+    callsight_ingest::metrics::IngestMetrics::register(&metrics).expect("registers");
     let registered: BTreeSet<String> = metrics.names().into_iter().collect();
     let documented = table_keys(&section(&readme(), "Metrics"));
     let undocumented: Vec<_> = registered.difference(&documented).collect();

@@ -10,7 +10,9 @@ use std::time::Duration;
 async fn run_starts_the_broker_creates_every_topic_and_serves_admin_endpoints() {
     let config = test_config();
     let shutdown = Shutdown::new();
-    let running = run::start(&config, &shutdown).await.expect("starts");
+    let running = run::start(&config, run::Roles::ALL, &shutdown)
+        .await
+        .expect("starts");
     assert!(
         running.embedded,
         "no brokers configured: the embedded broker runs"

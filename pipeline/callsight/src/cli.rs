@@ -20,6 +20,8 @@ pub struct Cli {
 pub enum Command {
     /// Every role in one process. With no `kafka.brokers` it starts the embedded broker.
     Run,
+    /// The ingest role: telemetry endpoints (Mist webhooks, NDJSON) and the Mist poller.
+    Ingest,
     /// The embedded broker alone, with every topic created, for external clients (kcat, Python).
     Broker,
     /// Evaluate one leg from a JSON file (a saved leg and view, or a scenario) with the

@@ -32,7 +32,8 @@ fn main() -> ExitCode {
             };
             let result = runtime.block_on(async {
                 match command {
-                    Command::Run => run(&config).await,
+                    Command::Run => run(&config, callsight::run::Roles::ALL).await,
+                    Command::Ingest => run(&config, callsight::run::Roles::INGEST).await,
                     Command::Broker => broker(&config).await,
                     Command::Config { .. } | Command::Explain { .. } => {
                         unreachable!("handled above")
@@ -61,12 +62,16 @@ fn config_command(config: &Config, action: ConfigAction) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-async fn run(config: &Config) -> anyhow::Result<ExitCode> {
+async fn run(config: &Config, roles: callsight::run::Roles) -> anyhow::Result<ExitCode> {
     let shutdown = Shutdown::new();
-    let running = callsight::run::start(config, &shutdown).await?;
+    let running = callsight::run::start(config, roles, &shutdown).await?;
     tracing::info!(
         admin = %running.admin_addr,
         metrics = %format!("http://{}/metrics", running.admin_addr),
+        ingest = %running
+            .ingest_addr
+            .map(|a| format!("http://{a}/telemetry"))
+            .unwrap_or_else(|| "-".into()),
         bootstrap = %running.bootstrap,
         embedded = running.embedded,
         "callsight is running; ctrl-c to stop"

@@ -1,5 +1,6 @@
-//! `callsight run`: every role that exists, in one process. Today that is the Kafka cluster
-//! (embedded or configured), its topics, and the admin server.
+//! Starting roles: `callsight run` starts every role that exists in one process (today the Kafka
+//! cluster, embedded or configured, its topics, the admin server and the ingest endpoints);
+//! `callsight ingest` starts one role with the admin server.
 
 use anyhow::Context as _;
 use callsight_core::Config;
@@ -7,18 +8,36 @@ use callsight_core::admin;
 use callsight_core::metrics::Metrics;
 use callsight_core::readiness::Readiness;
 use callsight_core::shutdown::Shutdown;
+use callsight_kafka::KafkaMetrics;
 use callsight_kafka::cluster::Cluster;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// How often readiness re-checks that the cluster answers.
 const BROKER_PROBE_INTERVAL: Duration = Duration::from_secs(10);
 
+/// Which roles a process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roles {
+    /// The ingest endpoints (telemetry) and the Mist poller.
+    pub ingest: bool,
+}
+
+impl Roles {
+    /// Every role (`callsight run`).
+    pub const ALL: Roles = Roles { ingest: true };
+    /// Only ingest (`callsight ingest`).
+    pub const INGEST: Roles = Roles { ingest: true };
+}
+
 /// A started process: where it listens, and what keeps it alive.
 pub struct Running {
     /// Address of the admin server.
     pub admin_addr: SocketAddr,
+    /// Address of the ingest endpoints, when the role runs.
+    pub ingest_addr: Option<SocketAddr>,
     /// `bootstrap.servers` of the cluster in use.
     pub bootstrap: String,
     /// The broker runs inside this process.
@@ -31,8 +50,8 @@ pub struct Running {
     _cluster: Cluster,
 }
 
-/// Starts every role; they run until `shutdown.token` is cancelled.
-pub async fn start(config: &Config, shutdown: &Shutdown) -> anyhow::Result<Running> {
+/// Starts `roles`; they run until `shutdown.token` is cancelled.
+pub async fn start(config: &Config, roles: Roles, shutdown: &Shutdown) -> anyhow::Result<Running> {
     let metrics = Metrics::new();
     let readiness = Readiness::new();
     readiness.register("broker", "connecting");
@@ -61,6 +80,20 @@ pub async fn start(config: &Config, shutdown: &Shutdown) -> anyhow::Result<Runni
         format!("{} topics present", cluster.specs().len()),
     );
     let bootstrap = cluster.bootstrap().to_string();
+    let kafka_metrics = Arc::new(KafkaMetrics::register(&metrics)?);
+    let ingest_addr = if roles.ingest {
+        let ingest = callsight_ingest::start(
+            config,
+            &bootstrap,
+            &metrics,
+            kafka_metrics.clone(),
+            shutdown,
+        )
+        .await?;
+        Some(ingest.addr)
+    } else {
+        None
+    };
     shutdown.tracker.spawn(probe_broker(
         config.kafka.clone(),
         bootstrap.clone(),
@@ -70,6 +103,7 @@ pub async fn start(config: &Config, shutdown: &Shutdown) -> anyhow::Result<Runni
 
     Ok(Running {
         admin_addr,
+        ingest_addr,
         embedded: cluster.is_embedded(),
         bootstrap,
         metrics,

@@ -77,6 +77,7 @@ fn run_becomes_ready_and_exits_cleanly_on_sigterm() {
     let mut child = callsight()
         .arg("run")
         .env("CALLSIGHT__ADMIN__LISTEN", format!("127.0.0.1:{port}"))
+        .env("CALLSIGHT__INGEST__LISTEN", "127.0.0.1:0")
         .env("CALLSIGHT__SHUTDOWN__DRAIN_TIMEOUT", "10s")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -56,6 +56,8 @@ pub struct Config {
     pub codec: CodecConfig,
     /// The admin HTTP server (metrics, health).
     pub admin: AdminConfig,
+    /// The ingest role: telemetry endpoints and the Mist poller.
+    pub ingest: IngestConfig,
     /// Logging.
     pub log: LogConfig,
     /// Graceful shutdown.
@@ -291,6 +293,81 @@ impl Default for AdminConfig {
             listen: SocketAddr::from(([0, 0, 0, 0], 9464)),
         }
     }
+}
+
+/// The ingest role's HTTP endpoints and telemetry sources.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Address of the ingest endpoints (`/telemetry`, `/telemetry/mist/{org}`).
+    pub listen: SocketAddr,
+    /// Largest request body accepted; larger ones are answered 413.
+    pub max_body_bytes: usize,
+    /// Records being produced at once across all requests; beyond it requests are answered 503
+    /// with `Retry-After` instead of buffering without bound.
+    pub max_in_flight: usize,
+    /// How long a request waits for room among the in-flight records before the 503.
+    #[serde(with = "humantime_serde")]
+    pub overload_wait: Duration,
+    /// Bearer token `POST /telemetry` requires; empty accepts any sender (keep the endpoint on
+    /// a private network then).
+    pub telemetry_token: Secret,
+    /// Juniper Mist.
+    pub mist: MistConfig,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            max_body_bytes: 16 * 1024 * 1024,
+            max_in_flight: 100_000,
+            overload_wait: Duration::from_secs(2),
+            telemetry_token: Secret::default(),
+            mist: MistConfig::default(),
+        }
+    }
+}
+
+/// Juniper Mist webhooks and REST API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MistConfig {
+    /// REST API base URL of the org's cloud, e.g. `https://api.eu.mist.com`.
+    pub api_url: String,
+    /// How often the statistics are polled.
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+    /// Run the statistics poller in this process. Run it in exactly one replica.
+    pub poll: bool,
+    /// Organisations, by Mist org id.
+    pub orgs: BTreeMap<String, MistOrgConfig>,
+}
+
+impl Default for MistConfig {
+    fn default() -> Self {
+        MistConfig {
+            api_url: "https://api.mist.com".into(),
+            poll_interval: Duration::from_secs(60),
+            poll: true,
+            orgs: BTreeMap::new(),
+        }
+    }
+}
+
+/// One Mist organisation.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MistOrgConfig {
+    /// The webhook's `secret`: deliveries must carry its HMAC-SHA256 signature. Webhooks of an
+    /// org without one are refused.
+    pub webhook_secret: Secret,
+    /// Also accept the legacy HMAC-SHA1 signature when the v2 header is absent.
+    pub allow_legacy_signature: bool,
+    /// API token for polling statistics; empty disables polling for this org.
+    pub api_token: Secret,
+    /// Sites to poll; empty polls every site of the org.
+    pub sites: Vec<String>,
 }
 
 /// Log line format.
@@ -574,6 +651,26 @@ impl Config {
             }
         }
 
+        if self.ingest.max_body_bytes < 1024 {
+            bad("ingest.max_body_bytes", "must be at least 1024".into());
+        }
+        if self.ingest.max_in_flight == 0 {
+            bad("ingest.max_in_flight", "must be at least 1".into());
+        }
+        if !(self.ingest.mist.api_url.starts_with("http://")
+            || self.ingest.mist.api_url.starts_with("https://"))
+        {
+            bad(
+                "ingest.mist.api_url",
+                format!("{:?} is not an http(s) URL", self.ingest.mist.api_url),
+            );
+        }
+        if self.ingest.mist.poll_interval < Duration::from_secs(1) {
+            bad("ingest.mist.poll_interval", "must be at least 1s".into());
+        }
+        if self.ingest.listen == self.admin.listen && self.ingest.listen.port() != 0 {
+            bad("ingest.listen", "must differ from admin.listen".into());
+        }
         if self.shutdown.drain_timeout.is_zero() {
             bad("shutdown.drain_timeout", "must be longer than 0s".into());
         }
@@ -630,8 +727,21 @@ impl Config {
                 *value = REDACTED.into();
             }
         }
-        if !copy.codec.schema_registry_password.is_empty() {
-            copy.codec.schema_registry_password = Secret(REDACTED.into());
+        for secret in [
+            &mut copy.codec.schema_registry_password,
+            &mut copy.ingest.telemetry_token,
+        ]
+        .into_iter()
+        .chain(
+            copy.ingest
+                .mist
+                .orgs
+                .values_mut()
+                .flat_map(|org| [&mut org.webhook_secret, &mut org.api_token]),
+        ) {
+            if !secret.is_empty() {
+                *secret = Secret(REDACTED.into());
+            }
         }
         copy
     }

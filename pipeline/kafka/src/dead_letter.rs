@@ -74,15 +74,21 @@ impl DeadLetters {
             failed_at: now_ms,
         };
         let topic = format!("{}{}", record.topic, self.suffix);
+        self.keep(&topic, letter, record.key.as_deref()).await
+    }
+
+    /// Writes `letter` to `topic` under `key` (its original key), counting it under the
+    /// letter's source and kind.
+    pub async fn keep(
+        &self,
+        topic: &str,
+        letter: DeadLetter,
+        key: Option<&[u8]>,
+    ) -> Result<(), DeadLetterError> {
         let result = async {
-            let bytes = self.codec.encode(&topic, &letter).await?;
+            let bytes = self.codec.encode(topic, &letter).await?;
             self.producer
-                .send(
-                    &topic,
-                    record.key.as_deref().unwrap_or_default(),
-                    &bytes,
-                    &[],
-                )
+                .send(topic, key.unwrap_or_default(), &bytes, &[])
                 .await?;
             Ok::<(), DeadLetterError>(())
         }
@@ -91,24 +97,24 @@ impl DeadLetters {
             Ok(()) => {
                 self.metrics
                     .dead_letters
-                    .with_label_values(&[&record.topic, kind])
+                    .with_label_values(&[&letter.source_topic, &letter.error_kind])
                     .inc();
                 tracing::warn!(
-                    topic = %record.topic,
-                    partition = record.partition,
-                    offset = record.offset,
-                    kind,
-                    stage,
-                    error,
+                    source = %letter.source_topic,
+                    partition = letter.partition,
+                    offset = letter.offset,
+                    kind = %letter.error_kind,
+                    stage = %letter.stage,
+                    error = %letter.error,
                     "record sent to the dead-letter topic"
                 );
             }
             Err(e) => {
                 self.metrics
                     .dead_letter_failures
-                    .with_label_values(&[&record.topic])
+                    .with_label_values(&[&letter.source_topic])
                     .inc();
-                tracing::error!(topic = %record.topic, error = %e, "cannot write a dead letter");
+                tracing::error!(source = %letter.source_topic, error = %e, "cannot write a dead letter");
             }
         }
         result

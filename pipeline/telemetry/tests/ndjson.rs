@@ -310,3 +310,54 @@ proptest! {
         let _ = callsight_telemetry::mist::webhook::parse(&body, Some("org"));
     }
 }
+
+/// The worked SNMP converter in `docs/examples` turns two IF-MIB walks into lines callsight
+/// accepts, and the second walk yields rates.
+#[test]
+fn the_snmp_converter_example_produces_accepted_lines() {
+    let script = repo().join("docs/examples/snmp_ifmib_to_ndjson.py");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/snmp");
+    let mut body = Vec::new();
+    for (walk, time) in [
+        ("walk1.txt", "1741597500000"),
+        ("walk2.txt", "1741597800000"),
+    ] {
+        let output = Command::new("python3")
+            .arg(&script)
+            .args([
+                "--org",
+                "org-acme",
+                "--site",
+                "site-hq",
+                "--switch-mac",
+                "0C:81:26:C7:A1:00",
+            ])
+            .arg("--walk-file")
+            .arg(data.join(walk))
+            .args(["--time", time])
+            .output()
+            .expect("python3 runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        body.extend_from_slice(&output.stdout);
+    }
+    let batch = Parser::new().parse(&body);
+    assert!(batch.rejected.is_empty(), "{:?}", batch.rejected);
+    assert_eq!(batch.records.len(), 4);
+    let Record::Sample(NetworkSample {
+        body: SampleBody::SwitchPort(port),
+        ..
+    }) = &batch.records[2]
+    else {
+        panic!("{:?}", batch.records[2])
+    };
+    assert_eq!(port.port_id, "ge-0/0/1");
+    assert_eq!(port.switch_mac, "0c8126c7a100");
+    assert_eq!(port.speed_mbps, Some(100));
+    assert_eq!(port.full_duplex, Some(false));
+    assert!((port.rx_errors_per_s.expect("a rate") - 3373.0 / 300.0).abs() < 1e-9);
+    assert_eq!(port.tx_drops_per_s, Some(2.0));
+}

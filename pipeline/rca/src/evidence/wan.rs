@@ -42,10 +42,14 @@ pub(super) fn gather(ctx: &Context<'_>, out: &mut Vec<Measurement>) -> bool {
             }
         }
         for (time, event) in &events {
+            // Gateway-wide events (a failover, a VPN path of unknown port) concern every link.
             let about_link = event.entity_id == id
                 || event.entity_id.starts_with(&format!("{id}/"))
                 || (event.entity_id == link.gateway_mac
-                    && event.kind == NetworkEventKind::WanFailover);
+                    && matches!(
+                        event.kind,
+                        NetworkEventKind::WanFailover | NetworkEventKind::WanPathDown
+                    ));
             if about_link
                 && matches!(
                     event.kind,

@@ -1,0 +1,288 @@
+//! The Mist statistics poller: every `ingest.mist.poll_interval`, for every org with an API token,
+//! reads its sites' statistics from the Mist REST API and produces samples and inventory.
+//!
+//! Per org: `GET /api/v1/orgs/{org}/sites`, `/orgs/{org}/networks` and
+//! `/orgs/{org}/stats/vpn_peers/search`; per site: `/sites/{site}/stats/clients`,
+//! `/stats/devices?type=ap|switch|gateway`, `/stats/ports/search` and `/setting/derived`.
+//! Counter rates need two polls, so the first poll after a start has none. One failing request
+//! costs only its own records (counted); a `429` ends the org's poll early, to be resumed next
+//! time. Run the poller in exactly one replica: two would produce every sample twice.
+
+use crate::http::IngestState;
+use crate::metrics::IngestMetrics;
+use crate::sink::Sink;
+use callsight_core::config::{MistConfig, MistOrgConfig};
+use callsight_telemetry::Batch;
+use callsight_telemetry::mist::stats::{self, Scope, StatsNormalizer};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// A Mist API request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    /// Rate limited: stop this org's poll.
+    #[error("rate limited by the Mist API")]
+    RateLimited,
+    /// Anything else.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// A client of one org's Mist API.
+pub struct MistApi {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    metrics: IngestMetrics,
+}
+
+impl MistApi {
+    /// A client of the API at `base` with an org's `token`.
+    pub fn new(base: &str, token: &str, metrics: IngestMetrics) -> Result<Self, PollError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| PollError::Failed(format!("HTTP client: {e}")))?;
+        Ok(MistApi {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            token: token.to_string(),
+            metrics,
+        })
+    }
+
+    async fn get(&self, path: &str) -> Result<Value, PollError> {
+        let url = format!("{}{path}", self.base);
+        let result = async {
+            let response = self
+                .http
+                .get(&url)
+                .header("Authorization", format!("Token {}", self.token))
+                .send()
+                .await
+                .map_err(|e| PollError::Failed(format!("GET {path}: {e}")))?;
+            match response.status() {
+                s if s.is_success() => response
+                    .json::<Value>()
+                    .await
+                    .map_err(|e| PollError::Failed(format!("GET {path}: not JSON: {e}"))),
+                reqwest::StatusCode::TOO_MANY_REQUESTS => Err(PollError::RateLimited),
+                s => Err(PollError::Failed(format!("GET {path}: {s}"))),
+            }
+        }
+        .await;
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        self.metrics.polls.with_label_values(&[outcome]).inc();
+        result
+    }
+
+    /// A search endpoint's `results`, following `next` links.
+    async fn search(&self, path: &str) -> Result<Vec<Value>, PollError> {
+        let mut out = Vec::new();
+        let mut next = Some(path.to_string());
+        let mut pages = 0;
+        while let Some(path) = next.take() {
+            let page = self.get(&path).await?;
+            out.extend(
+                page.get("results")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default(),
+            );
+            pages += 1;
+            next = page
+                .get("next")
+                .and_then(Value::as_str)
+                .filter(|n| !n.is_empty() && pages < 100)
+                .map(str::to_string);
+        }
+        Ok(out)
+    }
+}
+
+fn as_array(value: Value) -> Vec<Value> {
+    match value {
+        Value::Array(items) => items,
+        Value::Null => Vec::new(),
+        other => vec![other],
+    }
+}
+
+/// Polls one org once, producing what it finds. Returns the records produced.
+pub async fn poll_org(
+    api: &MistApi,
+    org_id: &str,
+    org: &MistOrgConfig,
+    normalizer: &mut StatsNormalizer,
+    sink: &Sink,
+    now_ms: i64,
+) -> Result<usize, PollError> {
+    let mut produced = 0;
+    let emit = async |batch: Batch| {
+        if !batch.rejected.is_empty() {
+            tracing::warn!(
+                org = org_id,
+                rejected = batch.rejected.len(),
+                "Mist objects not understood"
+            );
+        }
+        let n = batch.records.len();
+        match sink.produce(&batch.records).await {
+            Ok(()) => {
+                sink.metrics()
+                    .records
+                    .with_label_values(&["mist_poller", "accepted"])
+                    .inc_by(n as u64);
+                sink.metrics()
+                    .records
+                    .with_label_values(&["mist_poller", "rejected"])
+                    .inc_by(batch.rejected.len() as u64);
+                n
+            }
+            Err(e) => {
+                tracing::warn!(org = org_id, error = %e, "cannot produce polled records; the next poll brings them again");
+                0
+            }
+        }
+    };
+    let sites = as_array(api.get(&format!("/api/v1/orgs/{org_id}/sites")).await?);
+    let networks = match api.get(&format!("/api/v1/orgs/{org_id}/networks")).await {
+        Ok(v) => as_array(v),
+        Err(PollError::RateLimited) => return Err(PollError::RateLimited),
+        Err(e) => {
+            tracing::warn!(org = org_id, error = %e, "no org networks this poll");
+            Vec::new()
+        }
+    };
+    let wanted: BTreeSet<&String> = org.sites.iter().collect();
+    for site in &sites {
+        let Some(site_id) = site.get("id").and_then(Value::as_str) else {
+            continue;
+        };
+        if !wanted.is_empty() && !wanted.contains(&site_id.to_string()) {
+            continue;
+        }
+        let mut batch = Batch::default();
+        batch.records.extend(stats::site(org_id, site, now_ms));
+        produced += emit(batch).await;
+        let scope = Scope {
+            org_id,
+            site_id,
+            poll_ms: now_ms,
+        };
+        let base = format!("/api/v1/sites/{site_id}");
+        macro_rules! fetch {
+            ($path:expr) => {
+                match api.get(&$path).await {
+                    Ok(v) => as_array(v),
+                    Err(PollError::RateLimited) => return Err(PollError::RateLimited),
+                    Err(e) => {
+                        tracing::warn!(org = org_id, site = site_id, error = %e, "Mist request failed");
+                        Vec::new()
+                    }
+                }
+            };
+        }
+        let clients = fetch!(format!("{base}/stats/clients"));
+        produced += emit(normalizer.wireless_clients(&scope, &clients)).await;
+        let aps = fetch!(format!("{base}/stats/devices?type=ap"));
+        produced += emit(normalizer.aps(&scope, &aps)).await;
+        let gateways = fetch!(format!("{base}/stats/devices?type=gateway&fields=*"));
+        let gateway_macs: BTreeSet<String> = gateways
+            .iter()
+            .filter_map(|g| g.get("mac").and_then(Value::as_str))
+            .filter_map(callsight_model::mac::normalize)
+            .collect();
+        produced += emit(normalizer.gateways(&scope, &gateways)).await;
+        let switches: BTreeMap<String, (Option<String>, Option<String>)> =
+            fetch!(format!("{base}/stats/devices?type=switch"))
+                .iter()
+                .filter_map(|s| {
+                    let mac = callsight_model::mac::normalize(s.get("mac")?.as_str()?)?;
+                    let text = |k: &str| s.get(k).and_then(Value::as_str).map(str::to_string);
+                    Some((mac, (text("name"), text("model"))))
+                })
+                .collect();
+        let ports = match api
+            .search(&format!("{base}/stats/ports/search?limit=1000"))
+            .await
+        {
+            Ok(ports) => ports,
+            Err(PollError::RateLimited) => return Err(PollError::RateLimited),
+            Err(e) => {
+                tracing::warn!(org = org_id, site = site_id, error = %e, "Mist request failed");
+                Vec::new()
+            }
+        };
+        produced += emit(normalizer.switch_ports(&scope, &ports, &switches, &gateway_macs)).await;
+        let derived = match api.get(&format!("{base}/setting/derived")).await {
+            Ok(v) => v,
+            Err(PollError::RateLimited) => return Err(PollError::RateLimited),
+            Err(_) => Value::Null,
+        };
+        produced += emit(stats::subnets(&scope, &networks, &derived)).await;
+    }
+    let peers = api
+        .search(&format!(
+            "/api/v1/orgs/{org_id}/stats/vpn_peers/search?limit=1000"
+        ))
+        .await?;
+    let peers: Vec<Value> = peers
+        .into_iter()
+        .filter(|p| {
+            wanted.is_empty()
+                || p.get("site_id")
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| wanted.contains(&s.to_string()))
+        })
+        .collect();
+    produced += emit(normalizer.vpn_peers(org_id, now_ms, &peers)).await;
+    // Clients that left an hour ago need no counter history.
+    normalizer.expire(now_ms - 3_600_000);
+    Ok(produced)
+}
+
+/// Polls every org with an API token until `token` is cancelled.
+pub async fn run(config: MistConfig, state: Arc<IngestState>, token: CancellationToken) {
+    let (sink, metrics) = (&state.sink, &state.metrics);
+    let orgs: Vec<(String, MistOrgConfig)> = config
+        .orgs
+        .iter()
+        .filter(|(_, o)| !o.api_token.is_empty())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if orgs.is_empty() {
+        return;
+    }
+    tracing::info!(orgs = orgs.len(), interval = ?config.poll_interval, "Mist poller started");
+    let mut normalizers: BTreeMap<String, StatsNormalizer> = BTreeMap::new();
+    let mut ticker = tokio::time::interval(config.poll_interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = token.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or_default();
+        for (org_id, org) in &orgs {
+            let api = match MistApi::new(&config.api_url, org.api_token.expose(), metrics.clone()) {
+                Ok(api) => api,
+                Err(e) => {
+                    tracing::error!(error = %e, "the Mist poller cannot start its HTTP client");
+                    return;
+                }
+            };
+            let normalizer = normalizers.entry(org_id.clone()).or_default();
+            match poll_org(&api, org_id, org, normalizer, sink, now_ms).await {
+                Ok(records) => tracing::debug!(org = %org_id, records, "Mist poll done"),
+                Err(e) => tracing::warn!(org = %org_id, error = %e, "Mist poll ended early"),
+            }
+        }
+    }
+}

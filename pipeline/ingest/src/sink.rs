@@ -1,0 +1,146 @@
+//! Where ingested records go: `net.telemetry` and `net.inventory`, acknowledged by the broker
+//! before the sender hears back, with a bound on how many are in flight; rejects go to the
+//! dead-letter topic with their error.
+
+use crate::metrics::IngestMetrics;
+use callsight_core::codec::Codec;
+use callsight_core::config::TopicsConfig;
+use callsight_kafka::Producer;
+use callsight_kafka::dead_letter::DeadLetters;
+use callsight_model::types::DeadLetter;
+use callsight_telemetry::{Record, Rejected};
+use futures::future::try_join_all;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// Why records could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// Too many records in flight; try again shortly.
+    #[error("overloaded: too many records in flight")]
+    Overloaded,
+    /// The broker did not acknowledge (or a record did not encode).
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// Produces ingested records.
+pub struct Sink {
+    producer: Producer,
+    codec: Arc<Codec>,
+    dead_letters: DeadLetters,
+    telemetry_topic: String,
+    inventory_topic: String,
+    dead_letter_topic: String,
+    room: Arc<Semaphore>,
+    max_in_flight: usize,
+    overload_wait: Duration,
+    metrics: IngestMetrics,
+}
+
+impl Sink {
+    /// A sink producing through `producer`.
+    pub fn new(
+        producer: Producer,
+        codec: Arc<Codec>,
+        dead_letters: DeadLetters,
+        topics: &TopicsConfig,
+        max_in_flight: usize,
+        overload_wait: Duration,
+        metrics: IngestMetrics,
+    ) -> Self {
+        Sink {
+            producer,
+            codec,
+            dead_letters,
+            telemetry_topic: topics.telemetry.name.clone(),
+            inventory_topic: topics.inventory.name.clone(),
+            dead_letter_topic: topics.dead_letter_topic(&topics.telemetry.name),
+            room: Arc::new(Semaphore::new(max_in_flight)),
+            max_in_flight,
+            overload_wait,
+            metrics,
+        }
+    }
+
+    /// The metrics the sink reports to.
+    pub fn metrics(&self) -> &IngestMetrics {
+        &self.metrics
+    }
+
+    /// Produces every record and waits for every acknowledgement. A batch larger than the
+    /// in-flight bound is produced in slices of that size.
+    pub async fn produce(&self, records: &[Record]) -> Result<(), SinkError> {
+        for slice in records.chunks(self.max_in_flight.max(1)) {
+            let permits = tokio::time::timeout(
+                self.overload_wait,
+                self.room.acquire_many(slice.len() as u32),
+            )
+            .await
+            .map_err(|_| SinkError::Overloaded)?
+            .map_err(|_| SinkError::Unavailable("shutting down".into()))?;
+            self.metrics.in_flight.add(slice.len() as i64);
+            let result = try_join_all(slice.iter().map(|r| self.produce_one(r))).await;
+            self.metrics.in_flight.sub(slice.len() as i64);
+            drop(permits);
+            result?;
+        }
+        Ok(())
+    }
+
+    async fn produce_one(&self, record: &Record) -> Result<(), SinkError> {
+        let unavailable = |e: String| SinkError::Unavailable(e);
+        let key = record.key();
+        let (topic, bytes) = match record {
+            Record::Sample(s) => (
+                &self.telemetry_topic,
+                self.codec
+                    .encode(&self.telemetry_topic, s)
+                    .await
+                    .map_err(|e| unavailable(e.to_string()))?,
+            ),
+            Record::Inventory(i) => (
+                &self.inventory_topic,
+                self.codec
+                    .encode(&self.inventory_topic, i)
+                    .await
+                    .map_err(|e| unavailable(e.to_string()))?,
+            ),
+        };
+        self.producer
+            .send(topic, key.as_bytes(), &bytes, &[])
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        Ok(())
+    }
+
+    /// Keeps rejected events or lines of `source` (an endpoint) in the dead-letter topic.
+    pub async fn keep_rejects(
+        &self,
+        source: &str,
+        rejects: &[Rejected],
+        now_ms: i64,
+    ) -> Result<(), SinkError> {
+        let letters = rejects.iter().map(|r| {
+            let letter = DeadLetter {
+                source_topic: source.to_string(),
+                partition: None,
+                offset: Some(r.index as i64),
+                key: None,
+                payload: r.raw.clone(),
+                headers: Vec::new(),
+                error_kind: "invalid".into(),
+                error: r.error.clone(),
+                stage: "ingest".into(),
+                failed_at: now_ms,
+            };
+            self.dead_letters
+                .keep(&self.dead_letter_topic, letter, None)
+        });
+        try_join_all(letters)
+            .await
+            .map(|_| ())
+            .map_err(|e| SinkError::Unavailable(e.to_string()))
+    }
+}

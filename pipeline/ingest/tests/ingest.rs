@@ -1,0 +1,566 @@
+//! The ingest endpoints and the Mist poller, against the embedded broker.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::routing::get;
+use callsight_core::Config;
+use callsight_core::codec::Codec;
+use callsight_core::config::MistOrgConfig;
+use callsight_core::config::Secret;
+use callsight_core::metrics::Metrics;
+use callsight_core::shutdown::Shutdown;
+use callsight_ingest::mist_poller::{MistApi, poll_org};
+use callsight_kafka::cluster::Cluster;
+use callsight_kafka::consumer::{self, ConsumerEvent};
+use callsight_kafka::{ConsumedRecord, KafkaMetrics};
+use callsight_model::types::{DeadLetter, InventoryRecord, NetworkSample, SampleBody};
+use callsight_telemetry::mist::signature::sign_v2;
+use callsight_telemetry::mist::stats::StatsNormalizer;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+const ORG: &str = "0c8e2d7a-5f31-4b62-9d84-1a2b3c4d5e6f";
+const SITE: &str = "3f9c1e2a-7b4d-4c8e-9a01-5d6e7f809a1b";
+const SECRET: &str = "s3cr3t";
+
+fn mist_data(name: &str) -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../telemetry/tests/data/mist")
+            .join(name),
+    )
+    .expect("sample")
+}
+
+fn config() -> Config {
+    let mut config = Config::default();
+    config.admin.listen = "127.0.0.1:0".parse().expect("addr");
+    config.ingest.listen = "127.0.0.1:0".parse().expect("addr");
+    config.ingest.mist.poll = false;
+    config.ingest.mist.orgs.insert(
+        ORG.into(),
+        MistOrgConfig {
+            webhook_secret: Secret(SECRET.into()),
+            ..MistOrgConfig::default()
+        },
+    );
+    config.kafka.session_timeout = Duration::from_secs(6);
+    config.kafka.linger = Duration::from_millis(1);
+    config.topics.legs.partitions = 2;
+    config.topics.telemetry.partitions = 2;
+    config
+}
+
+struct Running {
+    config: Config,
+    cluster: Cluster,
+    url: String,
+    metrics: Metrics,
+    shutdown: Shutdown,
+    http: reqwest::Client,
+}
+
+async fn start(config: Config) -> Running {
+    let cluster = Cluster::connect(&config.kafka, &config.topics)
+        .await
+        .expect("cluster");
+    let metrics = Metrics::new();
+    let kafka_metrics = Arc::new(KafkaMetrics::register(&metrics).expect("metrics"));
+    let shutdown = Shutdown::new();
+    let ingest = callsight_ingest::start(
+        &config,
+        cluster.bootstrap(),
+        &metrics,
+        kafka_metrics,
+        &shutdown,
+    )
+    .await
+    .expect("ingest starts");
+    Running {
+        url: format!("http://{}", ingest.addr),
+        config,
+        cluster,
+        metrics,
+        shutdown,
+        http: reqwest::Client::new(),
+    }
+}
+
+impl Running {
+    /// Every record of `topics` until `count` have arrived.
+    async fn consume(&self, group: &str, topics: &[&str], count: usize) -> Vec<ConsumedRecord> {
+        let metrics = Arc::new(KafkaMetrics::register(&Metrics::new()).expect("metrics"));
+        let (handle, mut rx) = consumer::start(
+            &self.config.kafka,
+            self.cluster.bootstrap(),
+            group,
+            topics,
+            metrics,
+        )
+        .expect("consumer");
+        let mut out = Vec::new();
+        while out.len() < count {
+            let event = tokio::time::timeout(Duration::from_secs(60), rx.recv())
+                .await
+                .unwrap_or_else(|_| panic!("only {} of {count} records within 60 s", out.len()))
+                .expect("open");
+            if let ConsumerEvent::Record(r) = event {
+                out.push(r);
+            }
+        }
+        tokio::task::spawn_blocking(move || handle.stop())
+            .await
+            .expect("stops");
+        out
+    }
+
+    async fn post_mist(&self, body: &[u8], signature: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/telemetry/mist/{ORG}", self.url))
+            .header("Content-Type", "application/json")
+            .header("X-Mist-Signature-v2", signature)
+            .body(body.to_vec())
+            .send()
+            .await
+            .expect("answers")
+    }
+}
+
+fn decode_samples(records: &[ConsumedRecord]) -> Vec<NetworkSample> {
+    records
+        .iter()
+        .filter(|r| r.topic == "net.telemetry")
+        .map(|r| {
+            callsight_model::codec::single_object::decode(r.payload.as_deref().expect("payload"))
+                .expect("decodes")
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn signed_mist_deliveries_land_on_net_telemetry() {
+    let running = start(config()).await;
+    let mut expected = Vec::new();
+    for name in [
+        "webhook_client_sessions.json",
+        "webhook_client_join.json",
+        "webhook_device_events.json",
+    ] {
+        let body = mist_data(name);
+        let response = running
+            .post_mist(&body, &sign_v2(SECRET.as_bytes(), &body))
+            .await;
+        assert_eq!(response.status(), 200, "{name}");
+        let answer: Value = response.json().await.expect("json");
+        let parsed = callsight_telemetry::mist::webhook::parse(&body, Some(ORG)).expect("parses");
+        assert_eq!(answer["accepted"], parsed.records.len(), "{name}");
+        expected.extend(parsed.records.into_iter().map(|r| match r {
+            callsight_telemetry::Record::Sample(s) => s,
+            other => panic!("{other:?}"),
+        }));
+    }
+    let records = running
+        .consume("mist", &["net.telemetry"], expected.len())
+        .await;
+    assert!(
+        records
+            .iter()
+            .all(|r| r.key.as_deref() == Some(format!("{ORG}|{SITE}").as_bytes()))
+    );
+    let mut got = decode_samples(&records);
+    let order = |s: &NetworkSample| (s.time, format!("{:?}", s.body));
+    got.sort_by_key(order);
+    expected.sort_by_key(order);
+    assert_eq!(got, expected);
+    running.shutdown.token.cancel();
+}
+
+#[tokio::test]
+async fn bad_signatures_unknown_orgs_and_bad_bodies_are_refused_with_reasons() {
+    let running = start(config()).await;
+    let body = mist_data("webhook_client_join.json");
+    let good = sign_v2(SECRET.as_bytes(), &body);
+    let mut changed = body.clone();
+    changed[100] ^= 1;
+    let refused = running.post_mist(&changed, &good).await;
+    assert_eq!(refused.status(), 401);
+    assert!(
+        refused
+            .text()
+            .await
+            .expect("body")
+            .contains("does not match")
+    );
+
+    let unsigned = running
+        .http
+        .post(format!("{}/telemetry/mist/{ORG}", running.url))
+        .body(body.clone())
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(unsigned.status(), 401);
+
+    let unknown = running
+        .http
+        .post(format!("{}/telemetry/mist/some-other-org", running.url))
+        .header("X-Mist-Signature-v2", &good)
+        .body(body.clone())
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(unknown.status(), 404);
+
+    let garbage = b"{not json".to_vec();
+    let bad = running
+        .post_mist(&garbage, &sign_v2(SECRET.as_bytes(), &garbage))
+        .await;
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.expect("body").contains("not JSON"));
+
+    // With exactly one org configured, /telemetry/mist is that org.
+    let single = running
+        .http
+        .post(format!("{}/telemetry/mist", running.url))
+        .header("X-Mist-Signature-v2", &good)
+        .body(body)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(single.status(), 200);
+
+    let rendered = running.metrics.render();
+    assert!(
+        rendered.contains("callsight_ingest_signature_failures_total{reason=\"mismatch\"} 1"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("callsight_ingest_signature_failures_total{reason=\"missing\"} 1"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains(
+            "callsight_ingest_requests_total{endpoint=\"mist_webhook\",status=\"401\"} 2"
+        ),
+        "{rendered}"
+    );
+    running.shutdown.token.cancel();
+}
+
+#[tokio::test]
+async fn ndjson_takes_the_good_lines_and_keeps_the_bad_ones_as_dead_letters() {
+    let running = start(config()).await;
+    let mut body = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../telemetry/tests/data/ndjson/example.ndjson"),
+    )
+    .expect("example");
+    body.extend_from_slice(b"{\"type\":\"ap\",\"org_id\":\"o\",\"site_id\":\"s\",\"time\":1,\"ap_mac\":\"00aabbccdd01\",\"rssi\":-70}\nnot json at all\n");
+    let response = running
+        .http
+        .post(format!("{}/telemetry", running.url))
+        .body(body)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.expect("json");
+    assert_eq!(answer["accepted"], 14);
+    assert_eq!(answer["rejected"].as_array().expect("array").len(), 2);
+    assert_eq!(answer["rejected"][0]["index"], 15);
+
+    let records = running
+        .consume(
+            "ndjson",
+            &["net.telemetry", "net.inventory", "net.telemetry.dlq"],
+            16,
+        )
+        .await;
+    let count = |topic: &str| records.iter().filter(|r| r.topic == topic).count();
+    assert_eq!(
+        (
+            count("net.telemetry"),
+            count("net.inventory"),
+            count("net.telemetry.dlq")
+        ),
+        (8, 6, 2)
+    );
+    for r in records.iter().filter(|r| r.topic == "net.inventory") {
+        let inventory: InventoryRecord =
+            callsight_model::codec::single_object::decode(r.payload.as_deref().expect("payload"))
+                .expect("decodes");
+        assert_eq!(r.key.as_deref(), Some(inventory.entity_id.as_bytes()));
+    }
+    let letters: Vec<DeadLetter> = records
+        .iter()
+        .filter(|r| r.topic == "net.telemetry.dlq")
+        .map(|r| {
+            callsight_model::codec::single_object::decode(r.payload.as_deref().expect("payload"))
+                .expect("decodes")
+        })
+        .collect();
+    assert!(
+        letters
+            .iter()
+            .any(|l| l.payload == b"not json at all" && l.error.starts_with("not JSON"))
+    );
+    assert!(
+        letters
+            .iter()
+            .all(|l| l.source_topic == "http:/telemetry" && l.stage == "ingest")
+    );
+    running.shutdown.token.cancel();
+}
+
+#[tokio::test]
+async fn the_schema_is_served_and_oversized_bodies_are_refused() {
+    let mut config = config();
+    config.ingest.max_body_bytes = 4096;
+    config.ingest.telemetry_token = Secret("exporter-token".into());
+    let running = start(config).await;
+    let schema: Value = running
+        .http
+        .get(format!("{}/telemetry/schema", running.url))
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(schema["oneOf"].as_array().expect("variants").len(), 13);
+
+    let line = b"{\"type\":\"ap\",\"org_id\":\"o\",\"site_id\":\"s\",\"time\":1,\"ap_mac\":\"00aabbccdd01\"}\n";
+    let no_token = running
+        .http
+        .post(format!("{}/telemetry", running.url))
+        .body(line.to_vec())
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(no_token.status(), 401);
+    let ok = running
+        .http
+        .post(format!("{}/telemetry", running.url))
+        .bearer_auth("exporter-token")
+        .body(line.to_vec())
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(ok.status(), 200);
+    let big = running
+        .http
+        .post(format!("{}/telemetry", running.url))
+        .bearer_auth("exporter-token")
+        .body(line.repeat(100))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(big.status(), 413);
+    let rendered = running.metrics.render();
+    assert!(
+        rendered.contains("callsight_ingest_requests_total{endpoint=\"ndjson\",status=\"413\"} 1"),
+        "{rendered}"
+    );
+    running.shutdown.token.cancel();
+}
+
+/// No broker: nothing is acknowledged, so the sender is told to retry; and while records wait
+/// for a broker, further requests are turned away rather than buffered.
+#[tokio::test]
+async fn without_a_broker_the_sender_is_told_to_retry_and_overload_is_bounded() {
+    let mut config = config();
+    config.kafka.delivery_timeout = Duration::from_secs(3);
+    config.ingest.max_in_flight = 1;
+    config.ingest.overload_wait = Duration::from_millis(200);
+    let metrics = Metrics::new();
+    let kafka_metrics = Arc::new(KafkaMetrics::register(&metrics).expect("metrics"));
+    let shutdown = Shutdown::new();
+    // Nothing listens on port 1.
+    let ingest =
+        callsight_ingest::start(&config, "127.0.0.1:1", &metrics, kafka_metrics, &shutdown)
+            .await
+            .expect("starts without a broker");
+    let url = format!("http://{}/telemetry", ingest.addr);
+    let line = b"{\"type\":\"ap\",\"org_id\":\"o\",\"site_id\":\"s\",\"time\":1,\"ap_mac\":\"00aabbccdd01\"}\n".to_vec();
+    let http = reqwest::Client::new();
+    let first = tokio::spawn({
+        let (http, url, line) = (http.clone(), url.clone(), line.clone());
+        async move { http.post(url).body(line).send().await.expect("answers") }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let second = http.post(&url).body(line).send().await.expect("answers");
+    assert_eq!(second.status(), 503);
+    assert_eq!(
+        second
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap_or("")),
+        Some("1")
+    );
+    assert!(second.text().await.expect("body").contains("overloaded"));
+    let first = first.await.expect("joins");
+    assert_eq!(first.status(), 503);
+    assert!(first.text().await.expect("body").contains("broker"));
+    let rendered = metrics.render();
+    assert!(
+        rendered.contains("callsight_ingest_overload_total{endpoint=\"ndjson\"} 1"),
+        "{rendered}"
+    );
+    shutdown.token.cancel();
+}
+
+/// A fake Mist API serving the samples, checking the org token.
+async fn fake_mist() -> String {
+    #[derive(Clone)]
+    struct Files(Arc<HashMap<&'static str, Value>>);
+    let file = |name| serde_json::from_slice::<Value>(&mist_data(name)).expect("json");
+    let files = Files(Arc::new(HashMap::from([
+        ("clients", file("stats_wireless_client.json")),
+        ("ap", Value::Array(vec![file("stats_ap.json")])),
+        ("gateway", Value::Array(vec![file("stats_gateway.json")])),
+        (
+            "ports",
+            serde_json::json!({ "results": file("stats_switch_port.json"), "limit": 1000, "total": 3 }),
+        ),
+        (
+            "peers",
+            serde_json::json!({ "results": file("vpn_peer_stat.json") }),
+        ),
+        ("networks", file("org_networks.json")),
+        ("derived", file("site_setting_derived.partial.json")),
+    ])));
+    fn authorized(headers: &HeaderMap) -> bool {
+        headers.get("authorization").and_then(|v| v.to_str().ok()) == Some("Token mist-token")
+    }
+    async fn serve(
+        State(files): State<Files>,
+        headers: HeaderMap,
+        key: &'static str,
+    ) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        if !authorized(&headers) {
+            return axum::http::StatusCode::UNAUTHORIZED.into_response();
+        }
+        axum::Json(files.0[key].clone()).into_response()
+    }
+    let app = Router::new()
+        .route(
+            "/api/v1/orgs/{org}/sites",
+            get(|headers: HeaderMap, Path(org): Path<String>| async move {
+                if !authorized(&headers) || org != ORG {
+                    return axum::Json(Value::Null);
+                }
+                axum::Json(serde_json::json!([{ "id": SITE, "name": "HQ-Zurich", "timezone": "Europe/Zurich", "country_code": "CH" }]))
+            }),
+        )
+        .route("/api/v1/orgs/{org}/networks", get(|s: State<Files>, h: HeaderMap| serve(s, h, "networks")))
+        .route("/api/v1/orgs/{org}/stats/vpn_peers/search", get(|s: State<Files>, h: HeaderMap| serve(s, h, "peers")))
+        .route("/api/v1/sites/{site}/stats/clients", get(|s: State<Files>, h: HeaderMap| serve(s, h, "clients")))
+        .route(
+            "/api/v1/sites/{site}/stats/devices",
+            get(|s: State<Files>, h: HeaderMap, Query(q): Query<HashMap<String, String>>| async move {
+                match q.get("type").map(String::as_str) {
+                    Some("ap") => serve(s, h, "ap").await,
+                    Some("gateway") => serve(s, h, "gateway").await,
+                    _ => axum::response::IntoResponse::into_response(axum::Json(serde_json::json!([
+                        { "mac": "0c8126c7a100", "name": "HQ-ACC-SW1", "model": "EX2300-C-12P", "type": "switch" }
+                    ]))),
+                }
+            }),
+        )
+        .route("/api/v1/sites/{site}/stats/ports/search", get(|s: State<Files>, h: HeaderMap| serve(s, h, "ports")))
+        .route("/api/v1/sites/{site}/setting/derived", get(|s: State<Files>, h: HeaderMap| serve(s, h, "derived")))
+        .with_state(files);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn the_poller_turns_the_mist_api_into_samples_and_inventory() {
+    let running = start(config()).await;
+    let mist = fake_mist().await;
+    let metrics =
+        callsight_ingest::metrics::IngestMetrics::register(&Metrics::new()).expect("metrics");
+    let api = MistApi::new(&mist, "mist-token", metrics.clone()).expect("client");
+    // The poller's sink, as the ingest role builds it.
+    let kafka_metrics = Arc::new(KafkaMetrics::register(&Metrics::new()).expect("metrics"));
+    let producer = callsight_kafka::Producer::new(
+        &running.config.kafka,
+        running.cluster.bootstrap(),
+        kafka_metrics.clone(),
+    )
+    .expect("producer");
+    let codec = Arc::new(Codec::single_object());
+    let sink = callsight_ingest::sink::Sink::new(
+        producer.clone(),
+        codec.clone(),
+        callsight_kafka::dead_letter::DeadLetters::new(producer, codec, ".dlq", kafka_metrics),
+        &running.config.topics,
+        1000,
+        Duration::from_secs(2),
+        metrics,
+    );
+    let org = MistOrgConfig {
+        api_token: Secret("mist-token".into()),
+        ..MistOrgConfig::default()
+    };
+    let mut normalizer = StatsNormalizer::new();
+    let produced = poll_org(&api, ORG, &org, &mut normalizer, &sink, 1_741_597_800_000)
+        .await
+        .expect("polls");
+    // Site, 3 clients, AP (sample, 2 radios, inventory), gateway (inventory, 2 WAN links,
+    // 2 paths), 3 ports and the switch, 2 subnets, 2 VPN paths.
+    assert_eq!(produced, 1 + 3 + 4 + 5 + 4 + 2 + 2);
+    let records = running
+        .consume("poller", &["net.telemetry", "net.inventory"], produced)
+        .await;
+    let samples = decode_samples(&records);
+    assert!(
+        samples.iter().any(
+            |s| matches!(&s.body, SampleBody::ApRadio(r) if r.util_non_wifi_ratio == Some(0.44))
+        )
+    );
+    assert!(samples.iter().any(|s| matches!(&s.body, SampleBody::WanPath(w) if w.loss_ratio == Some(0.04) && w.peer_mac.is_some())));
+    let inventory: Vec<String> = records
+        .iter()
+        .filter(|r| r.topic == "net.inventory")
+        .filter_map(|r| {
+            r.key
+                .as_ref()
+                .map(|k| String::from_utf8_lossy(k).to_string())
+        })
+        .collect();
+    for id in [
+        "site:3f9c1e2a-7b4d-4c8e-9a01-5d6e7f809a1b",
+        "ap:5c5b35a1c020",
+        "switch:0c8126c7a100",
+        "gateway:4c96147e2b00",
+        "wan:4c96147e2b00/ge-0/0/7",
+    ] {
+        assert!(
+            inventory.iter().any(|k| k == id),
+            "{id} not in {inventory:?}"
+        );
+    }
+
+    // A wrong token: every request fails and nothing is produced.
+    let wrong = MistApi::new(
+        &mist,
+        "nope",
+        callsight_ingest::metrics::IngestMetrics::register(&Metrics::new()).expect("m"),
+    )
+    .expect("client");
+    assert!(
+        poll_org(&wrong, ORG, &org, &mut normalizer, &sink, 1_741_597_860_000)
+            .await
+            .is_err()
+    );
+    running.shutdown.token.cancel();
+}
