@@ -7,6 +7,8 @@
 //! and signed Mist webhook deliveries (one client-join event each). The load generator shares
 //! the machine with the server, so the figures are a floor.
 
+#![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
+
 use callsight_core::Config;
 use callsight_core::config::{MistOrgConfig, Secret};
 use callsight_core::metrics::Metrics;
