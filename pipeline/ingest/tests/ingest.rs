@@ -564,3 +564,97 @@ async fn the_poller_turns_the_mist_api_into_samples_and_inventory() {
     );
     running.shutdown.token.cancel();
 }
+
+/// Random valid NDJSON batches, with garbage lines between the records, arrive on
+/// `net.telemetry` exactly: every valid line once, nothing else.
+#[tokio::test]
+async fn random_ndjson_batches_arrive_exactly() {
+    use callsight_model::types::{ApRadioSample, WifiBand, WirelessClientSample};
+    use callsight_telemetry::Record;
+    let running = start(config()).await;
+    // splitmix64, seeded: every run posts the same batches.
+    let mut state = 0x5eed_u64;
+    let mut next = move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let mut expected = Vec::new();
+    for batch in 0..3 {
+        let mut body = String::new();
+        for i in 0..40 {
+            let mac = format!("0a{:010x}", next() & 0xff_ffff_ffff);
+            let body_kind = if next() % 2 == 0 {
+                SampleBody::WirelessClient(WirelessClientSample {
+                    client_mac: mac,
+                    ap_mac: "5c5b35a1c020".into(),
+                    band: WifiBand::Band5Ghz,
+                    rssi_dbm: Some(-((next() % 60) as f64) - 30.0),
+                    ..Default::default()
+                })
+            } else {
+                SampleBody::ApRadio(ApRadioSample {
+                    ap_mac: mac,
+                    band: WifiBand::Band2_4Ghz,
+                    util_all_ratio: Some((next() % 100) as f64 / 100.0),
+                    ..Default::default()
+                })
+            };
+            let sample = NetworkSample {
+                org_id: "org-random".into(),
+                site_id: format!("site-{}", next() % 4),
+                time: 1_767_603_600_000 + (batch * 1000 + i) as i64,
+                source: "random".into(),
+                sequence: 0,
+                body: body_kind,
+            };
+            if next() % 5 == 0 {
+                body.push_str("{\"type\":\"ap\",\"broken\n");
+            }
+            body.push_str(&callsight_telemetry::ndjson::to_line(&Record::Sample(
+                sample.clone(),
+            )));
+            body.push('\n');
+            expected.push(sample);
+        }
+        let response = running
+            .http
+            .post(format!("{}/telemetry", running.url))
+            .body(body)
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(response.status(), 200);
+    }
+    let records = running
+        .consume("random", &["net.telemetry"], expected.len())
+        .await;
+    let mut got = decode_samples(&records);
+    let order = |s: &NetworkSample| (s.time, s.site_id.clone());
+    got.sort_by_key(order);
+    expected.sort_by_key(order);
+    assert_eq!(got, expected);
+    // And nothing more arrives.
+    let metrics = Arc::new(KafkaMetrics::register(&Metrics::new()).expect("metrics"));
+    let (handle, mut rx) = consumer::start(
+        &running.config.kafka,
+        running.cluster.bootstrap(),
+        "random-again",
+        &["net.telemetry"],
+        metrics,
+    )
+    .expect("consumer");
+    let mut count = 0;
+    while let Ok(Some(event)) = tokio::time::timeout(Duration::from_secs(8), rx.recv()).await {
+        if matches!(event, ConsumerEvent::Record(_)) {
+            count += 1;
+        }
+    }
+    assert_eq!(count, expected.len(), "every line exactly once");
+    tokio::task::spawn_blocking(move || handle.stop())
+        .await
+        .expect("stops");
+    running.shutdown.token.cancel();
+}
