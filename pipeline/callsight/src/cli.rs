@@ -34,6 +34,31 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the call legs (JSON) a saved Graph call record normalises to: what callsight
+    /// understood from the record.
+    Legs {
+        /// The call record (`GET /communications/callRecords/{id}?$expand=sessions($expand=segments)`).
+        file: PathBuf,
+        /// Further pages of sessions (bodies of `sessions@odata.nextLink`), in order.
+        #[arg(long = "page")]
+        pages: Vec<PathBuf>,
+        /// Organization the tenant is linked to.
+        #[arg(long, default_value = "org")]
+        org: String,
+        /// Tenant id.
+        #[arg(long, default_value = "tenant")]
+        tenant: String,
+        /// Inventory to resolve sites with (NDJSON inventory lines, see docs/telemetry.md).
+        #[arg(long)]
+        inventory: Option<PathBuf>,
+        /// Tenant key as 64 hex digits, for pseudonyms that match another run; a random key
+        /// otherwise.
+        #[arg(long)]
+        key_hex: Option<String>,
+        /// Seal the clear identity into the legs, as for a tenant that opted in.
+        #[arg(long)]
+        keep_identity: bool,
+    },
     /// Configuration tools.
     Config {
         /// What to do with the configuration.

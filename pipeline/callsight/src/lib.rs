@@ -5,8 +5,10 @@
 //! - [`run`]: `callsight run`, every role in one process.
 //! - [`broker`]: `callsight broker`, the embedded broker alone.
 //! - [`explain`]: `callsight explain`, one verdict with its evidence, for tuning thresholds.
+//! - [`legs`]: `callsight legs`, the call legs a saved Graph record normalises to.
 
 pub mod broker;
 pub mod cli;
 pub mod explain;
+pub mod legs;
 pub mod run;

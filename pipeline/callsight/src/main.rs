@@ -21,6 +21,26 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Config { action } => config_command(&config, action),
         Command::Explain { file, json } => callsight::explain::run(&config, &file, json),
+        Command::Legs {
+            file,
+            pages,
+            org,
+            tenant,
+            inventory,
+            key_hex,
+            keep_identity,
+        } => callsight::legs::run(
+            &config,
+            &callsight::legs::Options {
+                file,
+                pages,
+                org,
+                tenant,
+                inventory,
+                key_hex,
+                keep_identity,
+            },
+        ),
         command => {
             logging::init(&config.log);
             let runtime = match tokio::runtime::Runtime::new() {
@@ -35,7 +55,7 @@ fn main() -> ExitCode {
                     Command::Run => run(&config, callsight::run::Roles::ALL).await,
                     Command::Ingest => run(&config, callsight::run::Roles::INGEST).await,
                     Command::Broker => broker(&config).await,
-                    Command::Config { .. } | Command::Explain { .. } => {
+                    Command::Config { .. } | Command::Explain { .. } | Command::Legs { .. } => {
                         unreachable!("handled above")
                     }
                 }

@@ -191,3 +191,40 @@ fn explain_rejects_a_file_that_is_neither_form() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("neither"));
 }
+
+#[test]
+fn legs_prints_what_a_saved_record_normalises_to() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../graph/tests/data");
+    let dir = tempfile::tempdir().expect("dir");
+    let inventory = dir.path().join("inventory.ndjson");
+    std::fs::write(
+        &inventory,
+        r#"{"type":"subnet","org_id":"org-contoso","site_id":"site-hq","time":1,"cidr":"10.40.2.0/24"}"#,
+    )
+    .expect("write");
+    let run = || {
+        callsight()
+            .arg("legs")
+            .arg(data.join("01_p2p_audio_wifi_poor_jitter.json"))
+            .args(["--org", "org-contoso", "--key-hex", &"cd".repeat(32)])
+            .arg("--inventory")
+            .arg(&inventory)
+            .output()
+            .expect("runs")
+    };
+    let output = run();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let legs: Vec<callsight_model::types::CallLeg> =
+        serde_json::from_slice(&output.stdout).expect("legs");
+    assert_eq!(legs.len(), 2);
+    assert_eq!(legs[1].site_id.as_deref(), Some("site-hq"));
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("Priya"));
+    // The same key gives the same pseudonyms.
+    let again: Vec<callsight_model::types::CallLeg> =
+        serde_json::from_slice(&run().stdout).expect("legs");
+    assert_eq!(again[0].participant_id, legs[0].participant_id);
+}

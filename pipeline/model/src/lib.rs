@@ -7,13 +7,15 @@
 //!   self-contained and indexed by fingerprint.
 //! - [`codec`]: single-object and Confluent framing, encoding, decoding with schema resolution.
 //! - [`compat`]: schema compatibility checks between the current set and released sets.
-//! - [`mac`]: MAC and BSSID normalisation.
+//! - [`mac`]: MAC and BSSID normalisation; [`lenient`]: lenient readers of JSON numbers and
+//!   timestamps, for every input format.
 //!
 //! Nothing here does I/O or async; the Kafka and HTTP edges live in other crates.
 
 pub mod catalog;
 pub mod codec;
 pub mod compat;
+pub mod lenient;
 pub mod mac;
 pub mod types;
 

@@ -8,13 +8,13 @@
 //! - [`ndjson`]: the vendor-neutral NDJSON format and its JSON Schema.
 //! - [`batch`]: what parsing yields (records, rejects, ignored events).
 //! - [`counters`]: cumulative counters to rates, resets handled.
-//! - [`lenient`]: lenient number and timestamp readers; [`band`]: Wi-Fi band spellings.
+//! - [`band`]: Wi-Fi band spellings.
 
 pub mod band;
 pub mod batch;
 pub mod counters;
-pub mod lenient;
 pub mod mist;
 pub mod ndjson;
 
 pub use batch::{Batch, Record, Rejected};
+pub use callsight_model::lenient;

@@ -17,7 +17,7 @@
 
 use crate::batch::{Batch, Record, Rejected};
 use crate::counters::Counters;
-use crate::lenient::parse_timestamp_ms;
+use callsight_model::lenient::parse_timestamp_ms;
 use callsight_model::mac;
 use callsight_model::types::{
     AccessPointInfo, ApRadioSample, ApSample, ClientBinding, GatewayInfo, InventoryBody,

@@ -10,7 +10,7 @@ use super::webhook::SOURCE;
 use crate::band;
 use crate::batch::{Batch, Record, Rejected};
 use crate::counters::Counters;
-use crate::lenient::{epoch_ms, number};
+use callsight_model::lenient::{epoch_ms, number};
 use callsight_model::mac;
 use callsight_model::types::{
     AccessPointInfo, ApRadioSample, ApSample, GatewayInfo, InventoryBody, InventoryRecord,

@@ -9,7 +9,7 @@
 use super::events::event_kind;
 use crate::band;
 use crate::batch::{Batch, Record, Rejected};
-use crate::lenient::{epoch_ms, number};
+use callsight_model::lenient::{epoch_ms, number};
 use callsight_model::mac;
 use callsight_model::types::{
     BindingKind, ClientBinding, EntityKind, NetworkEvent, NetworkEventKind, NetworkSample,

@@ -1,4 +1,4 @@
-//! Lenient readers for the values real telemetry sends: numbers as strings, integers as floats,
+//! Lenient readers for the values real inputs send (Mist, Graph, exporters): numbers as strings, integers as floats,
 //! epoch seconds with fractions, ISO timestamps without a zone.
 
 use serde::{Deserialize, Deserializer};

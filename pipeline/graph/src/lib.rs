@@ -1,0 +1,13 @@
+//! Microsoft Graph call records to callsight call legs.
+//!
+//! Layout:
+//! - [`model`]: the callRecords JSON, read defensively.
+//! - [`duration`]: ISO 8601 durations to milliseconds.
+//! - [`privacy`]: tenant keys, keyed pseudonyms, sealed identities, key wrapping.
+//! - [`normalize`]: one `CallLeg` per participant endpoint, with privacy applied and the site
+//!   resolved from the inventory.
+
+pub mod duration;
+pub mod model;
+pub mod normalize;
+pub mod privacy;
