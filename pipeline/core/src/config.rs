@@ -62,8 +62,10 @@ pub struct Config {
     pub log: LogConfig,
     /// Graceful shutdown.
     pub shutdown: ShutdownConfig,
-    /// Microsoft Graph and Entra endpoints (read by the fetch role).
+    /// Microsoft Graph and Entra: the app, tenants, subscriptions, fetching.
     pub graph: GraphConfig,
+    /// Privacy at the source.
+    pub privacy: PrivacyConfig,
     /// Event-time processing (read by the process role).
     pub processor: ProcessorConfig,
     /// Stream classification thresholds (read by the root-cause engine).
@@ -225,6 +227,8 @@ pub struct TopicsConfig {
     pub verdicts: TopicConfig,
     /// Scope alerts (ScopeAlert), keyed org|scope.
     pub alerts: TopicConfig,
+    /// One partition whose owner in a consumer group manages the Graph subscriptions.
+    pub control: TopicConfig,
     /// Suffix of each topic's dead-letter topic.
     pub dead_letter_suffix: String,
     /// Partitions of each dead-letter topic.
@@ -244,6 +248,7 @@ impl Default for TopicsConfig {
             links: TopicConfig::new("teams.links", 1, None),
             verdicts: TopicConfig::new("rca.verdicts", 12, None),
             alerts: TopicConfig::new("rca.alerts", 3, Some(30 * 24)),
+            control: TopicConfig::new("callsight.control", 1, Some(24)),
             dead_letter_suffix: ".dlq".into(),
             dead_letter_partitions: 3,
             dead_letter_retention: Duration::from_secs(14 * 24 * 3600),
@@ -426,6 +431,34 @@ pub struct GraphConfig {
     pub base_url: String,
     /// Entra authority host; tokens come from `{login_url}/{tenant}/oauth2/v2.0/token`.
     pub login_url: String,
+    /// Client id of callsight's multi-tenant app registration (application permission
+    /// `CallRecords.Read.All`).
+    pub client_id: String,
+    /// The app's client secret.
+    pub client_secret: Secret,
+    /// Public base URL of the ingest role as Graph and administrators' browsers reach it, e.g.
+    /// `https://callsight.example.com`; notification URLs and the OAuth redirect live under it.
+    pub public_url: String,
+    /// Bearer token the `/teams/...` admin endpoints require; empty disables them.
+    pub admin_token: Secret,
+    /// Lifetime asked for a callRecords subscription (Graph allows at most 4230 minutes).
+    #[serde(with = "humantime_serde")]
+    pub subscription_lifetime: Duration,
+    /// Renew a subscription this long before it expires.
+    #[serde(with = "humantime_serde")]
+    pub subscription_renew_before: Duration,
+    /// How long a signed OAuth `state` (from `/teams/link` to the callback) stays valid.
+    #[serde(with = "humantime_serde")]
+    pub link_state_ttl: Duration,
+    /// Retries of a record Graph answers 404 for (not produced yet), before giving up.
+    pub fetch_not_found_retries: u32,
+    /// First wait before retrying a fetch (404, 503, 504); it doubles each time.
+    #[serde(with = "humantime_serde")]
+    pub fetch_retry_base: Duration,
+    /// Sessions per page asked of Graph (`Prefer: odata.maxpagesize`), at most 60.
+    pub page_size: u32,
+    /// Tenants declared in configuration, by tenant GUID (they need no OAuth linking).
+    pub tenants: BTreeMap<String, StaticTenantConfig>,
 }
 
 impl Default for GraphConfig {
@@ -433,8 +466,51 @@ impl Default for GraphConfig {
         GraphConfig {
             base_url: "https://graph.microsoft.com/v1.0".into(),
             login_url: "https://login.microsoftonline.com".into(),
+            client_id: String::new(),
+            client_secret: Secret::default(),
+            public_url: String::new(),
+            admin_token: Secret::default(),
+            subscription_lifetime: Duration::from_secs(4230 * 60),
+            subscription_renew_before: Duration::from_secs(24 * 3600),
+            link_state_ttl: Duration::from_secs(600),
+            fetch_not_found_retries: 8,
+            fetch_retry_base: Duration::from_secs(30),
+            page_size: 60,
+            tenants: BTreeMap::new(),
         }
     }
+}
+
+/// A tenant declared in configuration.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StaticTenantConfig {
+    /// Organization (Mist-style org id) the tenant's calls belong to.
+    pub org_id: String,
+    /// Keep participants' clear identities, sealed with the tenant key.
+    pub keep_identity: bool,
+}
+
+/// Whether clear identities may be kept (sealed) at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrivacyMode {
+    /// Keep the clear identity, sealed with the tenant key, for tenants that opted in.
+    #[default]
+    Sealed,
+    /// Never keep it, whatever a tenant chose (HIPAA-bound organisations).
+    Strict,
+}
+
+/// Privacy at the source.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrivacyConfig {
+    /// `sealed` or `strict`.
+    pub mode: PrivacyMode,
+    /// 256-bit master key as 64 hex digits (secret): wraps tenant keys and derives the keys of
+    /// configured tenants. Required once a tenant is linked or configured.
+    pub master_key: Secret,
 }
 
 /// Event-time processing.
@@ -671,6 +747,46 @@ impl Config {
         if self.ingest.listen == self.admin.listen && self.ingest.listen.port() != 0 {
             bad("ingest.listen", "must differ from admin.listen".into());
         }
+        let g = &self.graph;
+        if !g.public_url.is_empty()
+            && !(g.public_url.starts_with("http://") || g.public_url.starts_with("https://"))
+        {
+            bad("graph.public_url", format!("{:?} is not an http(s) URL", g.public_url));
+        }
+        if !(1..=60).contains(&g.page_size) {
+            bad("graph.page_size", "must be between 1 and 60".into());
+        }
+        if g.subscription_lifetime < Duration::from_secs(45 * 60)
+            || g.subscription_lifetime > Duration::from_secs(4230 * 60)
+        {
+            bad(
+                "graph.subscription_lifetime",
+                "must be between 45m and 4230m (Graph's limits for callRecords)".into(),
+            );
+        }
+        if g.subscription_renew_before >= g.subscription_lifetime {
+            bad(
+                "graph.subscription_renew_before",
+                "must be shorter than graph.subscription_lifetime".into(),
+            );
+        }
+        for (tenant, t) in &g.tenants {
+            if t.org_id.is_empty() {
+                bad(&format!("graph.tenants.{tenant}.org_id"), "must not be empty".into());
+            }
+        }
+        let master = self.privacy.master_key.expose();
+        if !master.is_empty()
+            && !(master.len() == 64 && master.chars().all(|c| c.is_ascii_hexdigit()))
+        {
+            bad("privacy.master_key", "must be 64 hex digits (256 bits)".into());
+        }
+        if !g.tenants.is_empty() && master.is_empty() {
+            bad(
+                "privacy.master_key",
+                "is required when graph.tenants declares tenants".into(),
+            );
+        }
         if self.shutdown.drain_timeout.is_zero() {
             bad("shutdown.drain_timeout", "must be longer than 0s".into());
         }
@@ -730,6 +846,9 @@ impl Config {
         for secret in [
             &mut copy.codec.schema_registry_password,
             &mut copy.ingest.telemetry_token,
+            &mut copy.graph.client_secret,
+            &mut copy.graph.admin_token,
+            &mut copy.privacy.master_key,
         ]
         .into_iter()
         .chain(
@@ -763,6 +882,7 @@ impl TopicsConfig {
             ("links", &self.links),
             ("verdicts", &self.verdicts),
             ("alerts", &self.alerts),
+            ("control", &self.control),
         ]
     }
 

@@ -9,22 +9,10 @@
 
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
-use callsight_model::types::SealedIdentity;
+use callsight_model::types::{SealedIdentity, WrappedTenantKey as WrappedKey};
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-
-/// Whether clear identities may be kept (sealed) at all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PrivacyMode {
-    /// Keep the clear identity sealed with the tenant key when the tenant opted in.
-    #[default]
-    Sealed,
-    /// Never keep it, whatever the tenant chose (HIPAA-bound organisations).
-    Strict,
-}
 
 /// A key could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -131,17 +119,6 @@ impl std::fmt::Debug for MasterKey {
     }
 }
 
-/// A tenant key as stored: encrypted with the master key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WrappedKey {
-    /// The tenant key's id.
-    pub key_id: String,
-    /// Nonce, hex.
-    pub nonce: String,
-    /// The encrypted secret, hex.
-    pub ciphertext: String,
-}
-
 impl MasterKey {
     /// A master key from 32 bytes given as 64 hex digits.
     pub fn from_hex(hex_text: &str) -> Result<Self, KeyError> {
@@ -158,7 +135,7 @@ impl MasterKey {
     }
 
     /// Encrypts a tenant key for storage; the key id is bound as associated data.
-    pub fn wrap(&self, key: &TenantKey) -> Result<WrappedKey, KeyError> {
+    pub fn wrap(&self, key: &TenantKey, created_at: i64) -> Result<WrappedKey, KeyError> {
         let nonce_bytes: [u8; 12] = random_bytes()?;
         let ciphertext = self
             .cipher()
@@ -174,6 +151,7 @@ impl MasterKey {
             key_id: key.key_id.clone(),
             nonce: hex::encode(nonce_bytes),
             ciphertext: hex::encode(ciphertext),
+            created_at,
         })
     }
 
@@ -234,7 +212,7 @@ mod tests {
     fn wrapped_keys_round_trip_and_bind_their_id() {
         let master = MasterKey::from_hex(&"ab".repeat(32)).expect("master");
         let key = TenantKey::generate("tenant-a/1").expect("random");
-        let wrapped = master.wrap(&key).expect("wraps");
+        let wrapped = master.wrap(&key, 1).expect("wraps");
         let back = master.unwrap(&wrapped).expect("unwraps");
         assert_eq!(back.pseudonym("p", "x"), key.pseudonym("p", "x"));
         let mut renamed = wrapped.clone();

@@ -459,6 +459,12 @@ pub fn tenant_link() -> TenantLink {
         static_config: false,
         keep_identity: true,
         key_id: Some("tenant-key-1".into()),
+        wrapped_keys: vec![WrappedTenantKey {
+            key_id: "tenant-key-1".into(),
+            nonce: "00112233445566778899aabb".into(),
+            ciphertext: "ab".repeat(48),
+            created_at: START - 86_400_000,
+        }],
         subscription_id: Some("7f105c7d-2dc5-4530-97cd-4e7ae6534c07".into()),
         subscription_expires_at: Some(1_741_945_800_000),
     }

@@ -17,6 +17,20 @@ pub enum LinkState {
     Unlinked,
 }
 
+/// A tenant key encrypted with the deployment's master key (`callsight.WrappedTenantKey`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WrappedTenantKey {
+    /// Key id.
+    pub key_id: String,
+    /// 96-bit nonce, hex.
+    pub nonce: String,
+    /// The encrypted key with its GCM tag, hex.
+    pub ciphertext: String,
+    /// When the key was made, epoch ms.
+    pub created_at: i64,
+}
+
 /// An organization's link to a Microsoft Teams tenant (topic `teams.links`, compacted, key org).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -42,8 +56,11 @@ pub struct TenantLink {
     /// The tenant opted in to keeping sealed clear-text identities.
     #[serde(default)]
     pub keep_identity: bool,
-    /// Reference to the tenant's key; `None` once destroyed.
+    /// Id of the tenant's current key; `None` once destroyed.
     pub key_id: Option<String>,
+    /// The tenant's keys, newest last, wrapped with the master key; empty once destroyed.
+    #[serde(default)]
+    pub wrapped_keys: Vec<WrappedTenantKey>,
     /// Graph subscription for callRecords.
     pub subscription_id: Option<String>,
     /// When that subscription expires, epoch ms.
