@@ -751,7 +751,10 @@ impl Config {
         if !g.public_url.is_empty()
             && !(g.public_url.starts_with("http://") || g.public_url.starts_with("https://"))
         {
-            bad("graph.public_url", format!("{:?} is not an http(s) URL", g.public_url));
+            bad(
+                "graph.public_url",
+                format!("{:?} is not an http(s) URL", g.public_url),
+            );
         }
         if !(1..=60).contains(&g.page_size) {
             bad("graph.page_size", "must be between 1 and 60".into());
@@ -772,14 +775,20 @@ impl Config {
         }
         for (tenant, t) in &g.tenants {
             if t.org_id.is_empty() {
-                bad(&format!("graph.tenants.{tenant}.org_id"), "must not be empty".into());
+                bad(
+                    &format!("graph.tenants.{tenant}.org_id"),
+                    "must not be empty".into(),
+                );
             }
         }
         let master = self.privacy.master_key.expose();
         if !master.is_empty()
             && !(master.len() == 64 && master.chars().all(|c| c.is_ascii_hexdigit()))
         {
-            bad("privacy.master_key", "must be 64 hex digits (256 bits)".into());
+            bad(
+                "privacy.master_key",
+                "must be 64 hex digits (256 bits)".into(),
+            );
         }
         if !g.tenants.is_empty() && master.is_empty() {
             bad(

@@ -1,0 +1,135 @@
+//! App-only access per tenant: client-credentials tokens against the tenant GUID with the
+//! `.default` scope, cached until shortly before `expires_in` (Entra's lifetimes vary between 60
+//! and 90 minutes), dropped and fetched again when Graph answers 401.
+
+use crate::error::EntraError;
+use dashmap::DashMap;
+use serde::Deserialize;
+use std::time::{Duration, Instant};
+
+/// Refresh this long before a token expires.
+const EARLY: Duration = Duration::from_secs(300);
+
+#[derive(Debug, Clone)]
+struct Cached {
+    token: String,
+    expires: Instant,
+}
+
+/// The app's credentials and a token cache per tenant.
+#[derive(Debug)]
+pub struct Tokens {
+    http: reqwest::Client,
+    login_url: String,
+    client_id: String,
+    client_secret: String,
+    cache: DashMap<String, Cached>,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    expires_in: serde_json::Value,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct EntraBody {
+    error: String,
+    error_description: String,
+    error_codes: Vec<i64>,
+}
+
+/// Reads Entra's error body.
+pub(crate) async fn entra_error(response: reqwest::Response) -> EntraError {
+    let status = response.status().as_u16();
+    let body: EntraBody = response.json().await.unwrap_or_default();
+    EntraError {
+        status,
+        error: if body.error.is_empty() {
+            "unknown".into()
+        } else {
+            body.error
+        },
+        codes: body.error_codes,
+        description: body.error_description,
+    }
+}
+
+impl Tokens {
+    /// Tokens for the app `client_id` from the Entra authority at `login_url`.
+    pub fn new(
+        http: reqwest::Client,
+        login_url: &str,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Self {
+        Tokens {
+            http,
+            login_url: login_url.trim_end_matches('/').to_string(),
+            client_id: client_id.to_string(),
+            client_secret: client_secret.to_string(),
+            cache: DashMap::new(),
+        }
+    }
+
+    /// A valid token for `tenant` (a GUID, never `common`).
+    pub async fn token(&self, tenant: &str) -> Result<String, EntraError> {
+        if let Some(cached) = self.cache.get(tenant)
+            && cached.expires > Instant::now()
+        {
+            return Ok(cached.token.clone());
+        }
+        let url = format!("{}/{tenant}/oauth2/v2.0/token", self.login_url);
+        let response = self
+            .http
+            .post(&url)
+            .form(&[
+                ("client_id", self.client_id.as_str()),
+                ("client_secret", self.client_secret.as_str()),
+                ("scope", "https://graph.microsoft.com/.default"),
+                ("grant_type", "client_credentials"),
+            ])
+            .send()
+            .await
+            .map_err(|e| EntraError {
+                status: 0,
+                error: "transport".into(),
+                codes: Vec::new(),
+                description: e.to_string(),
+            })?;
+        if !response.status().is_success() {
+            return Err(entra_error(response).await);
+        }
+        let answer: TokenAnswer = response.json().await.map_err(|e| EntraError {
+            status: 200,
+            error: "unexpected_answer".into(),
+            codes: Vec::new(),
+            description: e.to_string(),
+        })?;
+        let lifetime = callsight_model_seconds(&answer.expires_in).unwrap_or(3599);
+        let expires = Instant::now() + Duration::from_secs(lifetime).saturating_sub(EARLY);
+        self.cache.insert(
+            tenant.to_string(),
+            Cached {
+                token: answer.access_token.clone(),
+                expires,
+            },
+        );
+        Ok(answer.access_token)
+    }
+
+    /// Forgets the tenant's token (after a 401).
+    pub fn invalidate(&self, tenant: &str) {
+        self.cache.remove(tenant);
+    }
+}
+
+/// `expires_in` comes as a number or a numeric string.
+fn callsight_model_seconds(value: &serde_json::Value) -> Option<u64> {
+    match value {
+        serde_json::Value::Number(n) => n.as_u64(),
+        serde_json::Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
