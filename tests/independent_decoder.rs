@@ -77,6 +77,7 @@ fn fastavro_reads_every_record_type_from_the_avsc_files_alone() {
     expected.push(write(dir.path(), 0, &samples::root_cause_verdict()));
     expected.push(write(dir.path(), 0, &samples::scope_alert()));
     expected.push(write(dir.path(), 0, &samples::dead_letter()));
+    expected.push(write(dir.path(), 0, &samples::control_message()));
 
     let root = repo_root();
     let output = Command::new("python3")

@@ -69,6 +69,7 @@ async fn every_record_type_round_trips_through_the_broker() {
     );
     send!(&t.alerts.name, "org|scope", samples::scope_alert());
     send!(&dlq, "org|site", samples::dead_letter());
+    send!(&t.control.name, "org", samples::control_message());
 
     let topics: Vec<&str> = vec![
         &t.notifications.name,
@@ -79,6 +80,7 @@ async fn every_record_type_round_trips_through_the_broker() {
         &t.verdicts.name,
         &t.alerts.name,
         &dlq,
+        &t.control.name,
     ];
     let (handle, mut rx) = consumer::start(
         &config.kafka,
@@ -107,6 +109,7 @@ async fn every_record_type_round_trips_through_the_broker() {
             x if x == t.verdicts.name => decoded::<RootCauseVerdict>(&codec, &bytes).await,
             x if x == t.alerts.name => decoded::<ScopeAlert>(&codec, &bytes).await,
             x if x == dlq => decoded::<DeadLetter>(&codec, &bytes).await,
+            x if x == t.control.name => decoded::<ControlMessage>(&codec, &bytes).await,
             other => panic!("unexpected topic {other}"),
         };
         received.insert(bytes, rendered);

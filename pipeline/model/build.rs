@@ -36,9 +36,11 @@ fn main() {
         .join("../../schemas")
         .canonicalize()
         .expect("the schemas folder exists");
-    println!("cargo:rerun-if-changed={}", root.display());
+    // Paths relative to the package: checkouts in other folders that share a target folder
+    // (and so this build script's output) each watch their own schemas.
+    println!("cargo:rerun-if-changed=../../schemas");
     let compat = root.join("compat");
-    println!("cargo:rerun-if-changed={}", compat.display());
+    println!("cargo:rerun-if-changed=../../schemas/compat");
 
     let mut code = String::new();
     let _ = writeln!(
@@ -59,11 +61,11 @@ fn main() {
     code.push_str("/// Released schema sets, oldest first: (release, [(full name, JSON)]).\n");
     code.push_str("pub static RELEASES: &[(&str, &[(&str, &str)])] = &[\n");
     for release in &releases {
-        println!("cargo:rerun-if-changed={}", release.display());
         let name = release
             .file_name()
             .and_then(|s| s.to_str())
             .expect("release folder names are UTF-8");
+        println!("cargo:rerun-if-changed=../../schemas/compat/{name}");
         let _ = writeln!(code, "({name:?}, {}),", set_literal(&avsc_files(release)));
     }
     code.push_str("];\n");

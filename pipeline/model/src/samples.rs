@@ -470,6 +470,24 @@ pub fn tenant_link() -> TenantLink {
     }
 }
 
+/// A request to link the sample organization, as the consent callback writes it.
+pub fn control_message() -> ControlMessage {
+    ControlMessage {
+        kind: ControlKind::Link,
+        org_id: ORG.into(),
+        request_id: "5b1f0c7e-8d3a-4c1e-9a55-0c2b6e7d9f10".into(),
+        link: Some(TenantLink {
+            key_id: None,
+            wrapped_keys: Vec::new(),
+            subscription_id: None,
+            subscription_expires_at: None,
+            ..tenant_link()
+        }),
+        notification: None,
+        requested_at: START - 86_400_000,
+    }
+}
+
 fn scope() -> Scope {
     Scope {
         kind: EntityKind::ApRadio,

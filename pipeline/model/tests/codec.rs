@@ -39,6 +39,7 @@ fn every_sample_round_trips() {
     round_trip(&samples::root_cause_verdict());
     round_trip(&samples::scope_alert());
     round_trip(&samples::dead_letter());
+    round_trip(&samples::control_message());
 }
 
 #[test]

@@ -190,9 +190,14 @@ fn dead_letter_matches_its_schema() {
 }
 
 #[test]
+fn control_message_matches_its_schema() {
+    check_type::<ControlMessage>();
+}
+
+#[test]
 fn every_record_type_is_checked() {
     // Adding a Record type without a drift test above should fail here.
-    assert_eq!(callsight_model::codec::RECORD_TYPES.len(), 8);
+    assert_eq!(callsight_model::codec::RECORD_TYPES.len(), 9);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The link between a Rust record type and its named Avro type.
 
 use crate::types::{
-    CallLeg, DeadLetter, GraphNotification, InventoryRecord, NetworkSample, RootCauseVerdict,
+    CallLeg, ControlMessage, DeadLetter, GraphNotification, InventoryRecord, NetworkSample, RootCauseVerdict,
     ScopeAlert, TenantLink,
 };
 use serde::Serialize;
@@ -32,4 +32,5 @@ records!(
     RootCauseVerdict,
     ScopeAlert,
     DeadLetter,
+    ControlMessage,
 );

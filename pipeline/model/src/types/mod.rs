@@ -7,6 +7,7 @@
 pub mod alert;
 pub mod call_leg;
 pub mod common;
+pub mod control;
 pub mod dead_letter;
 pub mod inventory;
 pub mod link;
@@ -17,6 +18,7 @@ pub mod verdict;
 pub use alert::*;
 pub use call_leg::*;
 pub use common::*;
+pub use control::*;
 pub use dead_letter::*;
 pub use inventory::*;
 pub use link::*;
