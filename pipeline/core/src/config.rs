@@ -457,6 +457,23 @@ pub struct GraphConfig {
     pub fetch_retry_base: Duration,
     /// Sessions per page asked of Graph (`Prefer: odata.maxpagesize`), at most 60.
     pub page_size: u32,
+    /// Call records the fetcher fetches at once.
+    pub fetch_concurrency: usize,
+    /// How long the fetcher remembers the versions it published (a repeat within this time is
+    /// skipped without a second publication).
+    #[serde(with = "humantime_serde")]
+    pub version_memory: Duration,
+    /// How often the subscription manager checks every tenant's subscription.
+    #[serde(with = "humantime_serde")]
+    pub manage_interval: Duration,
+    /// How far back a backfill lists call records (by start time) before the moment
+    /// notifications may have been lost, to catch calls that started earlier and ended later.
+    #[serde(with = "humantime_serde")]
+    pub backfill_window: Duration,
+    /// A notification delivery not acknowledged by the broker within this is answered 503, so
+    /// that Graph (which waits 3 s) retries rather than flags the endpoint slow.
+    #[serde(with = "humantime_serde")]
+    pub webhook_deadline: Duration,
     /// Tenants declared in configuration, by tenant GUID (they need no OAuth linking).
     pub tenants: BTreeMap<String, StaticTenantConfig>,
 }
@@ -476,6 +493,11 @@ impl Default for GraphConfig {
             fetch_not_found_retries: 8,
             fetch_retry_base: Duration::from_secs(30),
             page_size: 60,
+            fetch_concurrency: 32,
+            version_memory: Duration::from_secs(24 * 3600),
+            manage_interval: Duration::from_secs(60),
+            backfill_window: Duration::from_secs(6 * 3600),
+            webhook_deadline: Duration::from_millis(2500),
             tenants: BTreeMap::new(),
         }
     }
@@ -489,6 +511,10 @@ pub struct StaticTenantConfig {
     pub org_id: String,
     /// Keep participants' clear identities, sealed with the tenant key.
     pub keep_identity: bool,
+    /// Client id of an app registration of the tenant's own; empty uses `graph.client_id`.
+    pub client_id: String,
+    /// That app's secret.
+    pub client_secret: Secret,
 }
 
 /// Whether clear identities may be kept (sealed) at all.
@@ -748,9 +774,8 @@ impl Config {
             bad("ingest.listen", "must differ from admin.listen".into());
         }
         let g = &self.graph;
-        if !g.public_url.is_empty()
-            && !(g.public_url.starts_with("http://") || g.public_url.starts_with("https://"))
-        {
+        let web_url = |u: &str| u.starts_with("http://") || u.starts_with("https://");
+        if !(g.public_url.is_empty() || web_url(&g.public_url)) {
             bad(
                 "graph.public_url",
                 format!("{:?} is not an http(s) URL", g.public_url),
@@ -773,6 +798,18 @@ impl Config {
                 "must be shorter than graph.subscription_lifetime".into(),
             );
         }
+        if g.fetch_concurrency == 0 {
+            bad("graph.fetch_concurrency", "must be at least 1".into());
+        }
+        if g.manage_interval < Duration::from_millis(100) {
+            bad("graph.manage_interval", "must be at least 100ms".into());
+        }
+        if g.webhook_deadline.is_zero() || g.webhook_deadline > Duration::from_secs(3) {
+            bad(
+                "graph.webhook_deadline",
+                "must be between 1ms and 3s (Graph waits 3 s for an answer)".into(),
+            );
+        }
         for (tenant, t) in &g.tenants {
             if t.org_id.is_empty() {
                 bad(
@@ -780,11 +817,25 @@ impl Config {
                     "must not be empty".into(),
                 );
             }
+            if t.client_id.is_empty() != t.client_secret.is_empty() {
+                bad(
+                    &format!("graph.tenants.{tenant}.client_secret"),
+                    "client_id and client_secret go together".into(),
+                );
+            }
+        }
+        let mut orgs = std::collections::BTreeMap::new();
+        for (tenant, t) in &g.tenants {
+            if let Some(other) = orgs.insert(&t.org_id, tenant) {
+                bad(
+                    &format!("graph.tenants.{tenant}.org_id"),
+                    format!("{:?} is also the org of tenant {other}", t.org_id),
+                );
+            }
         }
         let master = self.privacy.master_key.expose();
-        if !master.is_empty()
-            && !(master.len() == 64 && master.chars().all(|c| c.is_ascii_hexdigit()))
-        {
+        let hex_256 = master.len() == 64 && master.chars().all(|c| c.is_ascii_hexdigit());
+        if !(master.is_empty() || hex_256) {
             bad(
                 "privacy.master_key",
                 "must be 64 hex digits (256 bits)".into(),

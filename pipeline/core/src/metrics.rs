@@ -6,11 +6,13 @@
 //! error kind), never ids, users or addresses.
 
 use prometheus::core::Collector;
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// A family that could not be registered (a duplicate name: a bug).
@@ -29,6 +31,7 @@ pub struct MetricError {
 pub struct Metrics {
     registry: Registry,
     names: Arc<Mutex<Vec<String>>>,
+    sets: Arc<Mutex<HashMap<TypeId, Box<dyn Any + Send>>>>,
 }
 
 impl Default for Metrics {
@@ -49,6 +52,7 @@ impl Metrics {
         let metrics = Metrics {
             registry: Registry::new(),
             names: Arc::default(),
+            sets: Arc::default(),
         };
         if let Ok(info) = metrics.gauge_vec(
             "callsight_build_info",
@@ -58,6 +62,27 @@ impl Metrics {
             info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
         }
         metrics
+    }
+
+    /// The process's one instance of a set of families (`T`), registered by `register` the
+    /// first time it is asked for; roles that share a set in one process share its counters.
+    pub fn shared<T: Clone + Send + 'static>(
+        &self,
+        register: impl FnOnce(&Metrics) -> Result<T, MetricError>,
+    ) -> Result<T, MetricError> {
+        let mut sets = self
+            .sets
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(set) = sets
+            .get(&TypeId::of::<T>())
+            .and_then(|s| s.downcast_ref::<T>())
+        {
+            return Ok(set.clone());
+        }
+        let set = register(self)?;
+        sets.insert(TypeId::of::<T>(), Box::new(set.clone()));
+        Ok(set)
     }
 
     /// The underlying registry.
@@ -108,6 +133,12 @@ impl Metrics {
         self.register(name, IntCounterVec::new(Opts::new(name, help), labels))
     }
 
+    /// Registers a counter without labels; `name` must end in `_total`.
+    pub fn counter(&self, name: &str, help: &str) -> Result<IntCounter, MetricError> {
+        debug_assert!(name.ends_with("_total"), "{name}: counters end in _total");
+        self.register(name, IntCounter::with_opts(Opts::new(name, help)))
+    }
+
     /// Registers a gauge family.
     pub fn gauge_vec(
         &self,
@@ -144,5 +175,31 @@ impl Metrics {
             tracing::warn!(error = %e, "cannot render metrics");
         }
         String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone)]
+    struct Set(IntCounterVec);
+
+    #[test]
+    fn a_shared_set_is_registered_once_and_shared() {
+        let metrics = Metrics::new();
+        let register = |m: &Metrics| {
+            m.counter_vec("callsight_test_things_total", "Things.", &["kind"])
+                .map(Set)
+        };
+        let a = metrics.shared(register).expect("registers");
+        let b = metrics.shared(register).expect("shares");
+        a.0.with_label_values(&["x"]).inc();
+        assert_eq!(b.0.with_label_values(&["x"]).get(), 1);
+        assert!(
+            metrics
+                .counter_vec("callsight_test_things_total", "Again.", &["kind"])
+                .is_err()
+        );
     }
 }

@@ -134,6 +134,35 @@ impl MasterKey {
         Aes256Gcm::new(&Key::<Aes256Gcm>::from(self.key))
     }
 
+    fn mac(&self, purpose: &str) -> Hmac<Sha256> {
+        Hmac::<Sha256>::new_from_slice(&derive(&self.key, purpose))
+            .expect("HMAC takes a key of any length")
+    }
+
+    /// An HMAC-SHA256 tag of `message` for `purpose` (keys for different purposes are
+    /// independent).
+    pub fn tag(&self, purpose: &str, message: &[u8]) -> [u8; 32] {
+        let mut mac = self.mac(purpose);
+        mac.update(message);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Whether `tag` authenticates `message` for `purpose`, compared in constant time.
+    pub fn verify(&self, purpose: &str, message: &[u8], tag: &[u8]) -> bool {
+        let mut mac = self.mac(purpose);
+        mac.update(message);
+        mac.verify_slice(tag).is_ok()
+    }
+
+    /// The `clientState` of the tenant's Graph subscription: 64 hex digits that only a holder
+    /// of the master key can compute, so every replica checks notifications without a lookup.
+    pub fn client_state(&self, tenant_id: &str) -> String {
+        hex::encode(self.tag(
+            "graph-client-state",
+            tenant_id.trim().to_ascii_lowercase().as_bytes(),
+        ))
+    }
+
     /// Encrypts a tenant key for storage; the key id is bound as associated data.
     pub fn wrap(&self, key: &TenantKey, created_at: i64) -> Result<WrappedKey, KeyError> {
         let nonce_bytes: [u8; 12] = random_bytes()?;
@@ -191,6 +220,22 @@ mod tests {
         assert!(p.starts_with("p-") && p.len() == 18, "{p}");
         assert_ne!(p, b.pseudonym("p", "priya.raman@contoso.com"));
         assert!(!p.contains("priya"));
+    }
+
+    #[test]
+    fn tags_verify_per_purpose_and_client_states_differ_per_tenant() {
+        let master = MasterKey::from_hex(&"7".repeat(64)).expect("key");
+        let tag = master.tag("link-state", b"org-1");
+        assert!(master.verify("link-state", b"org-1", &tag));
+        assert!(!master.verify("link-state", b"org-2", &tag));
+        assert!(!master.verify("other", b"org-1", &tag));
+        assert!(!master.verify("link-state", b"org-1", &tag[..31]));
+        let a = master.client_state("AAAA-1");
+        assert_eq!(a, master.client_state("aaaa-1"));
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, master.client_state("bbbb-2"));
+        let other = MasterKey::from_hex(&"8".repeat(64)).expect("key");
+        assert_ne!(a, other.client_state("aaaa-1"));
     }
 
     #[test]

@@ -81,6 +81,19 @@ pub struct Subscription {
     /// Resource.
     #[serde(default)]
     pub resource: Option<String>,
+    /// Where its notifications go.
+    #[serde(default)]
+    pub notification_url: Option<String>,
+}
+
+/// Told the status of every answer Graph gives (0 when no answer came), for metrics.
+#[derive(Clone)]
+pub struct Observer(pub Arc<dyn Fn(u16) + Send + Sync>);
+
+impl std::fmt::Debug for Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Observer")
+    }
 }
 
 /// A Graph API client for one app, all tenants.
@@ -91,6 +104,7 @@ pub struct Graph {
     tokens: Arc<Tokens>,
     page_size: u32,
     retry: RetryPolicy,
+    observer: Option<Observer>,
 }
 
 /// `Retry-After` in seconds, possibly fractional (`2.128`).
@@ -132,6 +146,19 @@ impl Graph {
             tokens,
             page_size,
             retry,
+            observer: None,
+        }
+    }
+
+    /// Reports every answer's status to `observer`.
+    pub fn with_observer(mut self, observer: Observer) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    fn observe(&self, status: u16) {
+        if let Some(observer) = &self.observer {
+            (observer.0)(status);
         }
     }
 
@@ -156,11 +183,12 @@ impl Graph {
             if let Some(body) = body {
                 request = request.json(body);
             }
-            let response = request
-                .send()
-                .await
-                .map_err(|e| GraphError::Transport(format!("{method} {url}: {e}")))?;
+            let response = request.send().await.map_err(|e| {
+                self.observe(0);
+                GraphError::Transport(format!("{method} {url}: {e}"))
+            })?;
             let status = response.status();
+            self.observe(status.as_u16());
             match status.as_u16() {
                 200..=299 => return Ok(response),
                 401 if !refreshed => {
@@ -270,6 +298,26 @@ impl Graph {
             .send(tenant, reqwest::Method::POST, &url, Some(&body))
             .await?;
         Self::json(response, "subscription").await
+    }
+
+    /// `GET /subscriptions`: the app's subscriptions in the tenant, every page.
+    pub async fn list_subscriptions(&self, tenant: &str) -> Result<Vec<Subscription>, GraphError> {
+        #[derive(Deserialize)]
+        struct Page {
+            #[serde(default)]
+            value: Vec<Subscription>,
+            #[serde(rename = "@odata.nextLink")]
+            next: Option<String>,
+        }
+        let mut url = Some(format!("{}/subscriptions", self.base));
+        let mut out = Vec::new();
+        while let Some(u) = url {
+            let response = self.send(tenant, reqwest::Method::GET, &u, None).await?;
+            let page: Page = Self::json(response, "subscription list").await?;
+            out.extend(page.value);
+            url = page.next;
+        }
+        Ok(out)
     }
 
     /// `PATCH /subscriptions/{id}` with a new expiry (renews and reauthorizes).

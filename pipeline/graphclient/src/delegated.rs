@@ -23,13 +23,22 @@ pub struct Me {
 }
 
 /// The sign-in flow against one Entra authority and Graph.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Delegated {
     http: reqwest::Client,
     login_url: String,
     graph_base: String,
     client_id: String,
     client_secret: String,
+}
+
+impl std::fmt::Debug for Delegated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delegated")
+            .field("login_url", &self.login_url)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Scopes asked at sign-in: everything the app is configured for, and the sign-in itself.
@@ -55,6 +64,7 @@ impl Delegated {
 
     /// Where to send the administrator's browser.
     pub fn authorize_url(&self, redirect_uri: &str, state: &str) -> String {
+        let base = format!("{}/organizations/oauth2/v2.0/authorize", self.login_url);
         let query = [
             ("client_id", self.client_id.as_str()),
             ("response_type", "code"),
@@ -63,15 +73,12 @@ impl Delegated {
             ("scope", SCOPES),
             ("state", state),
             ("prompt", "admin_consent"),
-        ]
-        .iter()
-        .map(|(k, v)| format!("{k}={}", urlencoding(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-        format!(
-            "{}/organizations/oauth2/v2.0/authorize?{query}",
-            self.login_url
-        )
+        ];
+        match reqwest::Url::parse_with_params(&base, &query) {
+            Ok(url) => url.to_string(),
+            // The login URL is validated with the configuration; keep the base if it is not.
+            Err(_) => base,
+        }
     }
 
     /// Exchanges the callback's code for a delegated access token.
@@ -155,18 +162,4 @@ impl Delegated {
             .map(str::to_string)
             .ok_or_else(|| GraphError::Transport("/organization has no id".into()))
     }
-}
-
-/// Percent-encoding of a query value (RFC 3986 unreserved characters kept).
-pub fn urlencoding(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }

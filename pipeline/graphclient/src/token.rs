@@ -17,13 +17,24 @@ struct Cached {
 }
 
 /// The app's credentials and a token cache per tenant.
-#[derive(Debug)]
 pub struct Tokens {
     http: reqwest::Client,
     login_url: String,
     client_id: String,
     client_secret: String,
+    /// Tenants that use credentials of their own: tenant → (client id, secret).
+    own: DashMap<String, (String, String)>,
     cache: DashMap<String, Cached>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("login_url", &self.login_url)
+            .field("client_id", &self.client_id)
+            .field("cached", &self.cache.len())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Deserialize)]
@@ -69,8 +80,18 @@ impl Tokens {
             login_url: login_url.trim_end_matches('/').to_string(),
             client_id: client_id.to_string(),
             client_secret: client_secret.to_string(),
+            own: DashMap::new(),
             cache: DashMap::new(),
         }
+    }
+
+    /// `tenant` authenticates with an app registration of its own.
+    pub fn set_credentials(&self, tenant: &str, client_id: &str, client_secret: &str) {
+        self.own.insert(
+            tenant.to_string(),
+            (client_id.to_string(), client_secret.to_string()),
+        );
+        self.cache.remove(tenant);
     }
 
     /// A valid token for `tenant` (a GUID, never `common`).
@@ -81,12 +102,17 @@ impl Tokens {
             return Ok(cached.token.clone());
         }
         let url = format!("{}/{tenant}/oauth2/v2.0/token", self.login_url);
+        let (client_id, client_secret) = self
+            .own
+            .get(tenant)
+            .map(|c| c.value().clone())
+            .unwrap_or_else(|| (self.client_id.clone(), self.client_secret.clone()));
         let response = self
             .http
             .post(&url)
             .form(&[
-                ("client_id", self.client_id.as_str()),
-                ("client_secret", self.client_secret.as_str()),
+                ("client_id", client_id.as_str()),
+                ("client_secret", client_secret.as_str()),
                 ("scope", "https://graph.microsoft.com/.default"),
                 ("grant_type", "client_credentials"),
             ])

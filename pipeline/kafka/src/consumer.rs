@@ -47,7 +47,7 @@ pub struct ConsumedRecord {
 }
 
 impl ConsumedRecord {
-    fn from_message(message: &BorrowedMessage<'_>) -> Self {
+    pub(crate) fn from_message(message: &BorrowedMessage<'_>) -> Self {
         let headers = message
             .headers()
             .map(|headers| {

@@ -6,6 +6,7 @@
 //! - [`producer`]: the idempotent, acknowledged producer.
 //! - [`consumer`]: a `BaseConsumer` on its own thread feeding a bounded channel, with explicit
 //!   offset storage.
+//! - [`table`]: reading a compacted topic whole in every replica (links, inventory).
 //! - [`topics`]: topic specs, creation (admin API or embedded) and verification.
 //! - [`embedded`]: the embedded broker (librdkafka's mock cluster).
 //! - [`dead_letter`]: dead-letter topics.
@@ -20,6 +21,7 @@ pub mod dead_letter;
 pub mod embedded;
 pub mod metrics;
 pub mod producer;
+pub mod table;
 pub mod topics;
 
 pub use consumer::{ConsumedRecord, ConsumerEvent, ConsumerHandle, TopicPartition};

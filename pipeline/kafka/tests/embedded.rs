@@ -60,6 +60,15 @@ impl Setup {
     }
 }
 
+async fn next_table_event(
+    rx: &mut Receiver<callsight_kafka::table::TableEvent>,
+) -> callsight_kafka::table::TableEvent {
+    tokio::time::timeout(Duration::from_secs(60), rx.recv())
+        .await
+        .expect("an event within 60 s")
+        .expect("open")
+}
+
 /// Stops a consumer off the async threads (it joins the poll thread).
 async fn stop(handle: ConsumerHandle) {
     tokio::task::spawn_blocking(move || handle.stop())
@@ -327,4 +336,65 @@ async fn undecodable_records_are_kept_in_the_dead_letter_topic() {
         "callsight_dead_letters_total{kind=\"unknown_framing\",topic=\"net.telemetry\"} 1"
     ));
     stop(handle).await;
+}
+
+#[tokio::test]
+async fn a_table_reader_sees_the_whole_topic_then_says_it_caught_up_then_follows() {
+    let setup = setup().await;
+    let producer = setup.producer();
+    let topic = "net.inventory";
+    // Spread over the topic's partitions, including one left empty by chance or not.
+    for i in 0..20 {
+        producer
+            .send(topic, format!("entity-{i}").as_bytes(), b"v1", &[])
+            .await
+            .expect("delivered");
+    }
+    let (kafka, bootstrap, metrics) = (
+        setup.kafka.clone(),
+        setup.cluster.bootstrap().to_string(),
+        setup.kafka_metrics.clone(),
+    );
+    let (_handle, mut rx) = tokio::task::spawn_blocking(move || {
+        callsight_kafka::table::start(&kafka, &bootstrap, topic, metrics)
+    })
+    .await
+    .expect("joins")
+    .expect("reader");
+    let mut seen = std::collections::BTreeSet::new();
+    while let callsight_kafka::table::TableEvent::Record(r) = next_table_event(&mut rx).await {
+        seen.insert(String::from_utf8(r.key.expect("key")).expect("utf-8"));
+    }
+    assert_eq!(
+        seen.len(),
+        20,
+        "caught up only after every record: {seen:?}"
+    );
+    producer
+        .send(topic, b"entity-new", b"v1", &[])
+        .await
+        .expect("delivered");
+    match next_table_event(&mut rx).await {
+        callsight_kafka::table::TableEvent::Record(r) => {
+            assert_eq!(r.key.as_deref(), Some(&b"entity-new"[..]))
+        }
+        other => panic!("expected the new record, got {other:?}"),
+    }
+
+    // A second reader of an empty topic is caught up at once.
+    let (kafka, bootstrap, metrics) = (
+        setup.kafka.clone(),
+        setup.cluster.bootstrap().to_string(),
+        setup.kafka_metrics.clone(),
+    );
+    let (_empty, mut rx) = tokio::task::spawn_blocking(move || {
+        callsight_kafka::table::start(&kafka, &bootstrap, "teams.links", metrics)
+    })
+    .await
+    .expect("joins")
+    .expect("reader");
+    assert_eq!(
+        next_table_event(&mut rx).await,
+        callsight_kafka::table::TableEvent::CaughtUp
+    );
 }

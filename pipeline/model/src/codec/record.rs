@@ -1,8 +1,8 @@
 //! The link between a Rust record type and its named Avro type.
 
 use crate::types::{
-    CallLeg, ControlMessage, DeadLetter, GraphNotification, InventoryRecord, NetworkSample, RootCauseVerdict,
-    ScopeAlert, TenantLink,
+    CallLeg, ControlMessage, DeadLetter, GraphNotification, InventoryRecord, NetworkSample,
+    RootCauseVerdict, ScopeAlert, TenantLink,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;

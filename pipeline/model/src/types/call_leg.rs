@@ -336,3 +336,18 @@ pub struct CallLeg {
     /// When the fetcher built the leg, epoch ms.
     pub fetched_at: i64,
 }
+
+/// The site part of the key of a leg that is off every known site.
+pub const EXTERNAL_SITE: &str = "external";
+
+impl CallLeg {
+    /// The leg's key on `calls.legs`: `org|site`, or `org|external` off every known site
+    /// (co-partitioned with `net.telemetry`, keyed `org|site`).
+    pub fn key(&self) -> String {
+        format!(
+            "{}|{}",
+            self.org_id,
+            self.site_id.as_deref().unwrap_or(EXTERNAL_SITE)
+        )
+    }
+}

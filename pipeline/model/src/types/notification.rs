@@ -70,3 +70,15 @@ pub struct GraphNotification {
     /// When ingest received the notification, epoch ms.
     pub received_at: i64,
 }
+
+impl GraphNotification {
+    /// The notification's key on `teams.notifications`: `tenant|call id` (lifecycle
+    /// notifications, which name no call, use `tenant|`).
+    pub fn key(&self) -> String {
+        format!(
+            "{}|{}",
+            self.tenant_id,
+            self.call_id.as_deref().unwrap_or_default()
+        )
+    }
+}

@@ -1,0 +1,171 @@
+//! Reading a compacted topic whole, in every replica: the tables callsight keeps in memory
+//! (tenant links, the network inventory).
+//!
+//! The reader assigns itself every partition of the topic from the beginning (no consumer group,
+//! no committed offsets: each process needs all of it), hands every record over in partition
+//! order, and says once when it has caught up with the high watermarks it found at start, so that
+//! a role can wait for a complete table before it serves. Partitions added to the topic later are
+//! not picked up until the process restarts.
+
+use crate::client_config;
+use crate::consumer::ConsumedRecord;
+use crate::context::Context;
+use crate::metrics::KafkaMetrics;
+use callsight_core::config::KafkaConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer as _};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
+
+/// What the reader hands over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableEvent {
+    /// A record (a `None` payload is a tombstone: the key is deleted).
+    Record(ConsumedRecord),
+    /// Every record that was in the topic when the reader started has been handed over.
+    CaughtUp,
+}
+
+/// Stops the reader when dropped.
+pub struct TableHandle {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for TableHandle {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("the table reader thread panicked");
+        }
+    }
+}
+
+/// Starts reading `topic` from its beginning. Blocks for the topic's metadata (up to
+/// `kafka.request_timeout`-like bounds of librdkafka); call it from `spawn_blocking` in async
+/// code.
+pub fn start(
+    kafka: &KafkaConfig,
+    bootstrap: &str,
+    topic: &str,
+    metrics: Arc<KafkaMetrics>,
+) -> Result<(TableHandle, mpsc::Receiver<TableEvent>), KafkaError> {
+    let mut config = client_config::common(kafka, bootstrap);
+    config
+        .set("group.id", format!("{}-table-reader", kafka.group_id))
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest");
+    let consumer: BaseConsumer<Context> = config.create_with_context(Context {
+        client: "table",
+        metrics: metrics.clone(),
+        events: None,
+    })?;
+    let timeout = Duration::from_secs(10);
+    let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
+    let partitions: Vec<i32> = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.name() == topic)
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect();
+    if partitions.is_empty() {
+        return Err(KafkaError::Subscription(format!(
+            "topic {topic} has no partitions (does it exist?)"
+        )));
+    }
+    // Where "caught up" is: the high watermark of each partition now.
+    let mut remaining: HashMap<i32, i64> = HashMap::new();
+    let mut assignment = TopicPartitionList::new();
+    for &partition in &partitions {
+        let (low, high) = consumer.fetch_watermarks(topic, partition, timeout)?;
+        if high > low {
+            remaining.insert(partition, high);
+        }
+        assignment.add_partition_offset(topic, partition, Offset::Beginning)?;
+    }
+    consumer.assign(&assignment)?;
+
+    let (tx, rx) = mpsc::channel(kafka.consumer_buffer.max(1));
+    let stop = Arc::new(AtomicBool::new(false));
+    let thread = std::thread::Builder::new()
+        .name("kafka-table".into())
+        .spawn({
+            let stop = stop.clone();
+            move || read_loop(&consumer, &stop, &tx, &metrics, remaining)
+        })
+        .map_err(|e| KafkaError::Subscription(format!("cannot start the table reader: {e}")))?;
+    Ok((
+        TableHandle {
+            stop,
+            thread: Some(thread),
+        },
+        rx,
+    ))
+}
+
+/// Sends `event`, waiting for room while watching for a stop request; false when done.
+fn send(tx: &mpsc::Sender<TableEvent>, stop: &AtomicBool, mut event: TableEvent) -> bool {
+    loop {
+        match tx.try_send(event) {
+            Ok(()) => return true,
+            Err(TrySendError::Closed(_)) => return false,
+            Err(TrySendError::Full(back)) => {
+                if stop.load(Ordering::SeqCst) {
+                    return false;
+                }
+                event = back;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+}
+
+fn read_loop(
+    consumer: &BaseConsumer<Context>,
+    stop: &AtomicBool,
+    tx: &mpsc::Sender<TableEvent>,
+    metrics: &KafkaMetrics,
+    mut remaining: HashMap<i32, i64>,
+) {
+    let mut caught_up = false;
+    while !stop.load(Ordering::SeqCst) {
+        if !caught_up && remaining.is_empty() {
+            caught_up = true;
+            if !send(tx, stop, TableEvent::CaughtUp) {
+                return;
+            }
+        }
+        match consumer.poll(Duration::from_millis(100)) {
+            None => {}
+            Some(Err(e)) => {
+                metrics
+                    .client_errors
+                    .with_label_values(&["table", &crate::metrics::error_label(&e)])
+                    .inc();
+                tracing::warn!(error = %e, "table read failed");
+            }
+            Some(Ok(message)) => {
+                metrics.consumed.with_label_values(&[message.topic()]).inc();
+                let record = ConsumedRecord::from_message(&message);
+                if let Some(&high) = remaining.get(&record.partition)
+                    && record.offset + 1 >= high
+                {
+                    remaining.remove(&record.partition);
+                }
+                if !send(tx, stop, TableEvent::Record(record)) {
+                    return;
+                }
+            }
+        }
+    }
+}
