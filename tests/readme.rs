@@ -7,7 +7,7 @@ use callsight_kafka::KafkaMetrics;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-const TOPIC_KEYS: [&str; 7] = [
+const TOPIC_KEYS: [&str; 8] = [
     "notifications",
     "legs",
     "telemetry",
@@ -15,6 +15,7 @@ const TOPIC_KEYS: [&str; 7] = [
     "links",
     "verdicts",
     "alerts",
+    "control",
 ];
 
 fn readme() -> String {
@@ -66,6 +67,10 @@ fn config_keys() -> BTreeSet<String> {
         .mist
         .orgs
         .insert("<org>".into(), Default::default());
+    config
+        .graph
+        .tenants
+        .insert("<tenant>".into(), Default::default());
     let mut keys = BTreeSet::new();
     flatten(
         "",
@@ -120,6 +125,7 @@ fn the_metrics_reference_lists_exactly_the_registered_metrics() {
     let metrics = Metrics::new();
     KafkaMetrics::register(&metrics).expect("registers");
     callsight_ingest::metrics::IngestMetrics::register(&metrics).expect("registers");
+    callsight_teams::metrics::TeamsMetrics::get(&metrics).expect("registers");
     let registered: BTreeSet<String> = metrics.names().into_iter().collect();
     let documented = table_keys(&section(&readme(), "Metrics"));
     let undocumented: Vec<_> = registered.difference(&documented).collect();

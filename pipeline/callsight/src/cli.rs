@@ -20,8 +20,32 @@ pub struct Cli {
 pub enum Command {
     /// Every role in one process. With no `kafka.brokers` it starts the embedded broker.
     Run,
-    /// The ingest role: telemetry endpoints (Mist webhooks, NDJSON) and the Mist poller.
+    /// The ingest role: telemetry endpoints (Mist webhooks, NDJSON), the Mist poller, the Graph
+    /// webhook and the tenant linking endpoints.
     Ingest,
+    /// The fetch role: Graph notifications to call legs, and (when elected) the subscription
+    /// manager.
+    Fetch,
+    /// A simulator of Microsoft Graph's callRecords API and Entra, for trying callsight without
+    /// a Microsoft 365 tenant: point `graph.base_url` and `graph.login_url` at it.
+    Graphsim {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8450")]
+        listen: std::net::SocketAddr,
+        /// Client id of the simulated app registration.
+        #[arg(long, default_value = "11111111-2222-4333-8444-555555555555")]
+        client_id: String,
+        /// Its secret.
+        #[arg(long, default_value = "sim-secret", env = "CALLSIGHT_GRAPHSIM_SECRET")]
+        client_secret: String,
+        /// Largest page of sessions served.
+        #[arg(long, default_value_t = 60)]
+        page_size: usize,
+        /// A tenant to create at start: GUID, then optionally `=Name` (its administrator is
+        /// `admin@<name>.example`). Repeatable; more can be added with `POST /_sim/tenants`.
+        #[arg(long = "tenant")]
+        tenants: Vec<String>,
+    },
     /// The embedded broker alone, with every topic created, for external clients (kcat, Python).
     Broker,
     /// Evaluate one leg from a JSON file (a saved leg and view, or a scenario) with the

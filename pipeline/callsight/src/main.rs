@@ -54,6 +54,23 @@ fn main() -> ExitCode {
                 match command {
                     Command::Run => run(&config, callsight::run::Roles::ALL).await,
                     Command::Ingest => run(&config, callsight::run::Roles::INGEST).await,
+                    Command::Fetch => run(&config, callsight::run::Roles::FETCH).await,
+                    Command::Graphsim {
+                        listen,
+                        client_id,
+                        client_secret,
+                        page_size,
+                        tenants,
+                    } => {
+                        callsight::graphsim::run(callsight::graphsim::Options {
+                            listen,
+                            client_id,
+                            client_secret,
+                            page_size,
+                            tenants,
+                        })
+                        .await
+                    }
                     Command::Broker => broker(&config).await,
                     Command::Config { .. } | Command::Explain { .. } | Command::Legs { .. } => {
                         unreachable!("handled above")
@@ -92,6 +109,7 @@ async fn run(config: &Config, roles: callsight::run::Roles) -> anyhow::Result<Ex
             .ingest_addr
             .map(|a| format!("http://{a}/telemetry"))
             .unwrap_or_else(|| "-".into()),
+        graph_webhook = %format!("{}/graph/notifications", running.public_url),
         bootstrap = %running.bootstrap,
         embedded = running.embedded,
         "callsight is running; ctrl-c to stop"

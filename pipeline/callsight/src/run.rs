@@ -1,6 +1,7 @@
-//! Starting roles: `callsight run` starts every role that exists in one process (today the Kafka
-//! cluster, embedded or configured, its topics, the admin server and the ingest endpoints);
-//! `callsight ingest` starts one role with the admin server.
+//! Starting roles: `callsight run` starts every role in one process (the Kafka cluster, embedded
+//! or configured, its topics, the admin server, ingest with the Graph webhook and linking
+//! endpoints, and fetch with the subscription manager's election); `callsight ingest` and
+//! `callsight fetch` start one role each with the admin server.
 
 use anyhow::Context as _;
 use callsight_core::Config;
@@ -21,15 +22,28 @@ const BROKER_PROBE_INTERVAL: Duration = Duration::from_secs(10);
 /// Which roles a process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Roles {
-    /// The ingest endpoints (telemetry) and the Mist poller.
+    /// The ingest endpoints (telemetry, the Graph webhook, linking) and the Mist poller.
     pub ingest: bool,
+    /// The fetcher and the subscription manager's election.
+    pub fetch: bool,
 }
 
 impl Roles {
     /// Every role (`callsight run`).
-    pub const ALL: Roles = Roles { ingest: true };
+    pub const ALL: Roles = Roles {
+        ingest: true,
+        fetch: true,
+    };
     /// Only ingest (`callsight ingest`).
-    pub const INGEST: Roles = Roles { ingest: true };
+    pub const INGEST: Roles = Roles {
+        ingest: true,
+        fetch: false,
+    };
+    /// Only fetch (`callsight fetch`).
+    pub const FETCH: Roles = Roles {
+        ingest: false,
+        fetch: true,
+    };
 }
 
 /// A started process: where it listens, and what keeps it alive.
@@ -38,6 +52,9 @@ pub struct Running {
     pub admin_addr: SocketAddr,
     /// Address of the ingest endpoints, when the role runs.
     pub ingest_addr: Option<SocketAddr>,
+    /// Where Graph and browsers reach the ingest endpoints (`graph.public_url`, else the
+    /// in-process ingest address).
+    pub public_url: String,
     /// `bootstrap.servers` of the cluster in use.
     pub bootstrap: String,
     /// The broker runs inside this process.
@@ -47,7 +64,7 @@ pub struct Running {
     /// The process's readiness.
     pub readiness: Readiness,
     /// Holds the embedded broker (if any) until the process stops.
-    _cluster: Cluster,
+    cluster: Cluster,
 }
 
 /// Starts `roles`; they run until `shutdown.token` is cancelled.
@@ -81,7 +98,7 @@ pub async fn start(config: &Config, roles: Roles, shutdown: &Shutdown) -> anyhow
     );
     let bootstrap = cluster.bootstrap().to_string();
     let kafka_metrics = Arc::new(KafkaMetrics::register(&metrics)?);
-    let ingest_addr = if roles.ingest {
+    let (ingest_addr, public_url) = if roles.ingest {
         let ingest = callsight_ingest::start(
             config,
             &bootstrap,
@@ -90,10 +107,22 @@ pub async fn start(config: &Config, roles: Roles, shutdown: &Shutdown) -> anyhow
             shutdown,
         )
         .await?;
-        Some(ingest.addr)
+        (Some(ingest.addr), ingest.public_url)
     } else {
-        None
+        (None, config.graph.public_url.clone())
     };
+    if roles.fetch {
+        callsight_teams::start_fetch(
+            config,
+            &bootstrap,
+            &metrics,
+            kafka_metrics.clone(),
+            &readiness,
+            &public_url,
+            shutdown,
+        )
+        .await?;
+    }
     shutdown.tracker.spawn(probe_broker(
         config.kafka.clone(),
         bootstrap.clone(),
@@ -104,12 +133,20 @@ pub async fn start(config: &Config, roles: Roles, shutdown: &Shutdown) -> anyhow
     Ok(Running {
         admin_addr,
         ingest_addr,
+        public_url,
         embedded: cluster.is_embedded(),
         bootstrap,
         metrics,
         readiness,
-        _cluster: cluster,
+        cluster,
     })
+}
+
+impl Running {
+    /// The Kafka cluster in use.
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
 }
 
 /// Keeps the `broker` readiness condition true while the cluster answers metadata requests.

@@ -5,6 +5,7 @@
 use crate::error::EntraError;
 use dashmap::DashMap;
 use serde::Deserialize;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Refresh this long before a token expires.
@@ -25,6 +26,8 @@ pub struct Tokens {
     /// Tenants that use credentials of their own: tenant → (client id, secret).
     own: DashMap<String, (String, String)>,
     cache: DashMap<String, Cached>,
+    /// One token request per tenant at a time: concurrent callers wait for it.
+    fetching: DashMap<String, Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl std::fmt::Debug for Tokens {
@@ -82,6 +85,7 @@ impl Tokens {
             client_secret: client_secret.to_string(),
             own: DashMap::new(),
             cache: DashMap::new(),
+            fetching: DashMap::new(),
         }
     }
 
@@ -94,12 +98,22 @@ impl Tokens {
         self.cache.remove(tenant);
     }
 
+    fn cached(&self, tenant: &str) -> Option<String> {
+        self.cache
+            .get(tenant)
+            .filter(|c| c.expires > Instant::now())
+            .map(|c| c.token.clone())
+    }
+
     /// A valid token for `tenant` (a GUID, never `common`).
     pub async fn token(&self, tenant: &str) -> Result<String, EntraError> {
-        if let Some(cached) = self.cache.get(tenant)
-            && cached.expires > Instant::now()
-        {
-            return Ok(cached.token.clone());
+        if let Some(token) = self.cached(tenant) {
+            return Ok(token);
+        }
+        let lock = self.fetching.entry(tenant.to_string()).or_default().clone();
+        let _one_request = lock.lock().await;
+        if let Some(token) = self.cached(tenant) {
+            return Ok(token);
         }
         let url = format!("{}/{tenant}/oauth2/v2.0/token", self.login_url);
         let (client_id, client_secret) = self

@@ -136,7 +136,7 @@ async fn deliver(shared: &Shared, url: &str, batch: Vec<Pending>) -> Vec<Pending
             continue;
         }
         let backoff = Duration::from_millis(200) * 2u32.saturating_pow(p.attempts.min(10));
-        p.due = Instant::now() + backoff.min(Duration::from_secs(60));
+        p.due = Instant::now() + backoff.min(shared.config.delivery_max_backoff);
         retry.push(p);
     }
     retry

@@ -162,14 +162,24 @@ pub(crate) async fn authorize(
         )
             .into_response();
     }
-    let encode = callsight_urlencode;
-    let location = if state.faults.deny_next_consent {
-        state.faults.deny_next_consent = false;
-        format!(
-            "{redirect_uri}?admin_consent=True&error=consent_required&error_description={}&state={}",
-            encode("AADSTS65004: User declined to consent to access the app."),
-            encode(&state_param)
+    let Ok(mut location) = reqwest::Url::parse(&redirect_uri) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "AADSTS50011: The redirect URI specified in the request does not match.",
         )
+            .into_response();
+    };
+    if state.faults.deny_next_consent {
+        state.faults.deny_next_consent = false;
+        location
+            .query_pairs_mut()
+            .append_pair("admin_consent", "True")
+            .append_pair("error", "consent_required")
+            .append_pair(
+                "error_description",
+                "AADSTS65004: User declined to consent to access the app.",
+            )
+            .append_pair("state", &state_param);
     } else {
         let Some(tenant) = state.signin_tenant.clone() else {
             return (StatusCode::BAD_REQUEST, "no simulated tenant to sign in to").into_response();
@@ -185,26 +195,15 @@ pub(crate) async fn authorize(
                 redirect_uri: redirect_uri.clone(),
             },
         );
-        format!(
-            "{redirect_uri}?code={}&state={}&session_state={}",
-            encode(&code),
-            encode(&state_param),
-            guid()
-        )
-    };
-    (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
-}
-
-/// Percent-encoding of a query value.
-pub(crate) fn callsight_urlencode(value: &str) -> String {
-    let mut out = String::new();
-    for b in value.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
+        location
+            .query_pairs_mut()
+            .append_pair("code", &code)
+            .append_pair("state", &state_param)
+            .append_pair("session_state", &guid());
     }
-    out
+    (
+        StatusCode::FOUND,
+        [(header::LOCATION, location.to_string())],
+    )
+        .into_response()
 }

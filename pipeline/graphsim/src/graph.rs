@@ -2,7 +2,6 @@
 //! subscriptions with the validation handshake.
 
 use crate::Shared;
-use crate::entra::callsight_urlencode;
 use crate::state::{Grant, Sub, guid};
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -302,13 +301,16 @@ pub(crate) async fn list_records(
         "@odata.context": format!("{}/v1.0/$metadata#communications/callRecords", shared.base_url),
         "value": items.iter().skip(skip).take(page).cloned().collect::<Vec<_>>(),
     });
-    if items.len() > skip + page {
-        body["@odata.nextLink"] = Value::String(format!(
-            "{}/v1.0/communications/callRecords?$filter={}&$skiptoken={}",
-            shared.base_url,
-            callsight_urlencode(&filter),
-            skip + page
-        ));
+    if items.len() > skip + page
+        && let Ok(mut next) = reqwest::Url::parse(&format!(
+            "{}/v1.0/communications/callRecords",
+            shared.base_url
+        ))
+    {
+        next.query_pairs_mut()
+            .append_pair("$filter", &filter)
+            .append_pair("$skiptoken", &(skip + page).to_string());
+        body["@odata.nextLink"] = Value::String(next.to_string());
     }
     Json(body).into_response()
 }
@@ -341,20 +343,26 @@ async fn validate_endpoint(shared: &Shared, url: &str) -> bool {
         "Validation: Testing client application reachability for subscription Request-Id: {}",
         guid()
     );
-    let separator = if url.contains('?') { '&' } else { '?' };
+    let Ok(mut target) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    target
+        .query_pairs_mut()
+        .append_pair("validationToken", &token);
     let request = shared
         .http
-        .post(format!(
-            "{url}{separator}validationToken={}",
-            callsight_urlencode(&token)
-        ))
+        .post(target)
         .header("Content-Type", "text/plain; charset=utf-8")
         .timeout(Duration::from_secs(10))
         .send()
         .await;
     match request {
         Ok(response) if response.status() == StatusCode::OK => {
-            response.text().await.is_ok_and(|body| body == token)
+            let valid = response.text().await.is_ok_and(|body| body == token);
+            if valid {
+                shared.lock().stats.validations += 1;
+            }
+            valid
         }
         _ => false,
     }

@@ -45,6 +45,8 @@ pub struct SimConfig {
     pub delivery_retry_for: Duration,
     /// A delivery not answered 2xx within this is a failure (Graph: 3 s).
     pub delivery_timeout: Duration,
+    /// Longest pause between two attempts of a delivery (the pause doubles from 400 ms).
+    pub delivery_max_backoff: Duration,
 }
 
 impl Default for SimConfig {
@@ -57,6 +59,7 @@ impl Default for SimConfig {
             token_lifetime: Duration::from_secs(3599),
             delivery_retry_for: Duration::from_secs(4 * 3600),
             delivery_timeout: Duration::from_secs(3),
+            delivery_max_backoff: Duration::from_secs(60),
         }
     }
 }

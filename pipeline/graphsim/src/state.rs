@@ -140,6 +140,8 @@ pub struct Stats {
     pub notifications_acknowledged: u64,
     /// Notifications given up after retrying.
     pub notifications_dropped: u64,
+    /// Endpoint validations (handshakes) that succeeded.
+    pub validations: u64,
 }
 
 /// Everything, behind one lock (the simulator is not the bottleneck of anything it serves).

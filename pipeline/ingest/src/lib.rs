@@ -1,5 +1,6 @@
-//! callsight's ingest role: the HTTP endpoints that take network telemetry in, and the Mist
-//! statistics poller.
+//! callsight's ingest role: the HTTP endpoints that take network telemetry in, the Mist
+//! statistics poller, and (from `callsight-teams`) the Graph webhook and the tenant linking
+//! endpoints on the same listener.
 //!
 //! Layout:
 //! - [`http`]: `POST /telemetry/mist/{org}`, `POST /telemetry`, `GET /telemetry/schema`.
@@ -27,6 +28,9 @@ use tokio::net::TcpListener;
 pub struct Ingest {
     /// Where the endpoints listen.
     pub addr: SocketAddr,
+    /// Where Graph and browsers reach them: `graph.public_url`, else `http://{addr}` (with
+    /// `localhost` for an unspecified address).
+    pub public_url: String,
 }
 
 /// Something the ingest role could not start with.
@@ -51,6 +55,7 @@ pub async fn start(
     let producer = Producer::new(&config.kafka, bootstrap, kafka_metrics.clone())
         .map_err(|e| StartError::Io(format!("Kafka producer: {e}")))?;
     let codec = Arc::new(Codec::new(&config.codec).map_err(|e| StartError::Io(e.to_string()))?);
+    let kafka_metrics_for_teams = kafka_metrics.clone();
     let dead_letters = DeadLetters::new(
         producer.clone(),
         codec.clone(),
@@ -81,7 +86,27 @@ pub async fn start(
     let addr = listener
         .local_addr()
         .map_err(|e| StartError::Io(e.to_string()))?;
-    let router = http::router(state.clone());
+    let public_url = if config.graph.public_url.is_empty() {
+        // Listening on every interface: this machine is reachable as localhost.
+        if addr.ip().is_unspecified() {
+            format!("http://localhost:{}", addr.port())
+        } else {
+            format!("http://{addr}")
+        }
+    } else {
+        config.graph.public_url.trim_end_matches('/').to_string()
+    };
+    let teams = callsight_teams::ingest_routes(
+        config,
+        bootstrap,
+        metrics,
+        kafka_metrics_for_teams,
+        &public_url,
+        shutdown,
+    )
+    .await
+    .map_err(|e| StartError::Io(e.to_string()))?;
+    let router = http::router(state.clone()).merge(teams);
     let token = shutdown.token.clone();
     shutdown.tracker.spawn(async move {
         if let Err(e) = axum::serve(listener, router)
@@ -108,5 +133,5 @@ pub async fn start(
         token.cancelled().await;
         let _ = tokio::task::spawn_blocking(move || producer.flush(drain)).await;
     });
-    Ok(Ingest { addr })
+    Ok(Ingest { addr, public_url })
 }

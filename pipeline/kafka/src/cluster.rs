@@ -57,6 +57,11 @@ impl Cluster {
         Ok(cluster)
     }
 
+    /// The embedded broker, when the cluster is embedded.
+    pub fn embedded(&self) -> Option<&EmbeddedBroker> {
+        self.embedded.as_ref()
+    }
+
     /// `bootstrap.servers` for clients.
     pub fn bootstrap(&self) -> &str {
         &self.bootstrap

@@ -12,6 +12,10 @@ enum Command {
         partitions: i32,
         reply: mpsc::Sender<Result<(), String>>,
     },
+    SetUp {
+        up: bool,
+        reply: mpsc::Sender<Result<(), String>>,
+    },
     Stop,
 }
 
@@ -56,6 +60,18 @@ impl EmbeddedBroker {
                                 .map_err(|e| e.to_string());
                             let _ = reply.send(result);
                         }
+                        Command::SetUp { up, reply } => {
+                            let result = (1..=brokers)
+                                .try_for_each(|id| {
+                                    if up {
+                                        cluster.broker_up(id)
+                                    } else {
+                                        cluster.broker_down(id)
+                                    }
+                                })
+                                .map_err(|e| e.to_string());
+                            let _ = reply.send(result);
+                        }
                         Command::Stop => break,
                     }
                 }
@@ -91,6 +107,21 @@ impl EmbeddedBroker {
             .recv()
             .map_err(|_| EmbeddedError("it has stopped".into()))?
             .map_err(|e| EmbeddedError(format!("creating {name}: {e}")))
+    }
+}
+
+impl EmbeddedBroker {
+    /// Takes every broker down (connections dropped and refused) or brings them back: an outage
+    /// to rehearse, in tests and demonstrations. Records already acknowledged are kept.
+    pub fn set_up(&self, up: bool) -> Result<(), EmbeddedError> {
+        let (reply, answer) = mpsc::channel();
+        self.commands
+            .send(Command::SetUp { up, reply })
+            .map_err(|_| EmbeddedError("it has stopped".into()))?;
+        answer
+            .recv()
+            .map_err(|_| EmbeddedError("it has stopped".into()))?
+            .map_err(EmbeddedError)
     }
 }
 

@@ -4,8 +4,8 @@
 //! The reader assigns itself every partition of the topic from the beginning (no consumer group,
 //! no committed offsets: each process needs all of it), hands every record over in partition
 //! order, and says once when it has caught up with the high watermarks it found at start, so that
-//! a role can wait for a complete table before it serves. Partitions added to the topic later are
-//! not picked up until the process restarts.
+//! a role can wait for a complete table before it serves. It waits for the cluster on its own
+//! thread. Partitions added to the topic later are not picked up until the process restarts.
 
 use crate::client_config;
 use crate::consumer::ConsumedRecord;
@@ -50,9 +50,8 @@ impl Drop for TableHandle {
     }
 }
 
-/// Starts reading `topic` from its beginning. Blocks for the topic's metadata (up to
-/// `kafka.request_timeout`-like bounds of librdkafka); call it from `spawn_blocking` in async
-/// code.
+/// Starts reading `topic` from its beginning. The reader waits for the cluster (retrying its
+/// metadata request) on its own thread, so a role can start before Kafka answers.
 pub fn start(
     kafka: &KafkaConfig,
     bootstrap: &str,
@@ -70,38 +69,18 @@ pub fn start(
         metrics: metrics.clone(),
         events: None,
     })?;
-    let timeout = Duration::from_secs(10);
-    let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
-    let partitions: Vec<i32> = metadata
-        .topics()
-        .iter()
-        .filter(|t| t.name() == topic)
-        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-        .collect();
-    if partitions.is_empty() {
-        return Err(KafkaError::Subscription(format!(
-            "topic {topic} has no partitions (does it exist?)"
-        )));
-    }
-    // Where "caught up" is: the high watermark of each partition now.
-    let mut remaining: HashMap<i32, i64> = HashMap::new();
-    let mut assignment = TopicPartitionList::new();
-    for &partition in &partitions {
-        let (low, high) = consumer.fetch_watermarks(topic, partition, timeout)?;
-        if high > low {
-            remaining.insert(partition, high);
-        }
-        assignment.add_partition_offset(topic, partition, Offset::Beginning)?;
-    }
-    consumer.assign(&assignment)?;
-
     let (tx, rx) = mpsc::channel(kafka.consumer_buffer.max(1));
     let stop = Arc::new(AtomicBool::new(false));
+    let topic = topic.to_string();
     let thread = std::thread::Builder::new()
         .name("kafka-table".into())
         .spawn({
             let stop = stop.clone();
-            move || read_loop(&consumer, &stop, &tx, &metrics, remaining)
+            move || {
+                if let Some(remaining) = assign(&consumer, &topic, &stop) {
+                    read_loop(&consumer, &stop, &tx, &metrics, remaining);
+                }
+            }
         })
         .map_err(|e| KafkaError::Subscription(format!("cannot start the table reader: {e}")))?;
     Ok((
@@ -111,6 +90,55 @@ pub fn start(
         },
         rx,
     ))
+}
+
+/// Assigns every partition of `topic` from the beginning, once the cluster answers; returns the
+/// high watermark of each non-empty partition (where "caught up" is), or `None` when stopped.
+fn assign(
+    consumer: &BaseConsumer<Context>,
+    topic: &str,
+    stop: &AtomicBool,
+) -> Option<HashMap<i32, i64>> {
+    let timeout = Duration::from_secs(5);
+    let mut logged = false;
+    while !stop.load(Ordering::SeqCst) {
+        let attempt = (|| {
+            let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
+            let partitions: Vec<i32> = metadata
+                .topics()
+                .iter()
+                .filter(|t| t.name() == topic)
+                .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+                .collect();
+            if partitions.is_empty() {
+                return Err(KafkaError::Subscription(format!(
+                    "topic {topic} has no partitions (does it exist?)"
+                )));
+            }
+            let mut remaining = HashMap::new();
+            let mut assignment = TopicPartitionList::new();
+            for &partition in &partitions {
+                let (low, high) = consumer.fetch_watermarks(topic, partition, timeout)?;
+                if high > low {
+                    remaining.insert(partition, high);
+                }
+                assignment.add_partition_offset(topic, partition, Offset::Beginning)?;
+            }
+            consumer.assign(&assignment)?;
+            Ok::<_, KafkaError>(remaining)
+        })();
+        match attempt {
+            Ok(remaining) => return Some(remaining),
+            Err(e) => {
+                if !logged {
+                    tracing::warn!(topic, error = %e, "cannot read the table yet; retrying");
+                    logged = true;
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+    }
+    None
 }
 
 /// Sends `event`, waiting for room while watching for a stop request; false when done.

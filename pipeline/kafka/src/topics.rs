@@ -24,8 +24,8 @@ pub struct TopicSpec {
     pub retention: Option<Duration>,
 }
 
-/// Every topic of the configuration: the seven of the data flow, then a dead-letter topic for
-/// each topic callsight consumes.
+/// Every topic of the configuration: those of the data flow and the control topic, then a
+/// dead-letter topic for each topic callsight consumes.
 pub fn specs(topics: &TopicsConfig) -> Vec<TopicSpec> {
     let compacted = [
         &topics.inventory.name,
@@ -48,6 +48,7 @@ pub fn specs(topics: &TopicsConfig) -> Vec<TopicSpec> {
         &topics.telemetry,
         &topics.inventory,
         &topics.links,
+        &topics.control,
     ] {
         specs.push(TopicSpec {
             name: topics.dead_letter_topic(&input.name),
