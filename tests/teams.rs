@@ -23,6 +23,37 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// Everything logged at info and above by the processes in this test binary.
+static LOGS: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+
+#[derive(Clone)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Captures the logs (once per test binary), as an operator's log pipeline would see them.
+fn capture_logs() -> Arc<Mutex<Vec<u8>>> {
+    LOGS.get_or_init(|| {
+        let buffer: Arc<Mutex<Vec<u8>>> = Arc::default();
+        let writer = Capture(buffer.clone());
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .init();
+        buffer
+    })
+    .clone()
+}
+
 const TENANT: &str = "5e3ce6c0-2b1f-4285-8d4b-75ee78787346";
 const ORG: &str = "9777c1a0-6ef6-11e6-8bbf-02e208b2d34f";
 const OPERATOR: &str = "operator-token-for-tests";
@@ -164,6 +195,7 @@ fn metric(running: &Running, line_start: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_tenant_is_linked_subscribed_fetched_updated_and_unlinked() {
+    let logs = capture_logs();
     let sim = graphsim().await;
     sim.add_tenant(TenantSpec {
         tenant_id: TENANT.into(),
@@ -368,16 +400,29 @@ async fn a_tenant_is_linked_subscribed_fetched_updated_and_unlinked() {
     assert!(sim.subscriptions().iter().all(|(s, _, _)| *s != recreated));
     assert!(sim.subscriptions().is_empty());
 
-    // No personal data in metrics.
+    // No personal data in metrics, nor in logs at info and above.
     let rendered = running.metrics.render().to_lowercase();
-    for secret in ["priya", "marcus", "netadmin", "network admin"] {
+    let logged = String::from_utf8_lossy(&logs.lock().expect("lock")).to_lowercase();
+    assert!(logged.contains("tenant linked"), "the logs were captured");
+    for secret in [
+        "priya",
+        "raman",
+        "marcus",
+        "mlee-dt07",
+        "praman-lt14",
+        "@contoso.com",
+        "netadmin",
+        "network admin",
+    ] {
         assert!(!rendered.contains(secret), "{secret} in metrics");
+        assert!(!logged.contains(secret), "{secret} in the logs");
     }
     shutdown.drain(Duration::from_secs(20)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn nothing_is_lost_under_throttling_outages_and_a_broker_outage() {
+    capture_logs();
     let sim = graphsim().await;
     sim.add_tenant(TenantSpec {
         tenant_id: TENANT.into(),

@@ -1,0 +1,336 @@
+//! The Teams connector under load, on the embedded broker.
+//!
+//! `cargo bench -p callsight-teams --bench graph -- [seconds] [concurrency] [records]`
+//! (`CALLSIGHT__...` variables configure it, e.g. `CALLSIGHT__KAFKA__LINGER=2ms`).
+//!
+//! 1. The webhook: Graph-shaped deliveries of one and of ten change notifications, each checked
+//!    (tenant, subscription, `clientState`) and acknowledged by the broker before the 202, from
+//!    `concurrency` senders for `seconds`: notifications/s with p50 and p99 latency.
+//! 2. The fetcher: `records` call records in graphsim (two pages of sessions each), a
+//!    notification for each on `teams.notifications`, fetched, normalised and produced as legs:
+//!    records/s from the first notification to the last record's legs.
+//!
+//! The load generator and graphsim share the machine with callsight, so the figures are a floor.
+
+#![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
+
+use callsight_core::Config;
+use callsight_core::codec::Codec;
+use callsight_core::config::Secret;
+use callsight_core::metrics::Metrics;
+use callsight_core::readiness::Readiness;
+use callsight_core::shutdown::Shutdown;
+use callsight_graph::privacy::MasterKey;
+use callsight_graphsim::state::{Admin, TenantSpec};
+use callsight_graphsim::{GraphSim, SimConfig};
+use callsight_kafka::cluster::Cluster;
+use callsight_kafka::{KafkaMetrics, Producer};
+use callsight_model::types::{
+    GraphChangeType, GraphNotification, LinkState, NotificationOrigin, TenantLink,
+};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const ORG: &str = "org-bench";
+const TENANT: &str = "5e3ce6c0-2b1f-4285-8d4b-75ee78787346";
+const SUBSCRIPTION: &str = "7f105c7d-2dc5-4530-97cd-4e7ae6534c07";
+const MASTER: &str = "5f1e3a9c7b2d4e6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f";
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((p / 100.0) * (sorted.len() - 1) as f64).round() as usize]
+}
+
+fn base_config() -> Config {
+    let mut config = Config::load(None).expect("configuration");
+    config.ingest.listen = "127.0.0.1:0".parse().expect("addr");
+    config.ingest.mist.poll = false;
+    config.kafka.statistics_interval = Duration::ZERO;
+    config.privacy.master_key = Secret(MASTER.into());
+    config
+}
+
+/// Writes the tenant's link (with a subscription far from expiry) to `teams.links`.
+async fn write_link(config: &Config, cluster: &Cluster, kafka_metrics: Arc<KafkaMetrics>) {
+    let master = MasterKey::from_hex(MASTER).expect("key");
+    let mut link = TenantLink {
+        org_id: ORG.into(),
+        tenant_id: TENANT.into(),
+        state: LinkState::Linked,
+        linked_by_name: None,
+        linked_by_email: None,
+        linked_at: callsight_teams::now_ms(),
+        updated_at: callsight_teams::now_ms(),
+        static_config: false,
+        keep_identity: false,
+        key_id: None,
+        wrapped_keys: Vec::new(),
+        subscription_id: Some(SUBSCRIPTION.into()),
+        subscription_expires_at: Some(callsight_teams::now_ms() + 3 * 86_400_000),
+    };
+    callsight_teams::keys::add_new(&master, &mut link, 0).expect("key");
+    let producer =
+        Producer::new(&config.kafka, cluster.bootstrap(), kafka_metrics).expect("producer");
+    let codec = Codec::new(&config.codec).expect("codec");
+    let topic = &config.topics.links.name;
+    let bytes = codec.encode(topic, &link).await.expect("encodes");
+    producer
+        .send(topic, ORG.as_bytes(), &bytes, &[])
+        .await
+        .expect("delivered");
+}
+
+fn delivery(n: usize, salt: usize, client_state: &str) -> Vec<u8> {
+    let value: Vec<Value> = (0..n)
+        .map(|i| {
+            let id = format!("2f1a7c3e-8b4d-4e6a-{salt:04x}-{i:012x}");
+            json!({
+                "subscriptionId": SUBSCRIPTION,
+                "clientState": client_state,
+                "changeType": "created",
+                "resource": format!("communications/callRecords/{id}"),
+                "subscriptionExpirationDateTime": "2026-12-01T10:00:00.0000000Z",
+                "tenantId": TENANT,
+                "resourceData": {
+                    "@odata.type": "#Microsoft.Graph.callrecord",
+                    "@odata.id": format!("communications/callRecords/{id}"),
+                    "id": id,
+                },
+            })
+        })
+        .collect();
+    serde_json::to_vec(&json!({ "value": value })).expect("JSON")
+}
+
+async fn webhook_phase(seconds: u64, concurrency: usize) {
+    let config = base_config();
+    let cluster = Cluster::connect(&config.kafka, &config.topics)
+        .await
+        .expect("cluster");
+    let metrics = Metrics::new();
+    let kafka_metrics = Arc::new(KafkaMetrics::register(&metrics).expect("metrics"));
+    write_link(&config, &cluster, kafka_metrics.clone()).await;
+    let shutdown = Shutdown::new();
+    let routes = callsight_teams::ingest_routes(
+        &config,
+        cluster.bootstrap(),
+        &metrics,
+        kafka_metrics,
+        "http://127.0.0.1",
+        &shutdown,
+    )
+    .await
+    .expect("routes");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("listen");
+    let url = format!(
+        "http://{}/graph/notifications",
+        listener.local_addr().expect("addr")
+    );
+    tokio::spawn(async move { axum::serve(listener, routes).await });
+    let state = MasterKey::from_hex(MASTER).expect("key").client_state(TENANT);
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .expect("client");
+    // Until the link table has loaded.
+    loop {
+        let r = http.post(&url).body(delivery(1, 0, &state)).send().await;
+        if r.is_ok_and(|r| r.status() == 202) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!(
+        "webhook, {seconds} s per phase, {concurrency} concurrent senders, linger {:?}",
+        config.kafka.linger
+    );
+    for per_delivery in [1usize, 10] {
+        let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
+            (0..64)
+                .map(|salt| delivery(per_delivery, salt, &state))
+                .collect(),
+        );
+        let started = Instant::now();
+        let duration = Duration::from_secs(seconds);
+        let tasks: Vec<_> = (0..concurrency)
+            .map(|worker| {
+                let (http, url, bodies) = (http.clone(), url.clone(), bodies.clone());
+                tokio::spawn(async move {
+                    let (mut ok, mut failed, mut latencies) = (0u64, 0u64, Vec::new());
+                    let mut i = worker;
+                    while started.elapsed() < duration {
+                        let body = bodies[i % bodies.len()].clone();
+                        i += 1;
+                        let sent = Instant::now();
+                        match http.post(&url).body(body).send().await {
+                            Ok(r) if r.status() == 202 => {
+                                latencies.push(sent.elapsed());
+                                ok += 1;
+                            }
+                            _ => failed += 1,
+                        }
+                    }
+                    (ok, failed, latencies)
+                })
+            })
+            .collect();
+        let (mut ok, mut failed, mut latencies) = (0u64, 0u64, Vec::new());
+        for task in tasks {
+            let (o, f, l) = task.await.expect("worker");
+            ok += o;
+            failed += f;
+            latencies.extend(l);
+        }
+        let secs = started.elapsed().as_secs_f64();
+        latencies.sort();
+        println!(
+            "  {per_delivery:>2} per delivery: {:>8.0} deliveries/s {:>8.0} notifications/s  p50 {:>6.1} ms  p99 {:>6.1} ms  ({ok} answered 202, {failed} not)",
+            ok as f64 / secs,
+            (ok * per_delivery as u64) as f64 / secs,
+            percentile(&latencies, 50.0).as_secs_f64() * 1000.0,
+            percentile(&latencies, 99.0).as_secs_f64() * 1000.0,
+        );
+    }
+    shutdown.token.cancel();
+}
+
+fn metric(metrics: &Metrics, line: &str) -> f64 {
+    metrics
+        .render()
+        .lines()
+        .find(|l| l.starts_with(line))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+async fn fetch_phase(records: usize) {
+    let sim = GraphSim::start(SimConfig {
+        page_size: 2,
+        ..SimConfig::default()
+    })
+    .await
+    .expect("graphsim");
+    sim.add_tenant(TenantSpec {
+        tenant_id: TENANT.into(),
+        display_name: "Contoso".into(),
+        admin: Admin {
+            display_name: "Admin".into(),
+            mail: None,
+            user_principal_name: "admin@contoso.example".into(),
+        },
+        consented: true,
+    });
+    let sample_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../graph/tests/data/02a_group_meeting_page1.json");
+    let page2_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../graph/tests/data/02b_group_meeting_sessions_page2.json");
+    let mut sample: Value =
+        serde_json::from_slice(&std::fs::read(sample_path).expect("sample")).expect("JSON");
+    let page2: Value =
+        serde_json::from_slice(&std::fs::read(page2_path).expect("sample")).expect("JSON");
+    // One record with all three sessions; graphsim pages them (two per page).
+    let mut sessions = sample["sessions"].as_array().cloned().unwrap_or_default();
+    sessions.extend(page2["value"].as_array().cloned().unwrap_or_default());
+    sample["sessions"] = Value::Array(sessions);
+    sample
+        .as_object_mut()
+        .expect("object")
+        .remove("sessions@odata.nextLink");
+    let mut ids = Vec::with_capacity(records);
+    for n in 0..records {
+        let mut record = sample.clone();
+        record["id"] = Value::String(format!("6e1b2c3d-4f5a-4b6c-8d7e-{n:012x}"));
+        let (id, _) = sim.complete_call(TENANT, record).expect("call");
+        ids.push(id);
+    }
+
+    let mut config = base_config();
+    config.graph.base_url = sim.graph_url();
+    config.graph.login_url = sim.login_url();
+    config.graph.client_id = sim.client_id();
+    config.graph.client_secret = Secret(sim.client_secret());
+    let cluster = Cluster::connect(&config.kafka, &config.topics)
+        .await
+        .expect("cluster");
+    let metrics = Metrics::new();
+    let kafka_metrics = Arc::new(KafkaMetrics::register(&metrics).expect("metrics"));
+    write_link(&config, &cluster, kafka_metrics.clone()).await;
+    let shutdown = Shutdown::new();
+    callsight_teams::start_fetch(
+        &config,
+        cluster.bootstrap(),
+        &metrics,
+        kafka_metrics.clone(),
+        &Readiness::new(),
+        "http://127.0.0.1:1",
+        &shutdown,
+    )
+    .await
+    .expect("fetch");
+    let producer =
+        Producer::new(&config.kafka, cluster.bootstrap(), kafka_metrics).expect("producer");
+    let codec = Codec::new(&config.codec).expect("codec");
+    let topic = config.topics.notifications.name.clone();
+    let started = Instant::now();
+    let sends = ids.iter().map(|id| {
+        let n = GraphNotification {
+            org_id: ORG.into(),
+            tenant_id: TENANT.into(),
+            subscription_id: SUBSCRIPTION.into(),
+            origin: NotificationOrigin::Webhook,
+            change_type: Some(GraphChangeType::Created),
+            lifecycle_event: None,
+            call_id: Some(id.clone()),
+            resource: Some(format!("communications/callRecords/{id}")),
+            subscription_expires_at: None,
+            received_at: callsight_teams::now_ms(),
+        };
+        let (producer, codec, topic) = (&producer, &codec, &topic);
+        async move {
+            let bytes = codec.encode(topic, &n).await.expect("encodes");
+            producer
+                .send(topic, n.key().as_bytes(), &bytes, &[])
+                .await
+                .expect("delivered");
+        }
+    });
+    futures::future::join_all(sends).await;
+    let published = "callsight_fetch_records_total{outcome=\"published\"}";
+    while metric(&metrics, published) < records as f64 {
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "the fetcher did not finish"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let legs = metric(&metrics, "callsight_fetch_legs_total{origin=\"webhook\"}");
+    let stats = sim.stats();
+    println!(
+        "fetcher, {records} records of 3 sessions (2 pages each), fetch_concurrency {}: {:.0} records/s, {:.0} legs/s ({:.1} s, {} Graph requests)",
+        config.graph.fetch_concurrency,
+        records as f64 / secs,
+        legs / secs,
+        secs,
+        stats.graph_requests
+    );
+    shutdown.token.cancel();
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().filter(|a| !a.starts_with("--")).collect();
+    let seconds: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(10);
+    let concurrency: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(64);
+    let records: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(2000);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async move {
+        webhook_phase(seconds, concurrency).await;
+        fetch_phase(records).await;
+    });
+}
