@@ -132,7 +132,9 @@ async fn webhook_phase(seconds: u64, concurrency: usize) {
         listener.local_addr().expect("addr")
     );
     tokio::spawn(async move { axum::serve(listener, routes).await });
-    let state = MasterKey::from_hex(MASTER).expect("key").client_state(TENANT);
+    let state = MasterKey::from_hex(MASTER)
+        .expect("key")
+        .client_state(TENANT);
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .build()

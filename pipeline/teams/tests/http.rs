@@ -1,0 +1,274 @@
+//! The webhook and linking endpoints over HTTP, on the embedded broker: the validation
+//! handshake, each refusal with its status and counter, durability before the 202, 503 while the
+//! broker is down, the body limit, and the callback's error-first rule.
+
+use callsight_core::Config;
+use callsight_core::codec::Codec;
+use callsight_core::config::Secret;
+use callsight_core::metrics::Metrics;
+use callsight_core::shutdown::Shutdown;
+use callsight_graph::privacy::MasterKey;
+use callsight_kafka::cluster::Cluster;
+use callsight_kafka::consumer::{self, ConsumerEvent};
+use callsight_kafka::{KafkaMetrics, Producer};
+use callsight_model::samples;
+use callsight_model::types::{GraphChangeType, GraphNotification, TenantLink};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+const MASTER: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+fn metric(metrics: &Metrics, line: &str) -> f64 {
+    metrics
+        .render()
+        .lines()
+        .find(|l| l.starts_with(line))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+fn change(link: &TenantLink, client_state: &str, subscription: &str) -> Value {
+    json!({
+        "subscriptionId": subscription,
+        "clientState": client_state,
+        "changeType": "updated",
+        "resource": "communications/callRecords/2f1a7c3e-8b4d-4e6a-9c21-5d7e8f9a0b1c",
+        "subscriptionExpirationDateTime": "2026-12-01T10:00:00.0000000Z",
+        "tenantId": link.tenant_id,
+        "resourceData": {
+            "@odata.type": "#Microsoft.Graph.callrecord",
+            "@odata.id": "communications/callRecords/2f1a7c3e-8b4d-4e6a-9c21-5d7e8f9a0b1c",
+            "id": "2f1a7c3e-8b4d-4e6a-9c21-5d7e8f9a0b1c"
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_and_the_callback_answer_as_documented() {
+    let mut config = Config::default();
+    config.kafka.linger = Duration::from_millis(1);
+    config.kafka.statistics_interval = Duration::ZERO;
+    config.kafka.delivery_timeout = Duration::from_secs(30);
+    config.ingest.max_body_bytes = 4096;
+    config.graph.webhook_deadline = Duration::from_millis(800);
+    config.graph.admin_token = Secret("op".into());
+    config.privacy.master_key = Secret(MASTER.into());
+    let cluster = Cluster::connect(&config.kafka, &config.topics)
+        .await
+        .expect("cluster");
+    let metrics = Metrics::new();
+    let kafka_metrics = Arc::new(KafkaMetrics::register(&metrics).expect("metrics"));
+
+    // A linked tenant, as the manager would have written it.
+    let link = samples::tenant_link();
+    let subscription = link.subscription_id.clone().expect("subscription");
+    let producer =
+        Producer::new(&config.kafka, cluster.bootstrap(), kafka_metrics.clone()).expect("producer");
+    let codec = Codec::new(&config.codec).expect("codec");
+    let bytes = codec
+        .encode(&config.topics.links.name, &link)
+        .await
+        .expect("encodes");
+    producer
+        .send(
+            &config.topics.links.name,
+            link.org_id.as_bytes(),
+            &bytes,
+            &[],
+        )
+        .await
+        .expect("delivered");
+
+    let shutdown = Shutdown::new();
+    let routes = callsight_teams::ingest_routes(
+        &config,
+        cluster.bootstrap(),
+        &metrics,
+        kafka_metrics.clone(),
+        "http://127.0.0.1",
+        &shutdown,
+    )
+    .await
+    .expect("routes");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("listen");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, routes).await });
+    let http = reqwest::Client::new();
+    let notifications = format!("{base}/graph/notifications");
+    let state = MasterKey::from_hex(MASTER)
+        .expect("key")
+        .client_state(&link.tenant_id);
+
+    // The handshake: the decoded token, as plain text, on both URLs.
+    for path in ["notifications", "lifecycle"] {
+        let answer = http
+            .post(format!(
+                "{base}/graph/{path}?validationToken=Validation%3A%20Testing%20%3Cb%3Ereachability%3C%2Fb%3E"
+            ))
+            .header("content-type", "text/plain; charset=utf-8")
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(answer.status(), 200);
+        assert!(
+            answer.headers()["content-type"]
+                .to_str()
+                .expect("ascii")
+                .starts_with("text/plain")
+        );
+        assert_eq!(answer.headers()["x-content-type-options"], "nosniff");
+        assert_eq!(
+            answer.text().await.expect("body"),
+            "Validation: Testing <b>reachability</b>"
+        );
+    }
+
+    // Until the link table has loaded, the tenant is unknown (403); then the delivery is taken.
+    let good = json!({ "value": [change(&link, &state, &subscription)] }).to_string();
+    let mut accepted = None;
+    for _ in 0..100 {
+        let answer = http
+            .post(&notifications)
+            .body(good.clone())
+            .send()
+            .await
+            .expect("answers");
+        if answer.status() == 202 {
+            accepted = Some(answer.json::<Value>().await.expect("JSON"));
+            break;
+        }
+        assert_eq!(answer.status(), 403);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        accepted.expect("accepted once the links loaded")["accepted"],
+        1
+    );
+    let (handle, mut events) = consumer::start(
+        &config.kafka,
+        cluster.bootstrap(),
+        "http-test",
+        &[&config.topics.notifications.name],
+        kafka_metrics.clone(),
+    )
+    .expect("consumer");
+    let notification = loop {
+        let event = tokio::time::timeout(Duration::from_secs(60), events.recv())
+            .await
+            .expect("within 60 s")
+            .expect("open");
+        if let ConsumerEvent::Record(r) = event {
+            assert_eq!(
+                r.key.as_deref(),
+                Some(format!("{}|2f1a7c3e-8b4d-4e6a-9c21-5d7e8f9a0b1c", link.tenant_id).as_bytes())
+            );
+            break codec
+                .decode::<GraphNotification>(&r.payload.expect("payload"))
+                .await
+                .expect("decodes");
+        }
+    };
+    assert_eq!(notification.org_id, link.org_id);
+    assert_eq!(notification.change_type, Some(GraphChangeType::Updated));
+    drop(handle);
+
+    // Refusals: a wrong clientState and an unknown subscription, next to a valid one.
+    let mixed = json!({ "value": [
+        change(&link, &"0".repeat(64), &subscription),
+        change(&link, &state, "00000000-0000-0000-0000-000000000000"),
+        change(&link, &state, &subscription),
+    ]});
+    let answer = http
+        .post(&notifications)
+        .body(mixed.to_string())
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(answer.status(), 403);
+    let body: Value = answer.json().await.expect("JSON");
+    assert_eq!(body["accepted"], 1);
+    assert_eq!(body["refused"][0]["reason"], "bad_client_state");
+    assert_eq!(body["refused"][1]["reason"], "unknown_subscription");
+    assert_eq!(
+        metric(
+            &metrics,
+            "callsight_graph_notifications_total{outcome=\"bad_client_state\"}"
+        ),
+        1.0
+    );
+
+    // Not a notification collection; too large.
+    let answer = http
+        .post(&notifications)
+        .body("{\"value\": 1")
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(answer.status(), 400);
+    assert!(
+        answer.json::<Value>().await.expect("JSON")["error"]
+            .as_str()
+            .expect("reason")
+            .contains("not a notification collection")
+    );
+    let answer = http
+        .post(&notifications)
+        .body(vec![b' '; 5000])
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(answer.status(), 413);
+
+    // The callback: an error wins even though admin_consent=True; a forged state is refused.
+    let answer = http
+        .get(format!(
+            "{base}/teams/callback?admin_consent=True&tenant={}&error=consent_required&error_description=AADSTS65004&state=x",
+            link.tenant_id
+        ))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(answer.status(), 400);
+    assert_eq!(
+        answer.json::<Value>().await.expect("JSON")["error"],
+        "consent_required"
+    );
+    let answer = http
+        .get(format!("{base}/teams/callback?code=abc&state=00.00"))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(answer.status(), 400);
+    let answer = http
+        .get(format!("{base}/teams/links"))
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(answer.status(), 401);
+
+    // The broker is down: nothing can be made durable, so Graph is told to deliver again.
+    let broker = cluster.embedded().expect("embedded");
+    broker.set_up(false).expect("down");
+    let started = std::time::Instant::now();
+    let answer = http
+        .post(&notifications)
+        .body(good.clone())
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(answer.status(), 503);
+    assert!(answer.headers().contains_key("retry-after"));
+    // By the webhook's deadline, not after the producer's 30 s delivery timeout (a loose bound:
+    // this checks which limit answered, not speed).
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "answered at the webhook deadline"
+    );
+    broker.set_up(true).expect("up");
+    shutdown.token.cancel();
+}
