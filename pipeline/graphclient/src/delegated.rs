@@ -105,12 +105,7 @@ impl Delegated {
             ])
             .send()
             .await
-            .map_err(|e| EntraError {
-                status: 0,
-                error: "transport".into(),
-                codes: Vec::new(),
-                description: e.to_string(),
-            })?;
+            .map_err(EntraError::transport)?;
         if !response.status().is_success() {
             return Err(entra_error(response).await);
         }
@@ -118,12 +113,7 @@ impl Delegated {
             .json::<Answer>()
             .await
             .map(|a| a.access_token)
-            .map_err(|e| EntraError {
-                status: 200,
-                error: "unexpected_answer".into(),
-                codes: Vec::new(),
-                description: e.to_string(),
-            })
+            .map_err(EntraError::unexpected)
     }
 
     async fn get(&self, token: &str, path: &str) -> Result<serde_json::Value, GraphError> {

@@ -14,6 +14,28 @@ pub struct EntraError {
     pub description: String,
 }
 
+impl EntraError {
+    /// No answer came (the network failed).
+    pub fn transport(error: impl std::fmt::Display) -> Self {
+        EntraError {
+            status: 0,
+            error: "transport".into(),
+            codes: Vec::new(),
+            description: error.to_string(),
+        }
+    }
+
+    /// A 2xx answer that is not what Entra sends.
+    pub fn unexpected(error: impl std::fmt::Display) -> Self {
+        EntraError {
+            status: 200,
+            error: "unexpected_answer".into(),
+            codes: Vec::new(),
+            description: error.to_string(),
+        }
+    }
+}
+
 /// A Graph request failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum GraphError {

@@ -132,21 +132,11 @@ impl Tokens {
             ])
             .send()
             .await
-            .map_err(|e| EntraError {
-                status: 0,
-                error: "transport".into(),
-                codes: Vec::new(),
-                description: e.to_string(),
-            })?;
+            .map_err(EntraError::transport)?;
         if !response.status().is_success() {
             return Err(entra_error(response).await);
         }
-        let answer: TokenAnswer = response.json().await.map_err(|e| EntraError {
-            status: 200,
-            error: "unexpected_answer".into(),
-            codes: Vec::new(),
-            description: e.to_string(),
-        })?;
+        let answer: TokenAnswer = response.json().await.map_err(EntraError::unexpected)?;
         let lifetime = callsight_model_seconds(&answer.expires_in).unwrap_or(3599);
         let expires = Instant::now() + Duration::from_secs(lifetime).saturating_sub(EARLY);
         self.cache.insert(

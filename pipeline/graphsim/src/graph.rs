@@ -21,6 +21,14 @@ pub(crate) fn graph_time(t: jiff::Timestamp) -> String {
     t.round(jiff::Unit::Microsecond).unwrap_or(t).to_string()
 }
 
+fn no_such_subscription() -> Response {
+    graph_error(
+        StatusCode::NOT_FOUND,
+        "ResourceNotFound",
+        "The object was not found.",
+    )
+}
+
 fn graph_error(status: StatusCode, code: &str, message: &str) -> Response {
     (
         status,
@@ -504,11 +512,7 @@ pub(crate) async fn renew_subscription(
             let sub = sub.clone();
             Json(subscription_json(&shared, &sub, &app_id)).into_response()
         }
-        _ => graph_error(
-            StatusCode::NOT_FOUND,
-            "ResourceNotFound",
-            "The object was not found.",
-        ),
+        _ => no_such_subscription(),
     }
 }
 
@@ -524,11 +528,7 @@ pub(crate) async fn reauthorize_subscription(
     let state = shared.lock();
     match state.subscriptions.get(&id) {
         Some(sub) if sub.tenant_id == grant.tenant_id => StatusCode::NO_CONTENT.into_response(),
-        _ => graph_error(
-            StatusCode::NOT_FOUND,
-            "ResourceNotFound",
-            "The object was not found.",
-        ),
+        _ => no_such_subscription(),
     }
 }
 
@@ -547,10 +547,6 @@ pub(crate) async fn delete_subscription(
             state.subscriptions.remove(&id);
             StatusCode::NO_CONTENT.into_response()
         }
-        _ => graph_error(
-            StatusCode::NOT_FOUND,
-            "ResourceNotFound",
-            "The object was not found.",
-        ),
+        _ => no_such_subscription(),
     }
 }

@@ -109,17 +109,7 @@ impl Connector {
             )),
         };
         let links = LinkStore::new(Some(teams_metrics.clone()));
-        let (kafka, bootstrap_owned, topic) = (
-            config.kafka.clone(),
-            bootstrap.to_string(),
-            config.topics.links.name.clone(),
-        );
-        let (handle, events) = tokio::task::spawn_blocking(move || {
-            callsight_kafka::table::start(&kafka, &bootstrap_owned, &topic, kafka_metrics)
-        })
-        .await
-        .map_err(|e| setup(e.to_string()))?
-        .map_err(|e| setup(format!("reading {}: {e}", config.topics.links.name)))?;
+        let (handle, events) = table(config, bootstrap, &config.topics.links.name, kafka_metrics)?;
         let follower = tokio::spawn(links::follow(links.clone(), codec.clone(), events));
         let token = shutdown.token.clone();
         shutdown.tracker.spawn(async move {
@@ -239,18 +229,12 @@ pub async fn start_fetch(
     }
     readiness.register("fetcher", "loading the link and inventory tables");
     let inventory = Arc::new(std::sync::RwLock::new(callsight_inventory::Inventory::new()));
-    let (kafka, bootstrap_owned, topic, km) = (
-        config.kafka.clone(),
-        bootstrap.to_string(),
-        config.topics.inventory.name.clone(),
+    let (table, events) = table(
+        config,
+        bootstrap,
+        &config.topics.inventory.name,
         kafka_metrics.clone(),
-    );
-    let (table, events) = tokio::task::spawn_blocking(move || {
-        callsight_kafka::table::start(&kafka, &bootstrap_owned, &topic, km)
-    })
-    .await
-    .map_err(|e| StartError::Setup(e.to_string()))?
-    .map_err(|e| StartError::Setup(format!("reading {}: {e}", config.topics.inventory.name)))?;
+    )?;
     let (ready_tx, mut inventory_ready) = tokio::sync::watch::channel(false);
     let follower = tokio::spawn(fetcher::follow_inventory(
         inventory.clone(),
@@ -308,6 +292,23 @@ pub async fn start_fetch(
         .await;
     });
     Ok(())
+}
+
+/// Starts reading a compacted topic whole (see `callsight_kafka::table`).
+fn table(
+    config: &Config,
+    bootstrap: &str,
+    topic: &str,
+    kafka_metrics: Arc<KafkaMetrics>,
+) -> Result<
+    (
+        callsight_kafka::table::TableHandle,
+        tokio::sync::mpsc::Receiver<callsight_kafka::table::TableEvent>,
+    ),
+    StartError,
+> {
+    callsight_kafka::table::start(&config.kafka, bootstrap, topic, kafka_metrics)
+        .map_err(|e| StartError::Setup(format!("reading {topic}: {e}")))
 }
 
 /// The HTTP client for Graph and Entra: rustls, bounded timeouts.

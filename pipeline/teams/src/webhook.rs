@@ -46,8 +46,14 @@ pub struct WebhookState {
 /// The webhook routes, with a body limit.
 pub fn router(state: Arc<WebhookState>, max_body_bytes: usize) -> Router {
     Router::new()
-        .route(crate::NOTIFICATIONS_PATH, post(notifications))
-        .route(crate::LIFECYCLE_PATH, post(lifecycle))
+        .route(
+            crate::NOTIFICATIONS_PATH,
+            post(|State(s), Query(q), body| receive(s, q, body, "notifications")),
+        )
+        .route(
+            crate::LIFECYCLE_PATH,
+            post(|State(s), Query(q), body| receive(s, q, body, "lifecycle")),
+        )
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
 }
@@ -111,25 +117,16 @@ fn handshake(state: &WebhookState, token: String) -> Response {
         .into_response()
 }
 
-async fn notifications(
-    State(state): State<Arc<WebhookState>>,
-    Query(query): Query<Handshake>,
+/// One handler for both URLs: the handshake, else a delivery counted under `endpoint`.
+async fn receive(
+    state: Arc<WebhookState>,
+    query: Handshake,
     body: Bytes,
+    endpoint: &'static str,
 ) -> Response {
     match query.validation_token {
         Some(token) => handshake(&state, token),
-        None => delivery(&state, "notifications", &body).await,
-    }
-}
-
-async fn lifecycle(
-    State(state): State<Arc<WebhookState>>,
-    Query(query): Query<Handshake>,
-    body: Bytes,
-) -> Response {
-    match query.validation_token {
-        Some(token) => handshake(&state, token),
-        None => delivery(&state, "lifecycle", &body).await,
+        None => delivery(&state, endpoint, &body).await,
     }
 }
 
