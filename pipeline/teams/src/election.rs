@@ -87,7 +87,19 @@ pub async fn run(
                     let bytes = record.payload.clone().unwrap_or_default();
                     match connector.codec.decode::<ControlMessage>(&bytes).await {
                         Ok(message) => {
-                            manager.handle(&message).await;
+                            // "error" is a write Kafka did not take: apply it again, in order,
+                            // rather than lose it.
+                            let mut pause = std::time::Duration::from_secs(1);
+                            while manager.handle(&message).await == "error" {
+                                tokio::select! {
+                                    _ = token.cancelled() => break,
+                                    _ = tokio::time::sleep(pause) => {}
+                                }
+                                pause = (pause * 2).min(std::time::Duration::from_secs(60));
+                            }
+                            if token.is_cancelled() {
+                                break;
+                            }
                         }
                         Err(e) => {
                             if dead_letters
