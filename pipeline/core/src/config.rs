@@ -558,6 +558,20 @@ pub struct ProcessorConfig {
     pub max_wait: Duration,
     /// Directory of the processor's RocksDB state.
     pub state_dir: PathBuf,
+    /// History before a leg from which its entities' usual values (baselines) are taken.
+    #[serde(with = "humantime_serde")]
+    pub baseline_history: Duration,
+    /// Slices that history is cut into; a baseline is the median over the slices with data.
+    pub baseline_slices: u32,
+    /// RocksDB block cache shared by every column family, bytes.
+    pub block_cache_bytes: usize,
+    /// RocksDB memtable budget shared by every column family, bytes.
+    pub write_buffer_bytes: usize,
+    /// Records taken from Kafka and applied in one RocksDB write batch, at most.
+    pub batch_records: usize,
+    /// How often legs that waited `max_wait` are looked for (wall clock).
+    #[serde(with = "humantime_serde")]
+    pub tick_interval: Duration,
 }
 
 impl Default for ProcessorConfig {
@@ -568,6 +582,12 @@ impl Default for ProcessorConfig {
             settle_margin: Duration::from_secs(60),
             max_wait: Duration::from_secs(600),
             state_dir: PathBuf::from("state"),
+            baseline_history: Duration::from_secs(2 * 3600),
+            baseline_slices: 8,
+            block_cache_bytes: 128 << 20,
+            write_buffer_bytes: 128 << 20,
+            batch_records: 2000,
+            tick_interval: Duration::from_secs(5),
         }
     }
 }
@@ -854,6 +874,24 @@ impl Config {
             bad(
                 "processor.retention",
                 "must be at least 1h: call records arrive long after the call".into(),
+            );
+        }
+        if self.processor.baseline_history >= self.processor.retention {
+            bad(
+                "processor.baseline_history",
+                "must be shorter than processor.retention".into(),
+            );
+        }
+        if self.processor.baseline_slices == 0 {
+            bad("processor.baseline_slices", "must be at least 1".into());
+        }
+        if self.processor.batch_records == 0 {
+            bad("processor.batch_records", "must be at least 1".into());
+        }
+        if self.processor.block_cache_bytes < (1 << 20) || self.processor.write_buffer_bytes < (1 << 20) {
+            bad(
+                "processor.block_cache_bytes",
+                "the block cache and write buffers need at least 1 MiB each".into(),
             );
         }
         if self.processor.allowed_lateness >= self.processor.retention {

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
 };
 
@@ -165,6 +165,19 @@ impl Metrics {
         self.register(
             name,
             HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), labels),
+        )
+    }
+
+    /// Registers a histogram without labels; `name` must end in a unit such as `_seconds`.
+    pub fn histogram(
+        &self,
+        name: &str,
+        help: &str,
+        buckets: Vec<f64>,
+    ) -> Result<Histogram, MetricError> {
+        self.register(
+            name,
+            Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets)),
         )
     }
 

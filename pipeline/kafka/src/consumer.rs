@@ -145,12 +145,25 @@ pub fn start(
     topics: &[&str],
     metrics: Arc<KafkaMetrics>,
 ) -> Result<(ConsumerHandle, mpsc::Receiver<ConsumerEvent>), KafkaError> {
+    start_with(kafka, bootstrap, group_id, topics, metrics, None)
+}
+
+/// [`start`], with a pairing (see [`crate::paired`]).
+pub(crate) fn start_with(
+    kafka: &KafkaConfig,
+    bootstrap: &str,
+    group_id: &str,
+    topics: &[&str],
+    metrics: Arc<KafkaMetrics>,
+    pairing: Option<Arc<crate::paired::Pairing>>,
+) -> Result<(ConsumerHandle, mpsc::Receiver<ConsumerEvent>), KafkaError> {
     let (tx, rx) = mpsc::channel(kafka.consumer_buffer);
     let consumer: BaseConsumer<Context> = client_config::consumer(kafka, bootstrap, group_id)
         .create_with_context(Context {
             client: "consumer",
             metrics: metrics.clone(),
             events: Some(tx.clone()),
+            pairing,
         })?;
     consumer.subscribe(topics)?;
     let consumer = Arc::new(consumer);

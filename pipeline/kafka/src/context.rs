@@ -20,6 +20,8 @@ pub struct Context {
     pub(crate) metrics: Arc<KafkaMetrics>,
     /// Where a consumer forwards its rebalances, in order with its records.
     pub(crate) events: Option<mpsc::Sender<ConsumerEvent>>,
+    /// A paired consumer's second topic and start offsets (see [`crate::paired`]).
+    pub(crate) pairing: Option<Arc<crate::paired::Pairing>>,
 }
 
 impl ClientContext for Context {
@@ -108,6 +110,49 @@ impl Context {
 }
 
 impl ConsumerContext for Context {
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: rdkafka::types::RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        use rdkafka::consumer::{Consumer as _, RebalanceProtocol};
+        use rdkafka::types::RDKafkaRespErr as E;
+        let cooperative = matches!(consumer.rebalance_protocol(), RebalanceProtocol::Cooperative);
+        let assign = err == E::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
+        if !assign && err != E::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS {
+            let e = KafkaError::Rebalance(err.into());
+            self.post_rebalance(consumer, &Rebalance::Error(e));
+            return;
+        }
+        if let Some(pairing) = &self.pairing {
+            pairing.extend(consumer, tpl, assign);
+        }
+        if assign {
+            self.pre_rebalance(consumer, &Rebalance::Assign(tpl));
+            let result = if cooperative {
+                consumer.incremental_assign(tpl)
+            } else {
+                consumer.assign(tpl)
+            };
+            if let Err(e) = result {
+                tracing::error!(error = %e, "cannot take the assigned partitions");
+            }
+            self.post_rebalance(consumer, &Rebalance::Assign(tpl));
+        } else {
+            self.pre_rebalance(consumer, &Rebalance::Revoke(tpl));
+            let result = if cooperative {
+                consumer.incremental_unassign(tpl)
+            } else {
+                consumer.unassign()
+            };
+            if let Err(e) = result {
+                tracing::error!(error = %e, "cannot give up the revoked partitions");
+            }
+            self.post_rebalance(consumer, &Rebalance::Revoke(tpl));
+        }
+    }
+
     fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(list) = rebalance {
             self.metrics.rebalances.with_label_values(&["revoke"]).inc();

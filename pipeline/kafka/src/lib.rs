@@ -6,6 +6,8 @@
 //! - [`producer`]: the idempotent, acknowledged producer.
 //! - [`consumer`]: a `BaseConsumer` on its own thread feeding a bounded channel, with explicit
 //!   offset storage.
+//! - [`paired`]: a group consumer of one topic that takes the same partitions of a second
+//!   (co-partitioned topics with cooperative rebalancing).
 //! - [`table`]: reading a compacted topic whole in every replica (links, inventory).
 //! - [`topics`]: topic specs, creation (admin API or embedded) and verification.
 //! - [`embedded`]: the embedded broker (librdkafka's mock cluster).
@@ -20,6 +22,7 @@ pub mod context;
 pub mod dead_letter;
 pub mod embedded;
 pub mod metrics;
+pub mod paired;
 pub mod producer;
 pub mod table;
 pub mod topics;

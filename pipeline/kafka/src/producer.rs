@@ -49,6 +49,7 @@ impl Producer {
             client: "producer",
             metrics: metrics.clone(),
             events: None,
+            pairing: None,
         })?;
         Ok(Producer { inner, metrics })
     }

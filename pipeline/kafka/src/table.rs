@@ -68,6 +68,7 @@ pub fn start(
         client: "table",
         metrics: metrics.clone(),
         events: None,
+        pairing: None,
     })?;
     let (tx, rx) = mpsc::channel(kafka.consumer_buffer.max(1));
     let stop = Arc::new(AtomicBool::new(false));
@@ -194,6 +195,38 @@ fn read_loop(
                     return;
                 }
             }
+        }
+    }
+}
+
+/// Applies a table reader's events to a table: `apply(key, Some(value))` for each record that
+/// decodes as `T`, `apply(key, None)` for a tombstone; `ready` becomes true once caught up. A
+/// record that does not decode is logged and skipped (it stays in the topic; every replica reads
+/// it, so none of them dead-letters it). Returns when the reader stops.
+pub async fn follow<T: callsight_model::Record>(
+    codec: Arc<callsight_core::codec::Codec>,
+    mut events: mpsc::Receiver<TableEvent>,
+    ready: tokio::sync::watch::Sender<bool>,
+    mut apply: impl FnMut(&[u8], Option<T>),
+) {
+    while let Some(event) = events.recv().await {
+        match event {
+            TableEvent::CaughtUp => {
+                ready.send_replace(true);
+            }
+            TableEvent::Record(record) => match &record.payload {
+                None => apply(record.key.as_deref().unwrap_or_default(), None),
+                Some(bytes) => match codec.decode::<T>(bytes).await {
+                    Ok(value) => apply(record.key.as_deref().unwrap_or_default(), Some(value)),
+                    Err(e) => tracing::error!(
+                        topic = %record.topic,
+                        partition = record.partition,
+                        offset = record.offset,
+                        error = %e,
+                        "a table record does not decode; it is ignored"
+                    ),
+                },
+            },
         }
     }
 }

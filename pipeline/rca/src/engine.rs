@@ -42,6 +42,18 @@ pub fn evaluate(
     scope: &ScopeTracker,
     settings: Settings<'_>,
 ) -> Evaluation {
+    evaluate_at(leg, view, scope, settings, None)
+}
+
+/// [`evaluate`] for a leg at `sequence` in its input stream: scope counts only legs observed at
+/// earlier positions (see [`LegObservation::sequence`]).
+pub fn evaluate_at(
+    leg: &CallLeg,
+    view: &StateView,
+    scope: &ScopeTracker,
+    settings: Settings<'_>,
+    sequence: Option<i64>,
+) -> Evaluation {
     let streams = classify_streams(&leg.streams, settings.classification);
     let quality = leg_quality(&streams);
     let rating = leg
@@ -135,6 +147,7 @@ pub fn evaluate(
         bad: bad && !matches!(primary_cause.group(), EvidenceGroup::Unknown),
         cause: primary_cause,
         entities: entities(leg, view),
+        sequence,
     };
     let scope_result = if observation.bad {
         scope.scope_for(&observation, settings.rca)

@@ -27,6 +27,6 @@ pub mod summary;
 pub mod view;
 
 pub use config::{ClassificationConfig, RcaConfig, RuleSet};
-pub use engine::{Evaluation, Settings, evaluate};
+pub use engine::{Evaluation, Settings, evaluate, evaluate_at};
 pub use scope::{LegObservation, ScopeTracker};
 pub use view::StateView;

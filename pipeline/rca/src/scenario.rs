@@ -255,6 +255,7 @@ impl Scenario {
                     bad: h.bad,
                     cause: h.cause,
                     entities: h.entities.clone(),
+                    sequence: None,
                 });
             }
         }

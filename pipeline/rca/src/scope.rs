@@ -5,7 +5,8 @@
 //! hysteresis, once per state change.
 //!
 //! The tracker is a function of the set of legs observed (re-observing a leg replaces it), and
-//! of nothing else: no clock, no arrival order.
+//! of nothing else: no clock, no arrival order. Legs with a position in their input stream
+//! count, for a leg with a position, only when they came before it.
 
 use crate::config::RcaConfig;
 use crate::evidence::scope_levels;
@@ -31,6 +32,11 @@ pub struct LegObservation {
     pub cause: CauseCode,
     /// Every entity the leg's media crossed.
     pub entities: Vec<(EntityKind, String)>,
+    /// Position of the leg in its input stream (its partition offset). When the leg being
+    /// scoped has one, only legs observed with an earlier position count for it, so that a
+    /// verdict does not depend on how legs and telemetry interleaved; `None` counts always.
+    #[serde(default)]
+    pub sequence: Option<i64>,
 }
 
 type EntityKey = (EntityKind, String);
@@ -129,6 +135,7 @@ impl ScopeTracker {
         let (mut total, mut affected, mut before_total, mut before_affected) =
             (0u32, 0u32, 0u32, 0u32);
         let skip = extra.map(|l| l.leg_id.as_str());
+        let before = extra.and_then(|l| l.sequence);
         let legs = self
             .by_entity
             .get(entity)
@@ -136,6 +143,10 @@ impl ScopeTracker {
             .flatten()
             .filter(|id| Some(id.as_str()) != skip)
             .filter_map(|id| self.legs.get(id))
+            .filter(|l| match (before, l.sequence) {
+                (Some(limit), Some(position)) => position < limit,
+                _ => true,
+            })
             .chain(extra);
         for leg in legs {
             let same = leg.bad && leg.cause == cause;

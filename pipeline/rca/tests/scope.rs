@@ -22,6 +22,7 @@ fn leg(id: &str, end: i64, bad: bool, radio: &str) -> LegObservation {
             (EntityKind::Ap, "ap-1".into()),
             (EntityKind::Site, "site".into()),
         ],
+        sequence: None,
     }
 }
 

@@ -15,7 +15,8 @@ mod wireless;
 use crate::config::RcaConfig;
 use crate::features::{self, Feature};
 use crate::stats::percentile;
-use crate::view::StateView;
+use crate::view::{Baseline, StateView};
+use std::collections::BTreeMap;
 use callsight_model::types::{
     CallLeg, ConnectionType, CounterpartKind, EntityKind, Evidence, NetworkEvent, NetworkSample,
     SampleBody, StreamDirection, StreamQuality,
@@ -191,6 +192,63 @@ pub(crate) fn gather(
         .collect();
     sort_evidence(&mut evidence);
     (evidence, found)
+}
+
+/// Slices with data a baseline needs before it counts.
+pub const BASELINE_MIN_SLICES: usize = 3;
+
+/// The usual values of the leg's network entities: each series feature (a `_p90` or `_p10` of
+/// samples: radio utilization, port errors, WAN latency, client signal...) measured on the
+/// view's samples in each of `slices` (time ranges before the leg), and the median over the
+/// slices that have data, when at least [`BASELINE_MIN_SLICES`] do. Features read from the call
+/// record itself and counts of events get no baseline. The processor passes the history; the
+/// engine then judges a noisy entity against itself.
+pub fn baselines(
+    leg: &CallLeg,
+    view: &StateView,
+    config: &RcaConfig,
+    slices: &[(i64, i64)],
+) -> Vec<Baseline> {
+    let mut probe = leg.clone();
+    let mut exact = config.clone();
+    exact.evidence_margin_seconds = 0;
+    let mut values: BTreeMap<(EntityKind, String, &'static str), Vec<f64>> = BTreeMap::new();
+    for &(start, end) in slices {
+        probe.leg_start = start;
+        probe.leg_end = end;
+        let ctx = Context::new(&probe, view, &exact);
+        if ctx.off_site() {
+            continue;
+        }
+        let mut measured = Vec::new();
+        let mut found = Found::default();
+        wireless::gather(&ctx, &mut measured, &mut found);
+        wired::gather(&ctx, &mut measured);
+        if ctx.crosses_wan() {
+            wan::gather(&ctx, &mut measured);
+        }
+        for m in measured {
+            let metric = m.feature.metric;
+            if metric.ends_with("_p90") || metric.ends_with("_p10") {
+                values
+                    .entry((m.feature.entity, m.entity_id, metric))
+                    .or_default()
+                    .push(m.value);
+            }
+        }
+    }
+    values
+        .into_iter()
+        .filter(|(_, v)| v.len() >= BASELINE_MIN_SLICES)
+        .filter_map(|((entity_kind, entity_id, metric), v)| {
+            Some(Baseline {
+                entity_kind,
+                entity_id,
+                metric: metric.to_string(),
+                value: percentile(&v, 50.0)?,
+            })
+        })
+        .collect()
 }
 
 /// Strongest first; ties broken by metric and entity so the order never depends on input order.

@@ -1,0 +1,92 @@
+//! Which windows an observation belongs to, and under which entity.
+//!
+//! | observation | windows (entity) |
+//! |---|---|
+//! | wireless client | client by MAC; client IP binding when it carries an IP |
+//! | client binding (join, roam, IP learned, wired attach) | binding by MAC; binding by IP |
+//! | AP radio | radio (`ap_mac/band`) |
+//! | AP | AP (`ap_mac`) |
+//! | switch port | port (`switch_mac/port_id`) |
+//! | WAN path | WAN (`gateway_mac/wan_port_id`) |
+//! | network event | the site's events (`org|site`) |
+
+use callsight_model::types::{NetworkSample, SampleBody, WifiBand};
+use callsight_state::{Window, WindowKey};
+
+/// The text of a band in entity ids (`band_5ghz`), as the root-cause engine writes it.
+pub fn band_label(band: WifiBand) -> String {
+    serde_json::to_value(band)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// The radio entity `ap_mac/band`.
+pub fn radio_entity(ap_mac: &str, band: WifiBand) -> String {
+    format!("{ap_mac}/{}", band_label(band))
+}
+
+/// The site entity of events: `org|site`.
+pub fn site_entity(org: &str, site: &str) -> String {
+    format!("{org}|{site}")
+}
+
+/// The window keys of `sample` in `partition`.
+pub fn keys(partition: u32, sample: &NetworkSample) -> Vec<WindowKey> {
+    let key = |window: Window, entity: String| WindowKey {
+        partition,
+        window,
+        entity,
+        time: sample.time,
+        sequence: sample.sequence,
+        source: sample.source.clone(),
+    };
+    let mut out = Vec::with_capacity(2);
+    match &sample.body {
+        SampleBody::WirelessClient(c) => {
+            out.push(key(Window::ClientMac, c.client_mac.clone()));
+            if let Some(ip) = c.client_ip.as_ref().filter(|ip| !ip.is_empty()) {
+                out.push(key(Window::BindingByIp, ip.clone()));
+            }
+        }
+        SampleBody::ClientBinding(b) => {
+            out.push(key(Window::Binding, b.client_mac.clone()));
+            if let Some(ip) = b.client_ip.as_ref().filter(|ip| !ip.is_empty()) {
+                out.push(key(Window::BindingByIp, ip.clone()));
+            }
+        }
+        SampleBody::ApRadio(r) => out.push(key(Window::Radio, radio_entity(&r.ap_mac, r.band))),
+        SampleBody::Ap(a) => out.push(key(Window::Ap, a.ap_mac.clone())),
+        SampleBody::SwitchPort(p) => out.push(key(
+            Window::Port,
+            callsight_rca::view::port_entity_id(&p.switch_mac, &p.port_id),
+        )),
+        SampleBody::WanPath(w) => out.push(key(
+            Window::Wan,
+            callsight_rca::view::wan_entity_id(&w.gateway_mac, &w.wan_port_id),
+        )),
+        SampleBody::Event(_) => out.push(key(
+            Window::SiteEvents,
+            site_entity(&sample.org_id, &sample.site_id),
+        )),
+    }
+    // An id with a NUL byte cannot be a key; such an observation is not kept.
+    out.retain(|k| !k.entity.is_empty() && !k.entity.contains('\0'));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use callsight_model::samples;
+
+    #[test]
+    fn every_sample_kind_has_a_window() {
+        for sample in samples::network_samples() {
+            let keys = keys(3, &sample);
+            assert!(!keys.is_empty(), "{sample:?}");
+            assert!(keys.iter().all(|k| k.partition == 3 && k.time == sample.time));
+        }
+        assert_eq!(radio_entity("aa", WifiBand::Band5Ghz), "aa/band_5ghz");
+    }
+}

@@ -1,0 +1,735 @@
+//! One partition's processing in event time. Synchronous and free of Kafka: records in, outputs
+//! out, state in the [`Store`].
+//!
+//! - Telemetry goes into the windows (an idempotent upsert per observation) and moves the
+//!   partition's watermark: the newest event time seen minus `allowed_lateness`. An observation
+//!   older than the watermark is late: still applied while inside retention (and counted),
+//!   dropped (and counted) when older than `watermark − retention`.
+//! - A leg waits in RocksDB until the watermark passes its end plus the evidence margin and the
+//!   settle margin; legs that became ready are evaluated in (end, offset) order, so the order of
+//!   evaluation, and with it every verdict, follows from each topic's own order and not from how
+//!   the two interleave. A leg off every known site has no windows to wait for. A leg still
+//!   waiting `max_wait` after it arrived (wall clock) is evaluated with what there is and marked
+//!   partial; it is evaluated again, complete, when the watermark passes.
+//! - A leg whose version is not newer than one evaluated (or waiting) is skipped; a newer one
+//!   replaces it and its verdict.
+//! - Scope counts, for a leg, the legs at earlier offsets of the partition (see
+//!   `LegObservation::sequence`); its observations are kept in the store, so a restart rebuilds
+//!   it.
+
+use crate::index;
+use crate::view::{self, Span};
+use callsight_core::Config;
+use callsight_core::config::ClassificationConfig;
+use callsight_inventory::Inventory;
+use callsight_model::codec::single_object;
+use callsight_model::types::{CallLeg, NetworkSample, RootCauseVerdict, ScopeAlert};
+use callsight_rca::{LegObservation, RcaConfig, ScopeTracker};
+use callsight_state::keys::time_bytes;
+use callsight_state::{Batch, StateError, Store, Table};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Event-time settings of the processor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Telemetry may be this late and still count as on time.
+    pub lateness_ms: i64,
+    /// Extra wait after a leg's window has passed the watermark.
+    pub settle_ms: i64,
+    /// Network history kept.
+    pub retention_ms: i64,
+    /// Wall-clock wait after which a leg is evaluated partial.
+    pub max_wait_ms: i64,
+    /// History read for baselines.
+    pub baseline_history_ms: i64,
+    /// Slices of that history.
+    pub baseline_slices: u32,
+    /// Stream classification.
+    pub classification: ClassificationConfig,
+    /// Root-cause settings.
+    pub rca: RcaConfig,
+}
+
+impl Settings {
+    /// The settings of a configuration.
+    pub fn from_config(config: &Config) -> Self {
+        let ms = |d: std::time::Duration| d.as_millis() as i64;
+        let p = &config.processor;
+        Settings {
+            lateness_ms: ms(p.allowed_lateness),
+            settle_ms: ms(p.settle_margin),
+            retention_ms: ms(p.retention),
+            max_wait_ms: ms(p.max_wait),
+            baseline_history_ms: ms(p.baseline_history),
+            baseline_slices: p.baseline_slices,
+            classification: config.classification.clone(),
+            rca: config.rca.clone(),
+        }
+    }
+
+    fn margin_ms(&self) -> i64 {
+        self.rca.evidence_margin_seconds * 1000
+    }
+}
+
+/// One consumed record of the partition.
+#[derive(Debug, Clone)]
+pub enum Record {
+    /// From `net.telemetry`.
+    Sample {
+        /// The observation.
+        sample: NetworkSample,
+        /// Its single-object encoding (what the windows keep).
+        bytes: Vec<u8>,
+        /// Offset in `net.telemetry`.
+        offset: i64,
+    },
+    /// From `calls.legs`.
+    Leg {
+        /// The leg.
+        leg: Box<CallLeg>,
+        /// Offset in `calls.legs`.
+        offset: i64,
+    },
+}
+
+/// Something to publish.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// A verdict (for `rca.verdicts`).
+    Verdict {
+        /// The verdict.
+        verdict: Box<RootCauseVerdict>,
+        /// Offset of the leg in `calls.legs`.
+        leg_offset: i64,
+    },
+    /// A scope alert raised or cleared (for `rca.alerts`).
+    Alert(Box<ScopeAlert>),
+}
+
+impl Output {
+    /// The bytes the outbox keeps: `kind | leg offset | single-object record`.
+    pub fn encode(&self) -> Result<Vec<u8>, StateError> {
+        let (kind, offset, body) = match self {
+            Output::Verdict {
+                verdict,
+                leg_offset,
+            } => (0u8, *leg_offset, single_object::encode(verdict.as_ref())),
+            Output::Alert(alert) => (1u8, -1, single_object::encode(alert.as_ref())),
+        };
+        let body = body.map_err(|e| StateError::new(e.to_string()))?;
+        let mut out = vec![kind];
+        out.extend_from_slice(&offset.to_be_bytes());
+        out.extend(body);
+        Ok(out)
+    }
+
+    /// Reads outbox bytes back.
+    pub fn decode(bytes: &[u8]) -> Option<Output> {
+        let offset = i64::from_be_bytes(bytes.get(1..9)?.try_into().ok()?);
+        let body = bytes.get(9..)?;
+        match bytes.first()? {
+            0 => Some(Output::Verdict {
+                verdict: Box::new(single_object::decode(body).ok()?),
+                leg_offset: offset,
+            }),
+            1 => Some(Output::Alert(Box::new(single_object::decode(body).ok()?))),
+            _ => None,
+        }
+    }
+}
+
+/// An output in the outbox, under its key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    /// Its key in the outbox (after the partition).
+    pub outbox_key: Vec<u8>,
+    /// The output.
+    pub output: Output,
+}
+
+/// Committed offsets (next to consume) of a partition being restored: outputs that evaluation
+/// of records below both were already published, and are not published again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Committed {
+    /// Of `calls.legs`.
+    pub legs: i64,
+    /// Of `net.telemetry`.
+    pub telemetry: i64,
+}
+
+/// What a call did, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Observations applied on time.
+    pub samples: u64,
+    /// Observations older than the watermark, applied.
+    pub late_applied: u64,
+    /// Observations older than retention, dropped.
+    pub late_dropped: u64,
+    /// Legs taken (waiting or evaluated).
+    pub legs: u64,
+    /// Legs skipped: a version not newer than one seen.
+    pub stale_legs: u64,
+    /// Evaluations with complete windows.
+    pub evaluated: u64,
+    /// Evaluations marked partial.
+    pub partial: u64,
+    /// Outputs not published again while restoring (already published before).
+    pub suppressed: u64,
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, o: Counts) {
+        self.samples += o.samples;
+        self.late_applied += o.late_applied;
+        self.late_dropped += o.late_dropped;
+        self.legs += o.legs;
+        self.stale_legs += o.stale_legs;
+        self.evaluated += o.evaluated;
+        self.partial += o.partial;
+        self.suppressed += o.suppressed;
+    }
+}
+
+/// Bookkeeping of a partition, stored with its state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meta {
+    /// Newest event time of telemetry seen.
+    pub max_time: Option<i64>,
+    /// Last `calls.legs` offset applied (−1: none).
+    pub legs_offset: i64,
+    /// Last `net.telemetry` offset applied (−1: none).
+    pub telemetry_offset: i64,
+}
+
+impl Default for Meta {
+    fn default() -> Self {
+        Meta {
+            max_time: None,
+            legs_offset: -1,
+            telemetry_offset: -1,
+        }
+    }
+}
+
+const META_KEY: &[u8] = b"meta";
+const PENDING_INDEX: &[u8] = b"pending/";
+
+fn pending_key(end: i64, offset: i64, leg_id: &str) -> Vec<u8> {
+    let mut key = time_bytes(end).to_vec();
+    key.extend_from_slice(&time_bytes(offset));
+    key.extend_from_slice(leg_id.as_bytes());
+    key
+}
+
+/// A waiting leg as stored: `offset | arrived_at | partial sent | version | leg bytes`.
+struct Pending {
+    offset: i64,
+    arrived_at: i64,
+    partial_sent: bool,
+    leg: CallLeg,
+}
+
+impl Pending {
+    fn encode(&self) -> Result<Vec<u8>, StateError> {
+        let mut out = Vec::new();
+        out.extend_from_slice(&self.offset.to_be_bytes());
+        out.extend_from_slice(&self.arrived_at.to_be_bytes());
+        out.push(u8::from(self.partial_sent));
+        out.extend(single_object::encode(&self.leg).map_err(|e| StateError::new(e.to_string()))?);
+        Ok(out)
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Pending> {
+        let offset = i64::from_be_bytes(bytes.get(..8)?.try_into().ok()?);
+        let arrived_at = i64::from_be_bytes(bytes.get(8..16)?.try_into().ok()?);
+        let partial_sent = *bytes.get(16)? == 1;
+        let leg = single_object::decode::<CallLeg>(bytes.get(17..)?).ok()?;
+        Some(Pending {
+            offset,
+            arrived_at,
+            partial_sent,
+            leg,
+        })
+    }
+}
+
+/// What was evaluated for a leg: `version | complete | end`.
+fn evaluated_value(version: i64, complete: bool, end: i64) -> Vec<u8> {
+    let mut out = version.to_be_bytes().to_vec();
+    out.push(u8::from(complete));
+    out.extend_from_slice(&end.to_be_bytes());
+    out
+}
+
+fn evaluated_parse(bytes: &[u8]) -> Option<(i64, bool, i64)> {
+    Some((
+        i64::from_be_bytes(bytes.get(..8)?.try_into().ok()?),
+        *bytes.get(8)? == 1,
+        i64::from_be_bytes(bytes.get(9..17)?.try_into().ok()?),
+    ))
+}
+
+/// One partition's processing state.
+pub struct Partition {
+    id: u32,
+    meta: Meta,
+    scope: ScopeTracker,
+    /// Leg → end of its scope observation (its key in the scope table).
+    scope_ends: HashMap<String, i64>,
+    /// Expiry last applied to scope and evaluation records.
+    cleaned_before: i64,
+    /// Next outbox sequence.
+    next_outbox: u64,
+    /// Latest leg end evaluated (event time of alert updates).
+    last_evaluated_end: i64,
+    /// Event time of the last alert update.
+    alerted_at: i64,
+}
+
+impl std::fmt::Debug for Partition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Partition")
+            .field("id", &self.id)
+            .field("meta", &self.meta)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Partition {
+    /// Loads a partition's bookkeeping and scope from the store (empty when it has none).
+    pub fn open(store: &Store, id: u32) -> Result<Partition, StateError> {
+        let meta = match store.get(Table::Meta, id, META_KEY)? {
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| StateError::new(format!("partition {id} meta: {e}")))?,
+            None => Meta::default(),
+        };
+        let mut scope = ScopeTracker::new();
+        let mut scope_ends = HashMap::new();
+        for (_, value) in store.range(Table::Scope, id, &[], &[])? {
+            if let Ok(observation) = serde_json::from_slice::<LegObservation>(&value) {
+                scope_ends.insert(observation.leg_id.clone(), observation.end);
+                scope.observe(observation);
+            }
+        }
+        let next_outbox = store
+            .range(Table::Outbox, id, &[], &[])?
+            .last()
+            .and_then(|(k, _)| k.get(..8)?.try_into().ok().map(u64::from_be_bytes))
+            .map_or(0, |last| last + 1);
+        Ok(Partition {
+            id,
+            meta,
+            scope,
+            scope_ends,
+            cleaned_before: i64::MIN,
+            next_outbox,
+            last_evaluated_end: i64::MIN,
+            alerted_at: i64::MIN,
+        })
+    }
+
+    /// The partition.
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// Its bookkeeping.
+    pub fn meta(&self) -> Meta {
+        self.meta
+    }
+
+    /// The watermark: newest event time minus the allowed lateness.
+    pub fn watermark(&self, settings: &Settings) -> Option<i64> {
+        self.meta.max_time.map(|t| t - settings.lateness_ms)
+    }
+
+    fn expired_before(&self, settings: &Settings) -> i64 {
+        self.watermark(settings)
+            .map_or(i64::MIN, |w| w.saturating_sub(settings.retention_ms))
+    }
+
+    fn put_meta(&self, batch: &mut Batch) -> Result<(), StateError> {
+        batch.put(
+            Table::Meta,
+            self.id,
+            META_KEY,
+            serde_json::to_vec(&self.meta).map_err(|e| StateError::new(e.to_string()))?,
+        );
+        Ok(())
+    }
+
+    /// Applies records in order and evaluates what became ready; `now` is the wall clock (only
+    /// recorded with waiting legs, for `max_wait`). Outputs are written to the outbox with the
+    /// state; while restoring (`restore`), those already published are not.
+    pub fn apply(
+        &mut self,
+        store: &Store,
+        inventory: &Inventory,
+        settings: &Settings,
+        records: Vec<Record>,
+        now: i64,
+        restore: Option<Committed>,
+    ) -> Result<(Vec<Outgoing>, Counts), StateError> {
+        let mut counts = Counts::default();
+        let mut outputs = Vec::new();
+        // Every record of the batch was consumed before: what it causes was published before.
+        let replayed = restore.filter(|c| {
+            records.iter().all(|r| match r {
+                Record::Sample { offset, .. } => *offset < c.telemetry,
+                Record::Leg { offset, .. } => *offset < c.legs,
+            })
+        });
+        let mut batch = Batch::new();
+        let mut immediate: Vec<(CallLeg, i64)> = Vec::new();
+        for record in records {
+            match record {
+                Record::Sample {
+                    sample,
+                    bytes,
+                    offset,
+                } => {
+                    self.meta.telemetry_offset = self.meta.telemetry_offset.max(offset);
+                    if sample.time < self.expired_before(settings) {
+                        counts.late_dropped += 1;
+                        continue;
+                    }
+                    if self.watermark(settings).is_some_and(|w| sample.time < w) {
+                        counts.late_applied += 1;
+                    } else {
+                        counts.samples += 1;
+                    }
+                    for key in index::keys(self.id, &sample) {
+                        batch.put_window(&key, bytes.clone());
+                    }
+                    self.meta.max_time = Some(self.meta.max_time.map_or(sample.time, |t| t.max(sample.time)));
+                }
+                Record::Leg { leg, offset } => {
+                    self.meta.legs_offset = self.meta.legs_offset.max(offset);
+                    // Legs read what earlier records wrote.
+                    if !batch.is_empty() {
+                        store.write(std::mem::take(&mut batch))?;
+                    }
+                    match self.take_leg(store, &mut batch, *leg, offset, now)? {
+                        Taken::Stale => counts.stale_legs += 1,
+                        Taken::Waiting => counts.legs += 1,
+                        Taken::Now(leg) => {
+                            counts.legs += 1;
+                            immediate.push((leg, offset));
+                        }
+                    }
+                }
+            }
+        }
+        self.put_meta(&mut batch)?;
+        store.write(batch)?;
+        let expired = self.expired_before(settings);
+        store.set_expiry(self.id, expired);
+
+        // Legs off every site first (in offset order), then those the watermark released.
+        for (leg, offset) in immediate {
+            let suppress = replayed.is_some_and(|c| offset < c.legs);
+            outputs.extend(self.evaluate(store, inventory, settings, &leg, offset, false, suppress)?);
+            counts.evaluated += 1;
+            counts.suppressed += u64::from(suppress);
+        }
+        if let Some(watermark) = self.watermark(settings) {
+            let ready_end = watermark - settings.margin_ms() - settings.settle_ms;
+            if let Some(next) = ready_end.checked_add(1) {
+                let until = time_bytes(next);
+                for (key, value) in store.range(Table::Legs, self.id, &[], &until)? {
+                    let Some(pending) = Pending::decode(&value) else {
+                        tracing::warn!(partition = self.id, "a waiting leg does not decode; dropped");
+                        let mut batch = Batch::new();
+                        batch.delete(Table::Legs, self.id, &key);
+                        store.write(batch)?;
+                        continue;
+                    };
+                    let suppress = replayed.is_some_and(|c| pending.offset < c.legs);
+                    outputs.extend(self.evaluate(
+                        store,
+                        inventory,
+                        settings,
+                        &pending.leg,
+                        pending.offset,
+                        false,
+                        suppress,
+                    )?);
+                    counts.evaluated += 1;
+                    counts.suppressed += u64::from(suppress);
+                }
+            }
+        }
+        let alerts = self.alerts(store, settings, &outputs, replayed.is_some())?;
+        outputs.extend(alerts);
+        self.clean(store, expired)?;
+        Ok((outputs, counts))
+    }
+
+    /// Evaluates, partial, the legs that have waited `max_wait` (wall clock) without their
+    /// windows completing.
+    pub fn tick(
+        &mut self,
+        store: &Store,
+        inventory: &Inventory,
+        settings: &Settings,
+        now: i64,
+    ) -> Result<(Vec<Outgoing>, Counts), StateError> {
+        let mut outputs = Vec::new();
+        let mut counts = Counts::default();
+        for (_, value) in store.range(Table::Legs, self.id, &[], &[])? {
+            let Some(pending) = Pending::decode(&value) else {
+                continue;
+            };
+            if pending.partial_sent || now - pending.arrived_at < settings.max_wait_ms {
+                continue;
+            }
+            outputs.extend(self.evaluate(
+                store,
+                inventory,
+                settings,
+                &pending.leg,
+                pending.offset,
+                true,
+                false,
+            )?);
+            counts.partial += 1;
+        }
+        let alerts = self.alerts(store, settings, &outputs, false)?;
+        outputs.extend(alerts);
+        Ok((outputs, counts))
+    }
+
+    fn take_leg(
+        &mut self,
+        store: &Store,
+        batch: &mut Batch,
+        leg: CallLeg,
+        offset: i64,
+        now: i64,
+    ) -> Result<Taken, StateError> {
+        let id = leg.leg_id.as_bytes();
+        if let Some((version, complete, _)) = store
+            .get(Table::Verdicts, self.id, id)?
+            .as_deref()
+            .and_then(evaluated_parse)
+            && (version > leg.record_version || (version == leg.record_version && complete))
+        {
+            return Ok(Taken::Stale);
+        }
+        let index_key = [PENDING_INDEX, id].concat();
+        if let Some(old_key) = store.get(Table::Meta, self.id, &index_key)? {
+            let old = store
+                .get(Table::Legs, self.id, &old_key)?
+                .as_deref()
+                .and_then(Pending::decode);
+            if old
+                .as_ref()
+                .is_some_and(|p| p.leg.record_version >= leg.record_version)
+            {
+                return Ok(Taken::Stale);
+            }
+            batch.delete(Table::Legs, self.id, &old_key);
+            batch.delete(Table::Meta, self.id, &index_key);
+        }
+        if leg.site_id.is_none() {
+            return Ok(Taken::Now(leg));
+        }
+        let key = pending_key(leg.leg_end, offset, &leg.leg_id);
+        let pending = Pending {
+            offset,
+            arrived_at: now,
+            partial_sent: false,
+            leg,
+        };
+        batch.put(Table::Legs, self.id, &key, pending.encode()?);
+        batch.put(Table::Meta, self.id, &index_key, key);
+        Ok(Taken::Waiting)
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "the evaluation's inputs, each needed")]
+    fn evaluate(
+        &mut self,
+        store: &Store,
+        inventory: &Inventory,
+        settings: &Settings,
+        leg: &CallLeg,
+        offset: i64,
+        partial: bool,
+        suppress: bool,
+    ) -> Result<Option<Outgoing>, StateError> {
+        let span = Span {
+            expired_before: self.expired_before(settings),
+            margin_ms: settings.margin_ms(),
+            baseline_history_ms: settings.baseline_history_ms,
+            baseline_slices: settings.baseline_slices,
+        };
+        let mut view = view::build(store, self.id, leg, inventory, &settings.rca, span)?;
+        if partial {
+            view.partial = true;
+            view.missing
+                .push("network windows not complete yet (evaluated after processor.max_wait)".into());
+        }
+        let evaluation = callsight_rca::evaluate_at(
+            leg,
+            &view,
+            &self.scope,
+            callsight_rca::Settings {
+                classification: &settings.classification,
+                rca: &settings.rca,
+            },
+            Some(offset),
+        );
+        let mut batch = Batch::new();
+        let observation = evaluation.observation;
+        if let Some(old_end) = self.scope_ends.insert(observation.leg_id.clone(), observation.end) {
+            batch.delete(Table::Scope, self.id, &scope_key(old_end, &observation.leg_id));
+        }
+        batch.put(
+            Table::Scope,
+            self.id,
+            &scope_key(observation.end, &observation.leg_id),
+            serde_json::to_vec(&observation).map_err(|e| StateError::new(e.to_string()))?,
+        );
+        self.scope.observe(observation);
+        batch.put(
+            Table::Verdicts,
+            self.id,
+            leg.leg_id.as_bytes(),
+            evaluated_value(leg.record_version, !partial, leg.leg_end),
+        );
+        let index_key = [PENDING_INDEX, leg.leg_id.as_bytes()].concat();
+        let key = pending_key(leg.leg_end, offset, &leg.leg_id);
+        if partial {
+            let pending = Pending {
+                offset,
+                arrived_at: 0,
+                partial_sent: true,
+                leg: leg.clone(),
+            };
+            batch.put(Table::Legs, self.id, &key, pending.encode()?);
+        } else {
+            batch.delete(Table::Legs, self.id, &key);
+            batch.delete(Table::Meta, self.id, &index_key);
+        }
+        self.last_evaluated_end = self.last_evaluated_end.max(leg.leg_end);
+        let output = Output::Verdict {
+            verdict: Box::new(evaluation.verdict),
+            leg_offset: offset,
+        };
+        let outgoing = if suppress {
+            None
+        } else {
+            Some(self.outbox(&mut batch, output)?)
+        };
+        store.write(batch)?;
+        Ok(outgoing)
+    }
+
+    /// Puts an output in the outbox (in `batch`, with the state that caused it).
+    fn outbox(&mut self, batch: &mut Batch, output: Output) -> Result<Outgoing, StateError> {
+        let key = self.next_outbox.to_be_bytes().to_vec();
+        self.next_outbox += 1;
+        batch.put(Table::Outbox, self.id, &key, output.encode()?);
+        Ok(Outgoing {
+            outbox_key: key,
+            output,
+        })
+    }
+
+    /// Alerts raised or cleared by the evaluations just made.
+    fn alerts(
+        &mut self,
+        store: &Store,
+        settings: &Settings,
+        evaluated: &[Outgoing],
+        suppress: bool,
+    ) -> Result<Vec<Outgoing>, StateError> {
+        if evaluated.is_empty() && self.last_evaluated_end == self.alerted_at {
+            return Ok(Vec::new());
+        }
+        let at = self.last_evaluated_end;
+        if at == i64::MIN {
+            return Ok(Vec::new());
+        }
+        self.alerted_at = at;
+        let alerts = self.scope.update_alerts(at, &settings.rca);
+        if suppress || alerts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut batch = Batch::new();
+        let mut out = Vec::new();
+        for alert in alerts {
+            out.push(self.outbox(&mut batch, Output::Alert(Box::new(alert)))?);
+        }
+        store.write(batch)?;
+        Ok(out)
+    }
+
+    /// The outputs still in the outbox (not acknowledged), oldest first.
+    pub fn unsent(&self, store: &Store) -> Result<Vec<Outgoing>, StateError> {
+        Ok(store
+            .range(Table::Outbox, self.id, &[], &[])?
+            .into_iter()
+            .filter_map(|(key, value)| {
+                Some(Outgoing {
+                    outbox_key: key,
+                    output: Output::decode(&value)?,
+                })
+            })
+            .collect())
+    }
+
+    /// Removes acknowledged outputs from the outbox.
+    pub fn acknowledge(&self, store: &Store, keys: &[Vec<u8>]) -> Result<(), StateError> {
+        let mut batch = Batch::new();
+        for key in keys {
+            batch.delete(Table::Outbox, self.id, key);
+        }
+        store.write(batch)
+    }
+
+    /// Forgets the outbox (its outputs will be published again by whoever replays them).
+    pub fn discard_outbox(&self, store: &Store) -> Result<(), StateError> {
+        let mut batch = Batch::new();
+        for (key, _) in store.range(Table::Outbox, self.id, &[], &[])? {
+            batch.delete(Table::Outbox, self.id, &key);
+        }
+        store.write(batch)
+    }
+
+    /// Drops scope observations and evaluation records older than retention.
+    fn clean(&mut self, store: &Store, expired: i64) -> Result<(), StateError> {
+        // Every ten minutes of event time is often enough.
+        if expired == i64::MIN || expired < self.cleaned_before.saturating_add(600_000) {
+            return Ok(());
+        }
+        self.cleaned_before = expired;
+        self.scope.expire(expired);
+        let mut batch = Batch::new();
+        for (key, _) in store.range(Table::Scope, self.id, &[], &time_bytes(expired))? {
+            batch.delete(Table::Scope, self.id, &key);
+        }
+        self.scope_ends.retain(|_, end| *end >= expired);
+        for (key, value) in store.range(Table::Verdicts, self.id, &[], &[])? {
+            if evaluated_parse(&value).is_some_and(|(_, _, end)| end < expired) {
+                batch.delete(Table::Verdicts, self.id, &key);
+            }
+        }
+        store.write(batch)
+    }
+}
+
+enum Taken {
+    Stale,
+    Waiting,
+    Now(CallLeg),
+}
+
+fn scope_key(end: i64, leg_id: &str) -> Vec<u8> {
+    let mut key = time_bytes(end).to_vec();
+    key.extend_from_slice(leg_id.as_bytes());
+    key
+}

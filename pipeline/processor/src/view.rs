@@ -1,0 +1,278 @@
+//! Building a leg's state view from the windows: find the leg's client (by MAC, else by IP at
+//! that time, else by BSSID), its path (AP and radio, the switch ports to the gateway through
+//! LLDP, the site's WAN links), every observation of those entities around the leg, and their
+//! usual values from the hours before it.
+
+use crate::index::{radio_entity, site_entity};
+use callsight_inventory::Inventory;
+use callsight_model::codec::single_object;
+use callsight_model::types::{
+    BindingKind, CallLeg, ConnectionType, NetworkSample, SampleBody, WifiBand,
+};
+use callsight_rca::RcaConfig;
+use callsight_rca::view::{MatchMethod, Path, PortRef, PortRole, StateView, WanRef};
+use callsight_state::{StateError, Store, Window};
+use std::collections::BTreeMap;
+
+/// Time ranges of a view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// Observations older than this are expired (watermark − retention).
+    pub expired_before: i64,
+    /// Evidence margin around the leg, ms.
+    pub margin_ms: i64,
+    /// History read for baselines, before the leg, ms.
+    pub baseline_history_ms: i64,
+    /// Slices that history is cut into.
+    pub baseline_slices: u32,
+}
+
+fn decode_all(rows: Vec<(callsight_state::WindowKey, Vec<u8>)>) -> Vec<NetworkSample> {
+    rows.into_iter()
+        .filter_map(|(_, bytes)| single_object::decode::<NetworkSample>(&bytes).ok())
+        .collect()
+}
+
+struct Reader<'a> {
+    store: &'a Store,
+    partition: u32,
+    from: i64,
+    to: i64,
+}
+
+impl Reader<'_> {
+    fn window(&self, window: Window, entity: &str) -> Result<Vec<NetworkSample>, StateError> {
+        Ok(decode_all(self.store.window(
+            self.partition,
+            window,
+            entity,
+            self.from,
+            self.to,
+        )?))
+    }
+}
+
+/// The client's attachment as the latest binding at or before `at` shows it.
+fn latest_binding(samples: &[NetworkSample], at: i64) -> Option<&NetworkSample> {
+    samples
+        .iter()
+        .filter(|s| s.time <= at && matches!(s.body, SampleBody::ClientBinding(_)))
+        .max_by(|a, b| (a.time, a.sequence).cmp(&(b.time, b.sequence)))
+}
+
+/// Builds the view of `leg` (partial and missing are set by the caller too).
+pub fn build(
+    store: &Store,
+    partition: u32,
+    leg: &CallLeg,
+    inventory: &Inventory,
+    rca: &RcaConfig,
+    span: Span,
+) -> Result<StateView, StateError> {
+    let window_from = leg.leg_start - span.margin_ms;
+    let window_to = leg.leg_end + span.margin_ms;
+    let history_from = (leg.leg_start - span.margin_ms - span.baseline_history_ms).max(span.expired_before);
+    let reader = Reader {
+        store,
+        partition,
+        from: history_from.min(window_from).max(span.expired_before),
+        to: window_to,
+    };
+    // Bindings can be far older than the call (an IP learned at 8:00, a call at 11:00).
+    let bindings = Reader {
+        from: span.expired_before,
+        ..reader
+    };
+    let mut missing = Vec::new();
+    let mut samples: Vec<NetworkSample> = Vec::new();
+    let mut path = Path::default();
+    let mut client_match = MatchMethod::None;
+    let org = leg.org_id.as_str();
+
+    // The client: by MAC, else by IP at that time.
+    let mut client_mac: Option<String> = None;
+    if let Some(mac) = leg.network.mac_address.as_deref().filter(|m| !m.is_empty()) {
+        let wireless = reader.window(Window::ClientMac, mac)?;
+        let attached = bindings.window(Window::Binding, mac)?;
+        if !wireless.is_empty() || !attached.is_empty() {
+            client_mac = Some(mac.to_string());
+            client_match = MatchMethod::Mac;
+        }
+    }
+    if client_mac.is_none()
+        && let Some(ip) = leg.network.ip_address.as_deref().filter(|i| !i.is_empty())
+    {
+        let by_ip = bindings.window(Window::BindingByIp, ip)?;
+        let known = by_ip
+            .iter()
+            .filter(|s| s.time <= window_to)
+            .max_by(|a, b| (a.time, a.sequence).cmp(&(b.time, b.sequence)))
+            .and_then(|s| match &s.body {
+                SampleBody::ClientBinding(b) => Some(b.client_mac.clone()),
+                SampleBody::WirelessClient(c) => Some(c.client_mac.clone()),
+                _ => None,
+            });
+        if let Some(mac) = known {
+            client_mac = Some(mac);
+            client_match = MatchMethod::Ip;
+        }
+    }
+    if let Some(mac) = &client_mac {
+        path.client_mac = Some(mac.clone());
+        samples.extend(reader.window(Window::ClientMac, mac)?);
+        let attached = bindings.window(Window::Binding, mac)?;
+        // The attachment when the leg started, and every change during it.
+        let at_start = latest_binding(&attached, leg.leg_start).cloned();
+        samples.extend(
+            attached
+                .into_iter()
+                .filter(|s| s.time >= reader.from || Some(s) == at_start.as_ref()),
+        );
+        if let Some(binding) = at_start {
+            samples.push(binding);
+        }
+    }
+
+    // The AP: the one the client's samples name most during the leg, else its binding, else the
+    // BSSID Teams reported.
+    let mut ap_votes: BTreeMap<String, (usize, WifiBand)> = BTreeMap::new();
+    let mut wired_port: Option<(String, String)> = None;
+    for s in &samples {
+        match &s.body {
+            SampleBody::WirelessClient(c) if s.time >= window_from && s.time <= window_to => {
+                let vote = ap_votes.entry(c.ap_mac.clone()).or_insert((0, c.band));
+                vote.0 += 1;
+            }
+            _ => {}
+        }
+    }
+    if ap_votes.is_empty()
+        && let Some(SampleBody::ClientBinding(b)) = latest_binding(&samples, leg.leg_end).map(|s| &s.body)
+    {
+        match b.kind {
+            BindingKind::WiredAttach => {
+                if let (Some(switch), Some(port)) = (&b.switch_mac, &b.port_id) {
+                    wired_port = Some((switch.clone(), port.clone()));
+                }
+            }
+            BindingKind::Leave => {}
+            _ => {
+                if let Some(ap) = &b.ap_mac {
+                    ap_votes.insert(ap.clone(), (1, b.band));
+                }
+            }
+        }
+    }
+    let bssid_radio = leg
+        .network
+        .bssid
+        .as_deref()
+        .and_then(|b| inventory.radio_of_bssid(org, b));
+    if client_mac.is_none() && bssid_radio.is_some() {
+        client_match = MatchMethod::Bssid;
+    }
+    let ap = ap_votes
+        .iter()
+        .max_by(|a, b| a.1.0.cmp(&b.1.0).then(b.0.cmp(a.0)))
+        .map(|(ap, (_, band))| (ap.clone(), *band))
+        .or_else(|| bssid_radio.map(|r| (r.ap_mac.clone(), r.band)));
+    if let Some((ap_mac, band)) = ap {
+        let band = if band == WifiBand::Unknown {
+            leg.network.wifi_band
+        } else {
+            band
+        };
+        if let Some(radio) = bssid_radio.filter(|r| r.ap_mac == ap_mac) {
+            path.radio_mac = Some(radio.radio_mac.clone());
+            path.ap_name = radio.ap_name.clone();
+        }
+        path.ap_mac = Some(ap_mac.clone());
+        path.band = band;
+        samples.extend(reader.window(Window::Ap, &ap_mac)?);
+        samples.extend(reader.window(Window::Radio, &radio_entity(&ap_mac, band))?);
+        // The AP's switch port, from LLDP.
+        if let Some(uplink) = inventory.ap_uplink(&ap_mac)
+            && let (Some(switch), Some(port)) = (&uplink.chassis_mac, &uplink.port_id)
+        {
+            wired_port = Some((switch.clone(), port.clone()));
+        }
+    } else if matches!(
+        leg.network.connection_type,
+        ConnectionType::Wifi
+    ) {
+        missing.push("the client's AP (no telemetry for its MAC or IP, and an unknown BSSID)".into());
+    }
+
+    // Switch ports: the access port, then the switch's uplinks.
+    if let Some((switch, port)) = wired_port {
+        path.ports.push(PortRef {
+            switch_mac: switch.clone(),
+            port_id: port,
+            role: PortRole::Access,
+        });
+        for uplink in inventory.switch_uplinks(&switch) {
+            path.ports.push(PortRef {
+                switch_mac: switch.clone(),
+                port_id: uplink,
+                role: PortRole::Uplink,
+            });
+        }
+    }
+    for port in &path.ports {
+        samples.extend(reader.window(
+            Window::Port,
+            &callsight_rca::view::port_entity_id(&port.switch_mac, &port.port_id),
+        )?);
+    }
+
+    // The site's WAN links and events.
+    if let Some(site) = leg.site_id.as_deref() {
+        for link in inventory.wan_links(org, site) {
+            path.wan_links.push(WanRef {
+                gateway_mac: link.gateway_mac.clone(),
+                wan_port_id: link.port_id.clone(),
+                isp: link.isp.clone(),
+            });
+            samples.extend(reader.window(
+                Window::Wan,
+                &callsight_rca::view::wan_entity_id(&link.gateway_mac, &link.port_id),
+            )?);
+        }
+        samples.extend(reader.window(Window::SiteEvents, &site_entity(org, site))?);
+    }
+    if client_mac.is_none() && leg.site_id.is_some() {
+        missing.push("telemetry of the client (by MAC or by IP)".into());
+    }
+
+    let mut view = StateView {
+        client_match,
+        path,
+        samples,
+        baselines: Vec::new(),
+        partial: false,
+        missing,
+    };
+    let slices = baseline_slices(leg.leg_start - span.margin_ms, span);
+    view.baselines = callsight_rca::evidence::baselines(leg, &view, rca, &slices);
+    view.samples.retain(|s| s.time >= window_from && s.time <= window_to);
+    view.samples
+        .sort_by(|a, b| (a.time, a.sequence, &a.source).cmp(&(b.time, b.sequence, &b.source)));
+    view.samples.dedup();
+    Ok(view)
+}
+
+/// `slices` equal slices of the history before `end`, oldest first, none before the expiry.
+fn baseline_slices(end: i64, span: Span) -> Vec<(i64, i64)> {
+    let n = i64::from(span.baseline_slices.max(1));
+    let width = span.baseline_history_ms / n;
+    if width <= 0 {
+        return Vec::new();
+    }
+    (0..n)
+        .map(|i| {
+            let start = end - (n - i) * width;
+            (start, start + width - 1)
+        })
+        .filter(|(start, _)| *start >= span.expired_before)
+        .collect()
+}

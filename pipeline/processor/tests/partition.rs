@@ -1,0 +1,305 @@
+//! One partition's processing on RocksDB in a temporary directory: verdicts do not depend on how
+//! legs and telemetry interleave, nor on replaying any suffix of the input after a restart;
+//! revisions replace; overdue legs are evaluated partial, then complete; late and expired
+//! telemetry is counted.
+
+mod world;
+
+use callsight_processor::partition::{Committed, Output, Partition, Record, Settings};
+use callsight_model::types::{CauseCode, RootCauseVerdict};
+use callsight_state::{Store, StoreOptions};
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use world::*;
+
+fn settings() -> Settings {
+    let mut config = callsight_core::Config::default();
+    config.processor.allowed_lateness = std::time::Duration::from_secs(120);
+    config.processor.settle_margin = std::time::Duration::from_secs(60);
+    Settings::from_config(&config)
+}
+
+fn store(dir: &tempfile::TempDir) -> Store {
+    Store::open(
+        dir.path(),
+        &StoreOptions {
+            block_cache_bytes: 8 << 20,
+            write_buffer_bytes: 8 << 20,
+        },
+    )
+    .expect("store")
+}
+
+/// The latest verdict per leg.
+fn latest(outputs: &[Output]) -> BTreeMap<String, RootCauseVerdict> {
+    let mut out = BTreeMap::new();
+    for o in outputs {
+        if let Output::Verdict { verdict, .. } = o {
+            out.insert(verdict.leg_id.clone(), (**verdict).clone());
+        }
+    }
+    out
+}
+
+/// Runs `records` through a fresh partition in batches of the given sizes.
+fn run(records: Vec<Record>, batches: &[usize]) -> Vec<Output> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = store(&dir);
+    let inventory = inventory();
+    let settings = settings();
+    let mut partition = Partition::open(&store, 0).expect("opens");
+    let mut outputs = Vec::new();
+    let mut rest = records;
+    let mut i = 0;
+    while !rest.is_empty() {
+        let n = batches[i % batches.len()].clamp(1, rest.len());
+        i += 1;
+        let batch: Vec<Record> = rest.drain(..n).collect();
+        let (out, _) = partition
+            .apply(&store, &inventory, &settings, batch, 0, None)
+            .expect("applies");
+        outputs.extend(out.into_iter().map(|o| o.output));
+    }
+    outputs
+}
+
+/// Merges the two streams, each in its own order, by the choices given.
+fn interleave(telemetry: Vec<Record>, legs: Vec<Record>, choices: &[bool]) -> Vec<Record> {
+    let (mut t, mut l) = (telemetry.into_iter().peekable(), legs.into_iter().peekable());
+    let mut out = Vec::new();
+    let mut i = 0;
+    loop {
+        let take_leg = choices.get(i % choices.len().max(1)).copied().unwrap_or(false);
+        i += 1;
+        match (t.peek().is_some(), l.peek().is_some()) {
+            (false, false) => break,
+            (true, false) => out.extend(t.next()),
+            (false, true) => out.extend(l.next()),
+            (true, true) => {
+                if take_leg {
+                    out.extend(l.next());
+                } else {
+                    // Telemetry comes in runs, as it does from a network.
+                    for _ in 0..37 {
+                        if let Some(r) = t.next() {
+                            out.push(r);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn reference() -> BTreeMap<String, RootCauseVerdict> {
+    let records: Vec<Record> = telemetry_records(&telemetry(30))
+        .into_iter()
+        .chain(leg_records(&legs()))
+        .collect();
+    latest(&run(records, &[500]))
+}
+
+#[test]
+fn the_reference_run_finds_the_fault_for_every_leg_on_the_radio() {
+    let verdicts = reference();
+    assert_eq!(verdicts.len(), 5, "{:?}", verdicts.keys());
+    for id in ["call-1/p-1/0", "call-2/p-2/0", "call-3/p-3/0"] {
+        let v = &verdicts[id];
+        assert_eq!(
+            v.primary_cause,
+            CauseCode::WirelessChannelUtilization,
+            "{id}: {}",
+            v.summary
+        );
+        assert!(!v.completeness.partial);
+    }
+    // The revision replaced the first version.
+    assert_eq!(verdicts["call-1/p-1/0"].record_version, legs()[0].record_version + 1);
+    // Before the fault, nothing to blame on the network.
+    assert_ne!(
+        verdicts["call-4/p-4/0"].primary_cause,
+        CauseCode::WirelessChannelUtilization
+    );
+    // The evidence is judged against the radio's own history.
+    let evidence = verdicts["call-1/p-1/0"]
+        .evidence
+        .iter()
+        .find(|e| e.metric == "util_all_ratio_p90")
+        .expect("utilization evidence");
+    assert_eq!(evidence.baseline, Some(0.30));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    #[test]
+    fn verdicts_do_not_depend_on_interleaving_or_batching(
+        choices in proptest::collection::vec(any::<bool>(), 1..40),
+        batches in proptest::collection::vec(1usize..400, 1..6),
+    ) {
+        let records = interleave(
+            telemetry_records(&telemetry(30)),
+            leg_records(&legs()),
+            &choices,
+        );
+        prop_assert_eq!(latest(&run(records, &batches)), reference());
+    }
+
+    #[test]
+    fn replaying_any_suffix_after_a_restart_changes_no_verdict(
+        choices in proptest::collection::vec(any::<bool>(), 1..40),
+        cut in 0.0f64..1.0,
+        back in 0.0f64..1.0,
+    ) {
+        let records = interleave(
+            telemetry_records(&telemetry(30)),
+            leg_records(&legs()),
+            &choices,
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let settings = settings();
+        let inventory = inventory();
+        let crash_at = (records.len() as f64 * cut) as usize;
+        let replay_from = (crash_at as f64 * back) as usize;
+        let mut outputs = Vec::new();
+        {
+            let store = store(&dir);
+            let mut partition = Partition::open(&store, 0).expect("opens");
+            for chunk in records[..crash_at].chunks(250) {
+                let (out, _) = partition
+                    .apply(&store, &inventory, &settings, chunk.to_vec(), 0, None)
+                    .expect("applies");
+                outputs.extend(out.into_iter().map(|o| o.output));
+            }
+        }
+        // Restarted on the same state: a suffix of what it had is delivered again, then the rest.
+        let store = store(&dir);
+        let mut partition = Partition::open(&store, 0).expect("reopens");
+        for chunk in records[replay_from..].chunks(250) {
+            let (out, _) = partition
+                .apply(&store, &inventory, &settings, chunk.to_vec(), 0, None)
+                .expect("applies");
+            outputs.extend(out.into_iter().map(|o| o.output));
+        }
+        prop_assert_eq!(latest(&outputs), reference());
+    }
+}
+
+#[test]
+fn a_restore_replay_publishes_only_what_was_not_published() {
+    let records: Vec<Record> = telemetry_records(&telemetry(30))
+        .into_iter()
+        .chain(leg_records(&legs()))
+        .collect();
+    let total_legs = legs().len() as i64;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = store(&dir);
+    let settings = settings();
+    let inventory = inventory();
+    let mut partition = Partition::open(&store, 0).expect("opens");
+    // Everything was committed before: replaying it publishes nothing.
+    let committed = Committed {
+        legs: total_legs,
+        telemetry: records.len() as i64,
+    };
+    let mut counts = callsight_processor::partition::Counts::default();
+    for chunk in records.chunks(300) {
+        let (out, c) = partition
+            .apply(&store, &inventory, &settings, chunk.to_vec(), 0, Some(committed))
+            .expect("applies");
+        assert!(out.is_empty(), "{out:?}");
+        counts += c;
+    }
+    assert!(counts.suppressed >= 5, "{counts:?}");
+    assert!(partition.unsent(&store).expect("outbox").is_empty());
+}
+
+#[test]
+fn an_overdue_leg_is_evaluated_partial_then_complete() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = store(&dir);
+    let settings = settings();
+    let inventory = inventory();
+    let mut partition = Partition::open(&store, 0).expect("opens");
+    // Telemetry up to the middle of the call only: the leg waits.
+    let (start, _) = call_window();
+    let early: Vec<_> = telemetry(30).into_iter().filter(|s| s.time < start + 5 * MINUTE).collect();
+    let n = early.len();
+    let mut records = telemetry_records(&early);
+    records.extend(leg_records(&legs()[..1]));
+    let (out, counts) = partition
+        .apply(&store, &inventory, &settings, records, 1_000, None)
+        .expect("applies");
+    assert!(out.is_empty());
+    assert_eq!(counts.legs, 1);
+    // Not overdue yet; then overdue.
+    let (out, _) = partition
+        .tick(&store, &inventory, &settings, 1_000 + settings.max_wait_ms - 1)
+        .expect("ticks");
+    assert!(out.is_empty());
+    let (out, counts) = partition
+        .tick(&store, &inventory, &settings, 1_000 + settings.max_wait_ms)
+        .expect("ticks");
+    assert_eq!(counts.partial, 1);
+    let partial = latest(&out.into_iter().map(|o| o.output).collect::<Vec<_>>());
+    assert!(partial["call-1/p-1/0"].completeness.partial);
+    // Once: the next tick does not evaluate it again.
+    let (out, _) = partition
+        .tick(&store, &inventory, &settings, 10 * settings.max_wait_ms)
+        .expect("ticks");
+    assert!(out.is_empty());
+    // The rest of the telemetry completes it.
+    let rest: Vec<_> = telemetry(30).into_iter().skip(n).collect();
+    let records: Vec<Record> = telemetry_records(&rest)
+        .into_iter()
+        .map(|r| match r {
+            Record::Sample { sample, bytes, offset } => Record::Sample {
+                sample,
+                bytes,
+                offset: offset + n as i64,
+            },
+            other => other,
+        })
+        .collect();
+    let (out, _) = partition
+        .apply(&store, &inventory, &settings, records, 2_000, None)
+        .expect("applies");
+    let complete = latest(&out.into_iter().map(|o| o.output).collect::<Vec<_>>());
+    let verdict = &complete["call-1/p-1/0"];
+    assert!(!verdict.completeness.partial);
+    assert_eq!(verdict.primary_cause, CauseCode::WirelessChannelUtilization);
+    assert_eq!(verdict.verdict_id, partial["call-1/p-1/0"].verdict_id, "the same leg and version: it replaces the partial one");
+}
+
+#[test]
+fn late_and_expired_telemetry_is_counted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = store(&dir);
+    let settings = settings();
+    let inventory = inventory();
+    let mut partition = Partition::open(&store, 0).expect("opens");
+    let samples = telemetry(30);
+    let newest = samples.last().expect("samples").clone();
+    let (_, counts) = partition
+        .apply(&store, &inventory, &settings, telemetry_records(&samples), 0, None)
+        .expect("applies");
+    assert_eq!(counts.late_applied, 0);
+    let mut late = newest.clone();
+    late.time -= 10 * MINUTE;
+    late.sequence += 1_000_000;
+    let mut expired = newest;
+    expired.time -= settings.retention_ms + settings.lateness_ms + MINUTE;
+    expired.sequence += 2_000_000;
+    let (_, counts) = partition
+        .apply(
+            &store,
+            &inventory,
+            &settings,
+            telemetry_records(&[late, expired]),
+            0,
+            None,
+        )
+        .expect("applies");
+    assert_eq!((counts.late_applied, counts.late_dropped), (1, 1));
+}

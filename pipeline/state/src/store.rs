@@ -1,0 +1,393 @@
+//! The RocksDB database: one per process, column families by kind of state, every key prefixed
+//! by its Kafka partition.
+//!
+//! - `windows`: network observations ([`crate::keys::WindowKey`]), with a prefix extractor on
+//!   the entity, prefix bloom filters, and a compaction filter that drops observations older
+//!   than each partition's expiry time (set from the event-time watermark, never the clock).
+//! - `legs`: call legs waiting for their windows to complete.
+//! - `verdicts`: what was evaluated per leg (version, completeness).
+//! - `scope`: leg observations for scope and alerts.
+//! - `meta`: per-partition bookkeeping (watermark, applied offsets).
+//! - `outbox`: outputs written in the same batch as the state that caused them, deleted once
+//!   the broker acknowledged them, so a crash between the two loses no output.
+//!
+//! Memory is bounded: one LRU block cache shared by every column family, and one write-buffer
+//! budget shared by their memtables. Writes go through the WAL without fsync: a killed process
+//! loses nothing the OS has; the state is a cache of Kafka and is rebuilt by replay anyway.
+
+use crate::keys::{self, Window, WindowKey};
+use rocksdb::compaction_filter::Decision;
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, DBCompressionType, Direction,
+    IteratorMode, Options, ReadOptions, SliceTransform, WriteBatch, WriteBufferManager,
+};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+/// A state operation failed.
+#[derive(Debug, thiserror::Error)]
+#[error("state store: {0}")]
+pub struct StateError(String);
+
+impl StateError {
+    /// An error with a message.
+    pub fn new(message: impl Into<String>) -> Self {
+        StateError(message.into())
+    }
+}
+
+impl From<rocksdb::Error> for StateError {
+    fn from(e: rocksdb::Error) -> Self {
+        StateError(e.to_string())
+    }
+}
+
+/// Memory and tuning of the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Block cache shared by every column family, bytes.
+    pub block_cache_bytes: usize,
+    /// Memtable budget shared by every column family, bytes.
+    pub write_buffer_bytes: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            block_cache_bytes: 128 << 20,
+            write_buffer_bytes: 128 << 20,
+        }
+    }
+}
+
+/// A column family other than the windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Table {
+    /// Pending legs.
+    Legs,
+    /// Evaluations per leg.
+    Verdicts,
+    /// Scope observations.
+    Scope,
+    /// Per-partition bookkeeping.
+    Meta,
+    /// Outputs written with the state that caused them, until the broker acknowledges them.
+    Outbox,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Legs => "legs",
+            Table::Verdicts => "verdicts",
+            Table::Scope => "scope",
+            Table::Meta => "meta",
+            Table::Outbox => "outbox",
+        }
+    }
+
+    const ALL: [Table; 5] = [
+        Table::Legs,
+        Table::Verdicts,
+        Table::Scope,
+        Table::Meta,
+        Table::Outbox,
+    ];
+}
+
+const WINDOWS: &str = "windows";
+
+/// Writes applied together, atomically.
+#[derive(Debug, Default)]
+pub struct Batch {
+    ops: Vec<Op>,
+}
+
+#[derive(Debug)]
+enum Op {
+    Window(Vec<u8>, Vec<u8>),
+    Put(Table, Vec<u8>, Vec<u8>),
+    Delete(Table, Vec<u8>),
+}
+
+impl Batch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Batch::default()
+    }
+
+    /// Whether nothing is in it.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// Operations in it.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Upserts an observation.
+    pub fn put_window(&mut self, key: &WindowKey, value: Vec<u8>) {
+        self.ops.push(Op::Window(key.encode(), value));
+    }
+
+    /// Upserts `partition | key` in `table`.
+    pub fn put(&mut self, table: Table, partition: u32, key: &[u8], value: Vec<u8>) {
+        self.ops
+            .push(Op::Put(table, keys::partitioned(partition, key), value));
+    }
+
+    /// Deletes `partition | key` from `table`.
+    pub fn delete(&mut self, table: Table, partition: u32, key: &[u8]) {
+        self.ops
+            .push(Op::Delete(table, keys::partitioned(partition, key)));
+    }
+}
+
+type Expiry = Arc<RwLock<HashMap<u32, i64>>>;
+
+/// The process's state database.
+pub struct Store {
+    db: DB,
+    expiry: Expiry,
+    cache: Cache,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({})", self.db.path().display())
+    }
+}
+
+fn base_options(cache: &Cache, prefix_bloom: bool) -> (Options, BlockBasedOptions) {
+    let mut block = BlockBasedOptions::default();
+    block.set_block_cache(cache);
+    block.set_bloom_filter(10.0, false);
+    block.set_cache_index_and_filter_blocks(true);
+    block.set_whole_key_filtering(!prefix_bloom);
+    let mut options = Options::default();
+    options.set_compression_type(DBCompressionType::Lz4);
+    options.set_level_compaction_dynamic_level_bytes(true);
+    (options, block)
+}
+
+impl Store {
+    /// Opens (or creates) the store in `path`.
+    pub fn open(path: &Path, tuning: &StoreOptions) -> Result<Store, StateError> {
+        let cache = Cache::new_lru_cache(tuning.block_cache_bytes);
+        let buffers = WriteBufferManager::new_write_buffer_manager(tuning.write_buffer_bytes, false);
+        let expiry: Expiry = Arc::default();
+
+        let mut db_options = Options::default();
+        db_options.create_if_missing(true);
+        db_options.create_missing_column_families(true);
+        db_options.set_max_background_jobs(2);
+        db_options.set_write_buffer_manager(&buffers);
+        db_options.set_bytes_per_sync(1 << 20);
+        // Column families flush together, so what a batch wrote across them survives together.
+        db_options.set_atomic_flush(true);
+
+        let (mut windows, mut block) = base_options(&cache, true);
+        windows.set_prefix_extractor(SliceTransform::create(
+            "callsight.entity",
+            keys::entity_prefix,
+            Some(keys::has_entity_prefix),
+        ));
+        windows.set_memtable_prefix_bloom_ratio(0.05);
+        block.set_bloom_filter(10.0, false);
+        windows.set_block_based_table_factory(&block);
+        windows.set_write_buffer_size(32 << 20);
+        let filter_expiry = expiry.clone();
+        windows.set_compaction_filter("callsight.expiry", move |_level, key: &[u8], _value: &[u8]| {
+            let (Some(partition), Some(time)) = (keys::key_partition(key), keys::window_key_time(key))
+            else {
+                return Decision::Keep;
+            };
+            let before = filter_expiry
+                .read()
+                .map(|e| e.get(&partition).copied())
+                .unwrap_or(None);
+            match before {
+                Some(before) if time < before => Decision::Remove,
+                _ => Decision::Keep,
+            }
+        });
+        let mut descriptors = vec![ColumnFamilyDescriptor::new(WINDOWS, windows)];
+        for table in Table::ALL {
+            let (mut options, block) = base_options(&cache, false);
+            options.set_block_based_table_factory(&block);
+            descriptors.push(ColumnFamilyDescriptor::new(table.name(), options));
+        }
+        let db = DB::open_cf_descriptors(&db_options, path, descriptors)?;
+        Ok(Store { db, expiry, cache })
+    }
+
+    fn cf(&self, name: &str) -> Result<&rocksdb::ColumnFamily, StateError> {
+        self.db
+            .cf_handle(name)
+            .ok_or_else(|| StateError(format!("column family {name} is missing")))
+    }
+
+    /// Applies a batch atomically.
+    pub fn write(&self, batch: Batch) -> Result<(), StateError> {
+        let mut write = WriteBatch::default();
+        let windows = self.cf(WINDOWS)?;
+        for op in batch.ops {
+            match op {
+                Op::Window(k, v) => write.put_cf(windows, k, v),
+                Op::Put(t, k, v) => write.put_cf(self.cf(t.name())?, k, v),
+                Op::Delete(t, k) => write.delete_cf(self.cf(t.name())?, k),
+            }
+        }
+        self.db.write(write)?;
+        Ok(())
+    }
+
+    /// Observations of one entity's window with `from <= time <= to`, in time order.
+    pub fn window(
+        &self,
+        partition: u32,
+        window: Window,
+        entity: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(WindowKey, Vec<u8>)>, StateError> {
+        if from > to {
+            return Ok(Vec::new());
+        }
+        let prefix = keys::window_prefix(partition, window, entity);
+        let mut lower = prefix.clone();
+        lower.extend_from_slice(&keys::time_bytes(from));
+        let upper = match to.checked_add(1) {
+            Some(next) => {
+                let mut upper = prefix.clone();
+                upper.extend_from_slice(&keys::time_bytes(next));
+                upper
+            }
+            None => keys::prefix_end(&prefix),
+        };
+        let mut read = ReadOptions::default();
+        read.set_prefix_same_as_start(true);
+        read.set_iterate_lower_bound(lower.clone());
+        read.set_iterate_upper_bound(upper);
+        let iter = self.db.iterator_cf_opt(
+            self.cf(WINDOWS)?,
+            read,
+            IteratorMode::From(&lower, Direction::Forward),
+        );
+        let mut out = Vec::new();
+        for item in iter {
+            let (key, value) = item?;
+            if let Some(key) = WindowKey::decode(&key) {
+                out.push((key, value.to_vec()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The value of `partition | key` in `table`.
+    pub fn get(&self, table: Table, partition: u32, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        Ok(self
+            .db
+            .get_cf(self.cf(table.name())?, keys::partitioned(partition, key))?)
+    }
+
+    /// Entries of `table` with `from <= key < to` (both after the partition), in key order; an
+    /// empty `to` means every key of the partition from `from` on.
+    pub fn range(
+        &self,
+        table: Table,
+        partition: u32,
+        from: &[u8],
+        to: &[u8],
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError> {
+        let lower = keys::partitioned(partition, from);
+        let upper = if to.is_empty() {
+            keys::prefix_end(&partition.to_be_bytes())
+        } else {
+            keys::partitioned(partition, to)
+        };
+        let mut read = ReadOptions::default();
+        read.set_iterate_lower_bound(lower.clone());
+        if !upper.is_empty() {
+            read.set_iterate_upper_bound(upper);
+        }
+        let iter = self.db.iterator_cf_opt(
+            self.cf(table.name())?,
+            read,
+            IteratorMode::From(&lower, Direction::Forward),
+        );
+        let mut out = Vec::new();
+        for item in iter {
+            let (key, value) = item?;
+            out.push((key[4..].to_vec(), value.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Observations of `partition` older than `before` may be dropped from now on (by
+    /// compaction; readers filter by time as well).
+    pub fn set_expiry(&self, partition: u32, before: i64) {
+        if let Ok(mut expiry) = self.expiry.write() {
+            let entry = expiry.entry(partition).or_insert(before);
+            *entry = (*entry).max(before);
+        }
+    }
+
+    /// Forgets a partition entirely (another process owns it now).
+    pub fn drop_partition(&self, partition: u32) -> Result<(), StateError> {
+        let from = partition.to_be_bytes().to_vec();
+        let to = (partition as u64 + 1).to_be_bytes()[4..].to_vec();
+        let to = if partition == u32::MAX {
+            vec![0xFF; 5]
+        } else {
+            to
+        };
+        let mut batch = WriteBatch::default();
+        batch.delete_range_cf(self.cf(WINDOWS)?, &from, &to);
+        for table in Table::ALL {
+            batch.delete_range_cf(self.cf(table.name())?, &from, &to);
+        }
+        self.db.write(batch)?;
+        if let Ok(mut expiry) = self.expiry.write() {
+            expiry.remove(&partition);
+        }
+        Ok(())
+    }
+
+    /// Compacts every column family now (tests, and after large expiries).
+    pub fn compact(&self) -> Result<(), StateError> {
+        self.db
+            .compact_range_cf(self.cf(WINDOWS)?, None::<&[u8]>, None::<&[u8]>);
+        for table in Table::ALL {
+            self.db
+                .compact_range_cf(self.cf(table.name())?, None::<&[u8]>, None::<&[u8]>);
+        }
+        Ok(())
+    }
+
+    /// Memory the store uses now: memtables and the block cache, bytes.
+    pub fn memory_bytes(&self) -> u64 {
+        let memtables = self
+            .db
+            .property_int_value("rocksdb.cur-size-all-mem-tables")
+            .ok()
+            .flatten()
+            .unwrap_or(0);
+        memtables + self.cache.get_usage() as u64
+    }
+
+    /// Approximate size of the windows on disk, bytes.
+    pub fn disk_bytes(&self) -> u64 {
+        self.cf(WINDOWS)
+            .ok()
+            .and_then(|cf| {
+                self.db
+                    .property_int_value_cf(cf, "rocksdb.total-sst-files-size")
+                    .ok()
+                    .flatten()
+            })
+            .unwrap_or(0)
+    }
+}

@@ -1,0 +1,113 @@
+//! The store on a temporary directory: upserts are idempotent, scans are bounded by entity and
+//! time, expiry follows what the processor sets, partitions are dropped whole, state survives a
+//! reopen.
+
+use callsight_state::{Batch, Store, StoreOptions, Table, Window, WindowKey};
+
+fn key(partition: u32, entity: &str, time: i64, sequence: i64) -> WindowKey {
+    WindowKey {
+        partition,
+        window: Window::Radio,
+        entity: entity.into(),
+        time,
+        sequence,
+        source: "mist".into(),
+    }
+}
+
+fn small() -> StoreOptions {
+    StoreOptions {
+        block_cache_bytes: 8 << 20,
+        write_buffer_bytes: 8 << 20,
+    }
+}
+
+#[test]
+fn windows_are_upserted_scanned_by_time_and_expired() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path(), &small()).expect("opens");
+    let mut batch = Batch::new();
+    for t in 0..100 {
+        batch.put_window(&key(1, "ap1/band_5ghz", t * 1000, t), format!("v{t}").into_bytes());
+        batch.put_window(&key(1, "ap1/band_5", t * 1000, t), b"other entity".to_vec());
+        batch.put_window(&key(2, "ap1/band_5ghz", t * 1000, t), b"other partition".to_vec());
+    }
+    // The same observation again: one record.
+    batch.put_window(&key(1, "ap1/band_5ghz", 5000, 5), b"v5".to_vec());
+    store.write(batch).expect("writes");
+
+    let found = store
+        .window(1, Window::Radio, "ap1/band_5ghz", 10_000, 19_000)
+        .expect("scans");
+    assert_eq!(found.len(), 10);
+    assert_eq!(found[0].0.time, 10_000);
+    assert_eq!(found[9].1, b"v19");
+    assert_eq!(
+        store
+            .window(1, Window::Radio, "ap1/band_5ghz", i64::MIN, i64::MAX)
+            .expect("scans")
+            .len(),
+        100
+    );
+    assert!(
+        store
+            .window(1, Window::Ap, "ap1/band_5ghz", 0, i64::MAX)
+            .expect("scans")
+            .is_empty()
+    );
+
+    store.set_expiry(1, 50_000);
+    store.compact().expect("compacts");
+    let kept = store
+        .window(1, Window::Radio, "ap1/band_5ghz", i64::MIN, i64::MAX)
+        .expect("scans");
+    assert_eq!(kept.len(), 50, "older than the expiry time: dropped");
+    assert_eq!(kept[0].0.time, 50_000);
+    assert_eq!(
+        store
+            .window(2, Window::Radio, "ap1/band_5ghz", i64::MIN, i64::MAX)
+            .expect("scans")
+            .len(),
+        100,
+        "another partition's expiry is its own"
+    );
+}
+
+#[test]
+fn tables_are_ranged_per_partition_and_partitions_drop_whole() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    {
+        let store = Store::open(dir.path(), &small()).expect("opens");
+        let mut batch = Batch::new();
+        for i in 0u8..10 {
+            batch.put(Table::Legs, 3, &[i], vec![i]);
+            batch.put(Table::Legs, 4, &[i], vec![i]);
+        }
+        batch.put(Table::Meta, 3, b"watermark", b"42".to_vec());
+        batch.put_window(&key(3, "x", 1, 1), b"w".to_vec());
+        store.write(batch).expect("writes");
+        let mut batch = Batch::new();
+        batch.delete(Table::Legs, 3, &[0]);
+        store.write(batch).expect("writes");
+        let range = store.range(Table::Legs, 3, &[2], &[5]).expect("ranges");
+        assert_eq!(range.iter().map(|(k, _)| k[0]).collect::<Vec<_>>(), [2, 3, 4]);
+        assert_eq!(store.range(Table::Legs, 3, &[], &[]).expect("ranges").len(), 9);
+    }
+    // Reopened: still there.
+    let store = Store::open(dir.path(), &small()).expect("reopens");
+    assert_eq!(
+        store.get(Table::Meta, 3, b"watermark").expect("reads"),
+        Some(b"42".to_vec())
+    );
+    store.drop_partition(3).expect("drops");
+    assert!(store.range(Table::Legs, 3, &[], &[]).expect("ranges").is_empty());
+    assert!(store.get(Table::Meta, 3, b"watermark").expect("reads").is_none());
+    assert!(
+        store
+            .window(3, Window::Radio, "x", i64::MIN, i64::MAX)
+            .expect("scans")
+            .is_empty()
+    );
+    assert_eq!(store.range(Table::Legs, 4, &[], &[]).expect("ranges").len(), 10);
+    assert!(store.memory_bytes() > 0);
+}
