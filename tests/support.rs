@@ -16,6 +16,12 @@ pub fn test_config() -> Config {
     config.topics.legs.partitions = 4;
     config.topics.telemetry.partitions = 4;
     config.topics.verdicts.partitions = 4;
+    // Each process gets a RocksDB of its own (left behind in the temporary folder).
+    config.processor.state_dir = tempfile::Builder::new()
+        .prefix("callsight-state-")
+        .tempdir()
+        .expect("a temporary folder")
+        .keep();
     config.validate().expect("the test configuration is valid");
     config
 }

@@ -26,6 +26,9 @@ pub enum Command {
     /// The fetch role: Graph notifications to call legs, and (when elected) the subscription
     /// manager.
     Fetch,
+    /// The process role: call legs joined with network state in event time, verdicts and scope
+    /// alerts out (RocksDB in `processor.state_dir`).
+    Process,
     /// A simulator of Microsoft Graph's callRecords API and Entra, for trying callsight without
     /// a Microsoft 365 tenant: point `graph.base_url` and `graph.login_url` at it.
     Graphsim {

@@ -55,6 +55,7 @@ fn main() -> ExitCode {
                     Command::Run => run(&config, callsight::run::Roles::ALL).await,
                     Command::Ingest => run(&config, callsight::run::Roles::INGEST).await,
                     Command::Fetch => run(&config, callsight::run::Roles::FETCH).await,
+                    Command::Process => run(&config, callsight::run::Roles::PROCESS).await,
                     Command::Graphsim {
                         listen,
                         client_id,

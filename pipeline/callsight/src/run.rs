@@ -1,7 +1,7 @@
 //! Starting roles: `callsight run` starts every role in one process (the Kafka cluster, embedded
 //! or configured, its topics, the admin server, ingest with the Graph webhook and linking
-//! endpoints, and fetch with the subscription manager's election); `callsight ingest` and
-//! `callsight fetch` start one role each with the admin server.
+//! endpoints, fetch with the subscription manager's election, and the processor); `callsight
+//! ingest`, `callsight fetch` and `callsight process` start one role each with the admin server.
 
 use anyhow::Context as _;
 use callsight_core::Config;
@@ -26,6 +26,8 @@ pub struct Roles {
     pub ingest: bool,
     /// The fetcher and the subscription manager's election.
     pub fetch: bool,
+    /// The stateful processor.
+    pub process: bool,
 }
 
 impl Roles {
@@ -33,16 +35,25 @@ impl Roles {
     pub const ALL: Roles = Roles {
         ingest: true,
         fetch: true,
+        process: true,
     };
     /// Only ingest (`callsight ingest`).
     pub const INGEST: Roles = Roles {
         ingest: true,
         fetch: false,
+        process: false,
     };
     /// Only fetch (`callsight fetch`).
     pub const FETCH: Roles = Roles {
         ingest: false,
         fetch: true,
+        process: false,
+    };
+    /// Only the processor (`callsight process`).
+    pub const PROCESS: Roles = Roles {
+        ingest: false,
+        fetch: false,
+        process: true,
     };
 }
 
@@ -119,6 +130,17 @@ pub async fn start(config: &Config, roles: Roles, shutdown: &Shutdown) -> anyhow
             kafka_metrics.clone(),
             &readiness,
             &public_url,
+            shutdown,
+        )
+        .await?;
+    }
+    if roles.process {
+        callsight_processor::start(
+            config,
+            &bootstrap,
+            &metrics,
+            kafka_metrics.clone(),
+            &readiness,
             shutdown,
         )
         .await?;

@@ -888,7 +888,9 @@ impl Config {
         if self.processor.batch_records == 0 {
             bad("processor.batch_records", "must be at least 1".into());
         }
-        if self.processor.block_cache_bytes < (1 << 20) || self.processor.write_buffer_bytes < (1 << 20) {
+        if self.processor.block_cache_bytes < (1 << 20)
+            || self.processor.write_buffer_bytes < (1 << 20)
+        {
             bad(
                 "processor.block_cache_bytes",
                 "the block cache and write buffers need at least 1 MiB each".into(),

@@ -118,7 +118,10 @@ impl ConsumerContext for Context {
     ) {
         use rdkafka::consumer::{Consumer as _, RebalanceProtocol};
         use rdkafka::types::RDKafkaRespErr as E;
-        let cooperative = matches!(consumer.rebalance_protocol(), RebalanceProtocol::Cooperative);
+        let cooperative = matches!(
+            consumer.rebalance_protocol(),
+            RebalanceProtocol::Cooperative
+        );
         let assign = err == E::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
         if !assign && err != E::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS {
             let e = KafkaError::Rebalance(err.into());

@@ -88,5 +88,12 @@ pub fn start(
         follower: follower.to_string(),
         start,
     });
-    consumer::start_with(kafka, bootstrap, group_id, &[driver], metrics, Some(pairing))
+    consumer::start_with(
+        kafka,
+        bootstrap,
+        group_id,
+        &[driver],
+        metrics,
+        Some(pairing),
+    )
 }

@@ -85,7 +85,10 @@ mod tests {
         for sample in samples::network_samples() {
             let keys = keys(3, &sample);
             assert!(!keys.is_empty(), "{sample:?}");
-            assert!(keys.iter().all(|k| k.partition == 3 && k.time == sample.time));
+            assert!(
+                keys.iter()
+                    .all(|k| k.partition == 3 && k.time == sample.time)
+            );
         }
         assert_eq!(radio_entity("aa", WifiBand::Band5Ghz), "aa/band_5ghz");
     }

@@ -63,12 +63,16 @@ impl ProcessorMetrics {
             verdict_latency: metrics.histogram(
                 "callsight_processor_verdict_latency_seconds",
                 "From taking a batch of records to the acknowledgement of the verdicts it caused.",
-                vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5],
+                vec![
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                ],
             )?,
             batch_seconds: metrics.histogram(
                 "callsight_processor_batch_seconds",
                 "Applying a batch of records to the state, and evaluating what it released.",
-                vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0],
+                vec![
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+                ],
             )?,
             watermark: metrics.gauge_vec(
                 "callsight_processor_watermark_timestamp_seconds",

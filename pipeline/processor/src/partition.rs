@@ -75,6 +75,10 @@ impl Settings {
 
 /// One consumed record of the partition.
 #[derive(Debug, Clone)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "samples are the common case: unboxed, they cost no allocation"
+)]
 pub enum Record {
     /// From `net.telemetry`.
     Sample {
@@ -383,7 +387,7 @@ impl Partition {
             })
         });
         let mut batch = Batch::new();
-        let mut immediate: Vec<(CallLeg, i64)> = Vec::new();
+        let mut immediate: Vec<(Box<CallLeg>, i64)> = Vec::new();
         for record in records {
             match record {
                 Record::Sample {
@@ -404,7 +408,11 @@ impl Partition {
                     for key in index::keys(self.id, &sample) {
                         batch.put_window(&key, bytes.clone());
                     }
-                    self.meta.max_time = Some(self.meta.max_time.map_or(sample.time, |t| t.max(sample.time)));
+                    self.meta.max_time = Some(
+                        self.meta
+                            .max_time
+                            .map_or(sample.time, |t| t.max(sample.time)),
+                    );
                 }
                 Record::Leg { leg, offset } => {
                     self.meta.legs_offset = self.meta.legs_offset.max(offset);
@@ -431,7 +439,8 @@ impl Partition {
         // Legs off every site first (in offset order), then those the watermark released.
         for (leg, offset) in immediate {
             let suppress = replayed.is_some_and(|c| offset < c.legs);
-            outputs.extend(self.evaluate(store, inventory, settings, &leg, offset, false, suppress)?);
+            outputs
+                .extend(self.evaluate(store, inventory, settings, &leg, offset, false, suppress)?);
             counts.evaluated += 1;
             counts.suppressed += u64::from(suppress);
         }
@@ -441,7 +450,10 @@ impl Partition {
                 let until = time_bytes(next);
                 for (key, value) in store.range(Table::Legs, self.id, &[], &until)? {
                     let Some(pending) = Pending::decode(&value) else {
-                        tracing::warn!(partition = self.id, "a waiting leg does not decode; dropped");
+                        tracing::warn!(
+                            partition = self.id,
+                            "a waiting leg does not decode; dropped"
+                        );
                         let mut batch = Batch::new();
                         batch.delete(Table::Legs, self.id, &key);
                         store.write(batch)?;
@@ -535,7 +547,7 @@ impl Partition {
             batch.delete(Table::Meta, self.id, &index_key);
         }
         if leg.site_id.is_none() {
-            return Ok(Taken::Now(leg));
+            return Ok(Taken::Now(Box::new(leg)));
         }
         let key = pending_key(leg.leg_end, offset, &leg.leg_id);
         let pending = Pending {
@@ -549,7 +561,10 @@ impl Partition {
         Ok(Taken::Waiting)
     }
 
-    #[expect(clippy::too_many_arguments, reason = "the evaluation's inputs, each needed")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the evaluation's inputs, each needed"
+    )]
     fn evaluate(
         &mut self,
         store: &Store,
@@ -569,8 +584,9 @@ impl Partition {
         let mut view = view::build(store, self.id, leg, inventory, &settings.rca, span)?;
         if partial {
             view.partial = true;
-            view.missing
-                .push("network windows not complete yet (evaluated after processor.max_wait)".into());
+            view.missing.push(
+                "network windows not complete yet (evaluated after processor.max_wait)".into(),
+            );
         }
         let evaluation = callsight_rca::evaluate_at(
             leg,
@@ -584,8 +600,15 @@ impl Partition {
         );
         let mut batch = Batch::new();
         let observation = evaluation.observation;
-        if let Some(old_end) = self.scope_ends.insert(observation.leg_id.clone(), observation.end) {
-            batch.delete(Table::Scope, self.id, &scope_key(old_end, &observation.leg_id));
+        if let Some(old_end) = self
+            .scope_ends
+            .insert(observation.leg_id.clone(), observation.end)
+        {
+            batch.delete(
+                Table::Scope,
+                self.id,
+                &scope_key(old_end, &observation.leg_id),
+            );
         }
         batch.put(
             Table::Scope,
@@ -725,7 +748,7 @@ impl Partition {
 enum Taken {
     Stale,
     Waiting,
-    Now(CallLeg),
+    Now(Box<CallLeg>),
 }
 
 fn scope_key(end: i64, leg_id: &str) -> Vec<u8> {

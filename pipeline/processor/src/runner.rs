@@ -19,7 +19,7 @@
 //!   writes is an idempotent upsert under a deterministic key.
 
 use crate::metrics::ProcessorMetrics;
-use crate::partition::{Committed, Meta, Output, Outgoing, Partition, Record, Settings};
+use crate::partition::{Committed, Meta, Outgoing, Output, Partition, Record, Settings};
 
 use callsight_core::Config;
 use callsight_core::codec::Codec;
@@ -105,7 +105,12 @@ fn plan_starts(
         .map(|tpl| {
             tpl.elements()
                 .iter()
-                .map(|e| ((e.topic().to_string(), e.partition()), offset_value(e.offset())))
+                .map(|e| {
+                    (
+                        (e.topic().to_string(), e.partition()),
+                        offset_value(e.offset()),
+                    )
+                })
                 .collect::<HashMap<_, _>>()
         })
         .unwrap_or_else(|e| {
@@ -147,11 +152,11 @@ fn plan_starts(
                 .get(&(telemetry_topic.to_string(), p))
                 .copied()
                 .flatten();
-            let retention = |topic: &str| {
-                retention_start
-                    .get(&(topic.to_string(), p))
-                    .copied()
-                    .unwrap_or(Offset::Beginning)
+            // A broker that cannot look offsets up by time (the embedded one answers "end")
+            // makes the replay start at the beginning: what is older than retention expires.
+            let retention = |topic: &str| match retention_start.get(&(topic.to_string(), p)) {
+                Some(Offset::Offset(n)) if *n >= 0 => Offset::Offset(*n),
+                _ => Offset::Beginning,
             };
             let (plan, start) = match (meta, c_legs.or(c_tel)) {
                 // Never committed: a new group; everything from the beginning, live.
@@ -301,7 +306,8 @@ pub async fn start(
         });
     }
 
-    let processor_metrics = ProcessorMetrics::register(metrics).map_err(|e| setup(e.to_string()))?;
+    let processor_metrics =
+        ProcessorMetrics::register(metrics).map_err(|e| setup(e.to_string()))?;
     std::fs::create_dir_all(&config.processor.state_dir).map_err(|e| {
         setup(format!(
             "processor.state_dir {}: {e}",
@@ -458,14 +464,38 @@ async fn process(
                 ConsumerEvent::Record(r) => records.push(r),
                 ConsumerEvent::Assigned(list) => {
                     // Records before a rebalance are applied before it.
-                    apply(&run, &handle, &mut owned, std::mem::take(&mut records), &token).await;
-                    assigned(&run, &handle, &mut owned, list.iter().map(|p| p.partition), &token).await;
+                    apply(
+                        &run,
+                        &handle,
+                        &mut owned,
+                        std::mem::take(&mut records),
+                        &token,
+                    )
+                    .await;
+                    assigned(
+                        &run,
+                        &handle,
+                        &mut owned,
+                        list.iter().map(|p| p.partition),
+                        &token,
+                    )
+                    .await;
                 }
                 ConsumerEvent::Revoked(list) => {
-                    apply(&run, &handle, &mut owned, std::mem::take(&mut records), &token).await;
+                    apply(
+                        &run,
+                        &handle,
+                        &mut owned,
+                        std::mem::take(&mut records),
+                        &token,
+                    )
+                    .await;
                     for p in list.iter().map(|p| p.partition) {
                         if owned.remove(&p).is_some() {
-                            run.metrics.watermark.remove_label_values(&[&p.to_string()]).ok();
+                            run.metrics
+                                .watermark
+                                .remove_label_values(&[&p.to_string()])
+                                .ok();
                             tracing::info!(partition = p, "partition revoked");
                         }
                     }
@@ -490,11 +520,17 @@ fn report(run: &Run, owned: &HashMap<i32, Owned>) {
         .with_label_values(&["live"])
         .set((owned.len() - restoring) as i64);
     if restoring == 0 {
-        run.readiness
-            .set("processor", true, format!("{} partitions live", owned.len()));
+        run.readiness.set(
+            "processor",
+            true,
+            format!("{} partitions live", owned.len()),
+        );
     } else {
-        run.readiness
-            .set("processor", false, format!("restoring {restoring} partitions"));
+        run.readiness.set(
+            "processor",
+            false,
+            format!("restoring {restoring} partitions"),
+        );
     }
     run.metrics
         .state_bytes
@@ -539,7 +575,11 @@ async fn assigned(
             if let Ok(unsent) = partition.unsent(&run.store)
                 && !unsent.is_empty()
             {
-                tracing::info!(partition = p, outputs = unsent.len(), "publishing the outbox");
+                tracing::info!(
+                    partition = p,
+                    outputs = unsent.len(),
+                    "publishing the outbox"
+                );
                 publish(run, handle, &partition, unsent, None, token).await;
             }
         } else if let Err(e) = partition.discard_outbox(&run.store) {
@@ -635,7 +675,10 @@ async fn apply(
                 Ok(Some(record)) => batch.push(record),
                 Ok(None) => {}
                 Err(Unkept) => {
-                    tracing::error!(partition = p, "a record neither decodes nor can be dead-lettered; the processor stops");
+                    tracing::error!(
+                        partition = p,
+                        "a record neither decodes nor can be dead-lettered; the processor stops"
+                    );
                     token.cancel();
                     return;
                 }
@@ -660,7 +703,6 @@ async fn apply(
         };
         run.metrics
             .batch_seconds
-            
             .observe(started.elapsed().as_secs_f64());
         let (outgoing, counts) = match result {
             Ok(r) => r,
@@ -672,11 +714,16 @@ async fn apply(
             }
         };
         let m = &run.metrics.records;
-        m.with_label_values(&["telemetry", "applied"]).inc_by(counts.samples);
-        m.with_label_values(&["telemetry", "late"]).inc_by(counts.late_applied);
-        m.with_label_values(&["telemetry", "expired"]).inc_by(counts.late_dropped);
-        m.with_label_values(&["legs", "applied"]).inc_by(counts.legs);
-        m.with_label_values(&["legs", "stale"]).inc_by(counts.stale_legs);
+        m.with_label_values(&["telemetry", "applied"])
+            .inc_by(counts.samples);
+        m.with_label_values(&["telemetry", "late"])
+            .inc_by(counts.late_applied);
+        m.with_label_values(&["telemetry", "expired"])
+            .inc_by(counts.late_dropped);
+        m.with_label_values(&["legs", "applied"])
+            .inc_by(counts.legs);
+        m.with_label_values(&["legs", "stale"])
+            .inc_by(counts.stale_legs);
         run.metrics.replayed.inc_by(counts.suppressed);
         if let Some(o) = last_legs {
             state.next.0 = state.next.0.max(o + 1);
@@ -692,7 +739,10 @@ async fn apply(
         }
         publish(run, handle, &state.partition, outgoing, Some(taken), token).await;
         // Everything this batch caused is acknowledged: its offsets may be committed.
-        for (topic, last) in [(&run.legs_topic, last_legs), (&run.telemetry_topic, last_tel)] {
+        for (topic, last) in [
+            (&run.legs_topic, last_legs),
+            (&run.telemetry_topic, last_tel),
+        ] {
             if let Some(offset) = last
                 && let Err(e) = handle.store(topic, p, offset)
             {
@@ -702,9 +752,12 @@ async fn apply(
         if restoring && state.restored() {
             run.metrics
                 .restore_seconds
-                
                 .observe(state.assigned_at.elapsed().as_secs_f64());
-            tracing::info!(partition = p, seconds = state.assigned_at.elapsed().as_secs_f64(), "partition restored");
+            tracing::info!(
+                partition = p,
+                seconds = state.assigned_at.elapsed().as_secs_f64(),
+                "partition restored"
+            );
             report(run, owned);
         }
     }
@@ -757,7 +810,10 @@ async fn publish(
         if results.iter().all(Result::is_ok) {
             break;
         }
-        let error = results.into_iter().find_map(Result::err).unwrap_or_default();
+        let error = results
+            .into_iter()
+            .find_map(Result::err)
+            .unwrap_or_default();
         tracing::warn!(error = %error, "outputs not acknowledged; retrying");
         tokio::select! {
             _ = token.cancelled() => return,
@@ -777,7 +833,6 @@ async fn publish(
                 if let Some(taken) = taken {
                     run.metrics
                         .verdict_latency
-                        
                         .observe(taken.elapsed().as_secs_f64());
                 }
             }

@@ -71,7 +71,8 @@ pub fn build(
 ) -> Result<StateView, StateError> {
     let window_from = leg.leg_start - span.margin_ms;
     let window_to = leg.leg_end + span.margin_ms;
-    let history_from = (leg.leg_start - span.margin_ms - span.baseline_history_ms).max(span.expired_before);
+    let history_from =
+        (leg.leg_start - span.margin_ms - span.baseline_history_ms).max(span.expired_before);
     let reader = Reader {
         store,
         partition,
@@ -147,7 +148,8 @@ pub fn build(
         }
     }
     if ap_votes.is_empty()
-        && let Some(SampleBody::ClientBinding(b)) = latest_binding(&samples, leg.leg_end).map(|s| &s.body)
+        && let Some(SampleBody::ClientBinding(b)) =
+            latest_binding(&samples, leg.leg_end).map(|s| &s.body)
     {
         match b.kind {
             BindingKind::WiredAttach => {
@@ -196,11 +198,9 @@ pub fn build(
         {
             wired_port = Some((switch.clone(), port.clone()));
         }
-    } else if matches!(
-        leg.network.connection_type,
-        ConnectionType::Wifi
-    ) {
-        missing.push("the client's AP (no telemetry for its MAC or IP, and an unknown BSSID)".into());
+    } else if matches!(leg.network.connection_type, ConnectionType::Wifi) {
+        missing
+            .push("the client's AP (no telemetry for its MAC or IP, and an unknown BSSID)".into());
     }
 
     // Switch ports: the access port, then the switch's uplinks.
@@ -254,7 +254,8 @@ pub fn build(
     };
     let slices = baseline_slices(leg.leg_start - span.margin_ms, span);
     view.baselines = callsight_rca::evidence::baselines(leg, &view, rca, &slices);
-    view.samples.retain(|s| s.time >= window_from && s.time <= window_to);
+    view.samples
+        .retain(|s| s.time >= window_from && s.time <= window_to);
     view.samples
         .sort_by(|a, b| (a.time, a.sequence, &a.source).cmp(&(b.time, b.sequence, &b.source)));
     view.samples.dedup();

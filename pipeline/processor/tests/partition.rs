@@ -5,8 +5,8 @@
 
 mod world;
 
-use callsight_processor::partition::{Committed, Output, Partition, Record, Settings};
 use callsight_model::types::{CauseCode, RootCauseVerdict};
+use callsight_processor::partition::{Committed, Output, Partition, Record, Settings};
 use callsight_state::{Store, StoreOptions};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -65,11 +65,17 @@ fn run(records: Vec<Record>, batches: &[usize]) -> Vec<Output> {
 
 /// Merges the two streams, each in its own order, by the choices given.
 fn interleave(telemetry: Vec<Record>, legs: Vec<Record>, choices: &[bool]) -> Vec<Record> {
-    let (mut t, mut l) = (telemetry.into_iter().peekable(), legs.into_iter().peekable());
+    let (mut t, mut l) = (
+        telemetry.into_iter().peekable(),
+        legs.into_iter().peekable(),
+    );
     let mut out = Vec::new();
     let mut i = 0;
     loop {
-        let take_leg = choices.get(i % choices.len().max(1)).copied().unwrap_or(false);
+        let take_leg = choices
+            .get(i % choices.len().max(1))
+            .copied()
+            .unwrap_or(false);
         i += 1;
         match (t.peek().is_some(), l.peek().is_some()) {
             (false, false) => break,
@@ -115,7 +121,10 @@ fn the_reference_run_finds_the_fault_for_every_leg_on_the_radio() {
         assert!(!v.completeness.partial);
     }
     // The revision replaced the first version.
-    assert_eq!(verdicts["call-1/p-1/0"].record_version, legs()[0].record_version + 1);
+    assert_eq!(
+        verdicts["call-1/p-1/0"].record_version,
+        legs()[0].record_version + 1
+    );
     // Before the fault, nothing to blame on the network.
     assert_ne!(
         verdicts["call-4/p-4/0"].primary_cause,
@@ -206,7 +215,14 @@ fn a_restore_replay_publishes_only_what_was_not_published() {
     let mut counts = callsight_processor::partition::Counts::default();
     for chunk in records.chunks(300) {
         let (out, c) = partition
-            .apply(&store, &inventory, &settings, chunk.to_vec(), 0, Some(committed))
+            .apply(
+                &store,
+                &inventory,
+                &settings,
+                chunk.to_vec(),
+                0,
+                Some(committed),
+            )
             .expect("applies");
         assert!(out.is_empty(), "{out:?}");
         counts += c;
@@ -224,7 +240,10 @@ fn an_overdue_leg_is_evaluated_partial_then_complete() {
     let mut partition = Partition::open(&store, 0).expect("opens");
     // Telemetry up to the middle of the call only: the leg waits.
     let (start, _) = call_window();
-    let early: Vec<_> = telemetry(30).into_iter().filter(|s| s.time < start + 5 * MINUTE).collect();
+    let early: Vec<_> = telemetry(30)
+        .into_iter()
+        .filter(|s| s.time < start + 5 * MINUTE)
+        .collect();
     let n = early.len();
     let mut records = telemetry_records(&early);
     records.extend(leg_records(&legs()[..1]));
@@ -235,7 +254,12 @@ fn an_overdue_leg_is_evaluated_partial_then_complete() {
     assert_eq!(counts.legs, 1);
     // Not overdue yet; then overdue.
     let (out, _) = partition
-        .tick(&store, &inventory, &settings, 1_000 + settings.max_wait_ms - 1)
+        .tick(
+            &store,
+            &inventory,
+            &settings,
+            1_000 + settings.max_wait_ms - 1,
+        )
         .expect("ticks");
     assert!(out.is_empty());
     let (out, counts) = partition
@@ -254,7 +278,11 @@ fn an_overdue_leg_is_evaluated_partial_then_complete() {
     let records: Vec<Record> = telemetry_records(&rest)
         .into_iter()
         .map(|r| match r {
-            Record::Sample { sample, bytes, offset } => Record::Sample {
+            Record::Sample {
+                sample,
+                bytes,
+                offset,
+            } => Record::Sample {
                 sample,
                 bytes,
                 offset: offset + n as i64,
@@ -269,7 +297,10 @@ fn an_overdue_leg_is_evaluated_partial_then_complete() {
     let verdict = &complete["call-1/p-1/0"];
     assert!(!verdict.completeness.partial);
     assert_eq!(verdict.primary_cause, CauseCode::WirelessChannelUtilization);
-    assert_eq!(verdict.verdict_id, partial["call-1/p-1/0"].verdict_id, "the same leg and version: it replaces the partial one");
+    assert_eq!(
+        verdict.verdict_id, partial["call-1/p-1/0"].verdict_id,
+        "the same leg and version: it replaces the partial one"
+    );
 }
 
 #[test]
@@ -282,7 +313,14 @@ fn late_and_expired_telemetry_is_counted() {
     let samples = telemetry(30);
     let newest = samples.last().expect("samples").clone();
     let (_, counts) = partition
-        .apply(&store, &inventory, &settings, telemetry_records(&samples), 0, None)
+        .apply(
+            &store,
+            &inventory,
+            &settings,
+            telemetry_records(&samples),
+            0,
+            None,
+        )
         .expect("applies");
     assert_eq!(counts.late_applied, 0);
     let mut late = newest.clone();

@@ -128,7 +128,10 @@ pub fn key_partition(key: &[u8]) -> Option<u32> {
 
 /// The prefix extractor of the windows column family: one entity's window.
 pub fn entity_prefix(key: &[u8]) -> &[u8] {
-    match key.get(5..).and_then(|rest| rest.iter().position(|b| *b == 0)) {
+    match key
+        .get(5..)
+        .and_then(|rest| rest.iter().position(|b| *b == 0))
+    {
         Some(at) => &key[..5 + at + 1],
         None => key,
     }

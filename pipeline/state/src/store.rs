@@ -61,6 +61,9 @@ impl Default for StoreOptions {
     }
 }
 
+/// A key (after the partition) and its value.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
 /// A column family other than the windows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Table {
@@ -176,7 +179,8 @@ impl Store {
     /// Opens (or creates) the store in `path`.
     pub fn open(path: &Path, tuning: &StoreOptions) -> Result<Store, StateError> {
         let cache = Cache::new_lru_cache(tuning.block_cache_bytes);
-        let buffers = WriteBufferManager::new_write_buffer_manager(tuning.write_buffer_bytes, false);
+        let buffers =
+            WriteBufferManager::new_write_buffer_manager(tuning.write_buffer_bytes, false);
         let expiry: Expiry = Arc::default();
 
         let mut db_options = Options::default();
@@ -199,20 +203,24 @@ impl Store {
         windows.set_block_based_table_factory(&block);
         windows.set_write_buffer_size(32 << 20);
         let filter_expiry = expiry.clone();
-        windows.set_compaction_filter("callsight.expiry", move |_level, key: &[u8], _value: &[u8]| {
-            let (Some(partition), Some(time)) = (keys::key_partition(key), keys::window_key_time(key))
-            else {
-                return Decision::Keep;
-            };
-            let before = filter_expiry
-                .read()
-                .map(|e| e.get(&partition).copied())
-                .unwrap_or(None);
-            match before {
-                Some(before) if time < before => Decision::Remove,
-                _ => Decision::Keep,
-            }
-        });
+        windows.set_compaction_filter(
+            "callsight.expiry",
+            move |_level, key: &[u8], _value: &[u8]| {
+                let (Some(partition), Some(time)) =
+                    (keys::key_partition(key), keys::window_key_time(key))
+                else {
+                    return Decision::Keep;
+                };
+                let before = filter_expiry
+                    .read()
+                    .map(|e| e.get(&partition).copied())
+                    .unwrap_or(None);
+                match before {
+                    Some(before) if time < before => Decision::Remove,
+                    _ => Decision::Keep,
+                }
+            },
+        );
         let mut descriptors = vec![ColumnFamilyDescriptor::new(WINDOWS, windows)];
         for table in Table::ALL {
             let (mut options, block) = base_options(&cache, false);
@@ -287,7 +295,12 @@ impl Store {
     }
 
     /// The value of `partition | key` in `table`.
-    pub fn get(&self, table: Table, partition: u32, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+    pub fn get(
+        &self,
+        table: Table,
+        partition: u32,
+        key: &[u8],
+    ) -> Result<Option<Vec<u8>>, StateError> {
         Ok(self
             .db
             .get_cf(self.cf(table.name())?, keys::partitioned(partition, key))?)
@@ -301,7 +314,7 @@ impl Store {
         partition: u32,
         from: &[u8],
         to: &[u8],
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError> {
+    ) -> Result<Vec<Entry>, StateError> {
         let lower = keys::partitioned(partition, from);
         let upper = if to.is_empty() {
             keys::prefix_end(&partition.to_be_bytes())

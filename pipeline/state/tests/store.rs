@@ -28,9 +28,15 @@ fn windows_are_upserted_scanned_by_time_and_expired() {
     let store = Store::open(dir.path(), &small()).expect("opens");
     let mut batch = Batch::new();
     for t in 0..100 {
-        batch.put_window(&key(1, "ap1/band_5ghz", t * 1000, t), format!("v{t}").into_bytes());
+        batch.put_window(
+            &key(1, "ap1/band_5ghz", t * 1000, t),
+            format!("v{t}").into_bytes(),
+        );
         batch.put_window(&key(1, "ap1/band_5", t * 1000, t), b"other entity".to_vec());
-        batch.put_window(&key(2, "ap1/band_5ghz", t * 1000, t), b"other partition".to_vec());
+        batch.put_window(
+            &key(2, "ap1/band_5ghz", t * 1000, t),
+            b"other partition".to_vec(),
+        );
     }
     // The same observation again: one record.
     batch.put_window(&key(1, "ap1/band_5ghz", 5000, 5), b"v5".to_vec());
@@ -90,8 +96,14 @@ fn tables_are_ranged_per_partition_and_partitions_drop_whole() {
         batch.delete(Table::Legs, 3, &[0]);
         store.write(batch).expect("writes");
         let range = store.range(Table::Legs, 3, &[2], &[5]).expect("ranges");
-        assert_eq!(range.iter().map(|(k, _)| k[0]).collect::<Vec<_>>(), [2, 3, 4]);
-        assert_eq!(store.range(Table::Legs, 3, &[], &[]).expect("ranges").len(), 9);
+        assert_eq!(
+            range.iter().map(|(k, _)| k[0]).collect::<Vec<_>>(),
+            [2, 3, 4]
+        );
+        assert_eq!(
+            store.range(Table::Legs, 3, &[], &[]).expect("ranges").len(),
+            9
+        );
     }
     // Reopened: still there.
     let store = Store::open(dir.path(), &small()).expect("reopens");
@@ -100,14 +112,27 @@ fn tables_are_ranged_per_partition_and_partitions_drop_whole() {
         Some(b"42".to_vec())
     );
     store.drop_partition(3).expect("drops");
-    assert!(store.range(Table::Legs, 3, &[], &[]).expect("ranges").is_empty());
-    assert!(store.get(Table::Meta, 3, b"watermark").expect("reads").is_none());
+    assert!(
+        store
+            .range(Table::Legs, 3, &[], &[])
+            .expect("ranges")
+            .is_empty()
+    );
+    assert!(
+        store
+            .get(Table::Meta, 3, b"watermark")
+            .expect("reads")
+            .is_none()
+    );
     assert!(
         store
             .window(3, Window::Radio, "x", i64::MIN, i64::MAX)
             .expect("scans")
             .is_empty()
     );
-    assert_eq!(store.range(Table::Legs, 4, &[], &[]).expect("ranges").len(), 10);
+    assert_eq!(
+        store.range(Table::Legs, 4, &[], &[]).expect("ranges").len(),
+        10
+    );
     assert!(store.memory_bytes() > 0);
 }

@@ -16,11 +16,11 @@ use crate::config::RcaConfig;
 use crate::features::{self, Feature};
 use crate::stats::percentile;
 use crate::view::{Baseline, StateView};
-use std::collections::BTreeMap;
 use callsight_model::types::{
     CallLeg, ConnectionType, CounterpartKind, EntityKind, Evidence, NetworkEvent, NetworkSample,
     SampleBody, StreamDirection, StreamQuality,
 };
+use std::collections::BTreeMap;
 
 /// One measured feature, before scoring.
 #[derive(Debug, Clone, PartialEq)]
