@@ -126,6 +126,7 @@ fn the_metrics_reference_lists_exactly_the_registered_metrics() {
     KafkaMetrics::register(&metrics).expect("registers");
     callsight_ingest::metrics::IngestMetrics::register(&metrics).expect("registers");
     callsight_teams::metrics::TeamsMetrics::get(&metrics).expect("registers");
+    callsight_processor::metrics::ProcessorMetrics::register(&metrics).expect("registers");
     let registered: BTreeSet<String> = metrics.names().into_iter().collect();
     let documented = table_keys(&section(&readme(), "Metrics"));
     let undocumented: Vec<_> = registered.difference(&documented).collect();

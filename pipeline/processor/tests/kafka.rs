@@ -71,7 +71,8 @@ async fn produce_world(config: &Config, cluster: &Cluster, kafka_metrics: Arc<Ka
     }
 }
 
-/// Every verdict published, latest per leg, once `n` legs have one.
+/// Every verdict published, latest per leg, once the five legs have one and the revised leg's
+/// verdict is of its last version.
 async fn verdicts(
     config: &Config,
     cluster: &Cluster,
@@ -79,6 +80,7 @@ async fn verdicts(
     group: &str,
     n: usize,
 ) -> (BTreeMap<String, RootCauseVerdict>, usize) {
+    let revised = legs()[5].clone();
     let (handle, mut events) = consumer::start(
         &config.kafka,
         cluster.bootstrap(),
@@ -90,7 +92,13 @@ async fn verdicts(
     let codec = Codec::single_object();
     let mut latest = BTreeMap::new();
     let mut total = 0;
-    while latest.len() < n {
+    let done = |latest: &BTreeMap<String, RootCauseVerdict>| {
+        latest.len() >= n
+            && latest
+                .get(&revised.leg_id)
+                .is_some_and(|v: &RootCauseVerdict| v.record_version == revised.record_version)
+    };
+    while !done(&latest) {
         let event = tokio::time::timeout(Duration::from_secs(90), events.recv())
             .await
             .expect("verdicts within 90 s")
@@ -261,4 +269,104 @@ async fn topics_that_are_not_co_partitioned_are_refused() {
     .await
     .expect_err("refused");
     assert!(error.to_string().contains("has 3 partitions"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partitions_move_between_two_processors_and_no_verdict_is_lost_or_wrong() {
+    let (state_a, state_b) = (
+        tempfile::tempdir().expect("temp dir"),
+        tempfile::tempdir().expect("temp dir"),
+    );
+    let config_a = config(state_a.path());
+    let config_b = config(state_b.path());
+    let cluster = Cluster::connect(&config_a.kafka, &config_a.topics)
+        .await
+        .expect("cluster");
+    let kafka_metrics = Arc::new(KafkaMetrics::register(&Metrics::new()).expect("metrics"));
+    let producer = Producer::new(&config_a.kafka, cluster.bootstrap(), kafka_metrics.clone())
+        .expect("producer");
+    let codec = Codec::new(&config_a.codec).expect("codec");
+    let t = config_a.topics.clone();
+    for r in samples::inventory_records() {
+        let bytes = codec.encode(&t.inventory.name, &r).await.expect("encodes");
+        producer
+            .send(&t.inventory.name, r.entity_id.as_bytes(), &bytes, &[])
+            .await
+            .expect("delivered");
+    }
+    let send_samples = |samples: Vec<callsight_model::types::NetworkSample>| {
+        let (producer, codec, t) = (&producer, &codec, &t);
+        async move {
+            for s in samples {
+                let bytes = codec.encode(&t.telemetry.name, &s).await.expect("encodes");
+                producer
+                    .send(
+                        &t.telemetry.name,
+                        format!("{}|{}", s.org_id, s.site_id).as_bytes(),
+                        &bytes,
+                        &[],
+                    )
+                    .await
+                    .expect("delivered");
+            }
+        }
+    };
+    let all = telemetry(30);
+    let half = all.len() / 2;
+    send_samples(all[..half].to_vec()).await;
+
+    // A takes everything; then B joins and takes over some partitions, restoring them.
+    let metrics_a = Metrics::new();
+    let (stop_a, _) = start(&config_a, &cluster, &metrics_a, kafka_metrics.clone()).await;
+    let owned = |m: &Metrics| {
+        metric(m, "callsight_processor_partitions{state=\"live\"}")
+            + metric(m, "callsight_processor_partitions{state=\"restoring\"}")
+    };
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while owned(&metrics_a) < 4.0 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("A owns every partition");
+    let metrics_b = Metrics::new();
+    let (stop_b, _) = start(&config_b, &cluster, &metrics_b, kafka_metrics.clone()).await;
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while owned(&metrics_b) < 1.0 || owned(&metrics_a) + owned(&metrics_b) != 4.0 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("B takes some partitions");
+
+    // The rest of the telemetry and the legs; A stops in the middle.
+    send_samples(all[half..].to_vec()).await;
+    let legs = legs();
+    for (i, leg) in legs.iter().enumerate() {
+        if i == 2 {
+            stop_a.drain(Duration::from_secs(20)).await;
+        }
+        let bytes = codec.encode(&t.legs.name, leg).await.expect("encodes");
+        producer
+            .send(&t.legs.name, leg.key().as_bytes(), &bytes, &[])
+            .await
+            .expect("delivered");
+    }
+    let (verdicts, _) = verdicts(&config_a, &cluster, kafka_metrics.clone(), "read-rebalance", 5).await;
+    for id in ["call-1/p-1/0", "call-2/p-2/0", "call-3/p-3/0"] {
+        assert_eq!(
+            verdicts[id].primary_cause,
+            CauseCode::WirelessChannelUtilization,
+            "{id}: {}",
+            verdicts[id].summary
+        );
+        assert!(!verdicts[id].completeness.partial);
+    }
+    assert_eq!(verdicts["call-1/p-1/0"].record_version, legs[5].record_version);
+    assert_eq!(owned(&metrics_b), 4.0, "B owns every partition after A left");
+    assert!(
+        metric(&metrics_b, "callsight_processor_restore_records_total") > 0.0,
+        "B restored moved partitions by replay"
+    );
+    stop_b.drain(Duration::from_secs(20)).await;
 }
