@@ -352,7 +352,14 @@ async fn partitions_move_between_two_processors_and_no_verdict_is_lost_or_wrong(
             .await
             .expect("delivered");
     }
-    let (verdicts, _) = verdicts(&config_a, &cluster, kafka_metrics.clone(), "read-rebalance", 5).await;
+    let (verdicts, _) = verdicts(
+        &config_a,
+        &cluster,
+        kafka_metrics.clone(),
+        "read-rebalance",
+        5,
+    )
+    .await;
     for id in ["call-1/p-1/0", "call-2/p-2/0", "call-3/p-3/0"] {
         assert_eq!(
             verdicts[id].primary_cause,
@@ -362,8 +369,15 @@ async fn partitions_move_between_two_processors_and_no_verdict_is_lost_or_wrong(
         );
         assert!(!verdicts[id].completeness.partial);
     }
-    assert_eq!(verdicts["call-1/p-1/0"].record_version, legs[5].record_version);
-    assert_eq!(owned(&metrics_b), 4.0, "B owns every partition after A left");
+    assert_eq!(
+        verdicts["call-1/p-1/0"].record_version,
+        legs[5].record_version
+    );
+    assert_eq!(
+        owned(&metrics_b),
+        4.0,
+        "B owns every partition after A left"
+    );
     assert!(
         metric(&metrics_b, "callsight_processor_restore_records_total") > 0.0,
         "B restored moved partitions by replay"
