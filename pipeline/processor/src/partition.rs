@@ -6,13 +6,15 @@
 //!   older than the watermark is late: still applied while inside retention (and counted),
 //!   dropped (and counted) when older than `watermark − retention`.
 //! - A leg waits in RocksDB until the watermark passes its end plus the evidence margin and the
-//!   settle margin; legs that became ready are evaluated in (end, offset) order, so the order of
-//!   evaluation, and with it every verdict, follows from each topic's own order and not from how
-//!   the two interleave. A leg off every known site has no windows to wait for. A leg still
-//!   waiting `max_wait` after it arrived (wall clock) is evaluated with what there is and marked
-//!   partial; it is evaluated again, complete, when the watermark passes.
+//!   settle margin, and until every earlier leg of the partition was evaluated: legs are
+//!   evaluated in offset order, so the order of evaluation, and with it every verdict, follows
+//!   from each topic's own order and not from how the two interleave or how records were
+//!   batched. A leg off every known site has no windows to wait for. A leg still waiting
+//!   `max_wait` after it arrived (wall clock) is evaluated with what there is and marked
+//!   partial; it is evaluated again, complete, when its turn comes.
 //! - A leg whose version is not newer than one evaluated (or waiting) is skipped; a newer one
-//!   replaces it and its verdict.
+//!   waits in its turn and replaces the older one's verdict. An older version still waiting is
+//!   evaluated too, in its turn, so that every version counts in scope at its own offset.
 //! - Scope counts, for a leg, the legs at earlier offsets of the partition (see
 //!   `LegObservation::sequence`); its observations are kept in the store, so a restart rebuilds
 //!   it.
@@ -221,9 +223,9 @@ impl Default for Meta {
 const META_KEY: &[u8] = b"meta";
 const PENDING_INDEX: &[u8] = b"pending/";
 
-fn pending_key(end: i64, offset: i64, leg_id: &str) -> Vec<u8> {
-    let mut key = time_bytes(end).to_vec();
-    key.extend_from_slice(&time_bytes(offset));
+/// Waiting legs are kept in offset order: `offset | leg id`.
+fn pending_key(offset: i64, leg_id: &str) -> Vec<u8> {
+    let mut key = time_bytes(offset).to_vec();
     key.extend_from_slice(leg_id.as_bytes());
     key
 }
@@ -387,7 +389,6 @@ impl Partition {
             })
         });
         let mut batch = Batch::new();
-        let mut immediate: Vec<(Box<CallLeg>, i64)> = Vec::new();
         for record in records {
             match record {
                 Record::Sample {
@@ -423,10 +424,6 @@ impl Partition {
                     match self.take_leg(store, &mut batch, *leg, offset, now)? {
                         Taken::Stale => counts.stale_legs += 1,
                         Taken::Waiting => counts.legs += 1,
-                        Taken::Now(leg) => {
-                            counts.legs += 1;
-                            immediate.push((leg, offset));
-                        }
                     }
                 }
             }
@@ -436,42 +433,49 @@ impl Partition {
         let expired = self.expired_before(settings);
         store.set_expiry(self.id, expired);
 
-        // Legs off every site first (in offset order), then those the watermark released.
-        for (leg, offset) in immediate {
-            let suppress = replayed.is_some_and(|c| offset < c.legs);
-            outputs
-                .extend(self.evaluate(store, inventory, settings, &leg, offset, false, suppress)?);
-            counts.evaluated += 1;
-            counts.suppressed += u64::from(suppress);
-        }
-        if let Some(watermark) = self.watermark(settings) {
-            let ready_end = watermark - settings.margin_ms() - settings.settle_ms;
-            if let Some(next) = ready_end.checked_add(1) {
-                let until = time_bytes(next);
-                for (key, value) in store.range(Table::Legs, self.id, &[], &until)? {
-                    let Some(pending) = Pending::decode(&value) else {
-                        tracing::warn!(
-                            partition = self.id,
-                            "a waiting leg does not decode; dropped"
-                        );
-                        let mut batch = Batch::new();
-                        batch.delete(Table::Legs, self.id, &key);
-                        store.write(batch)?;
-                        continue;
-                    };
-                    let suppress = replayed.is_some_and(|c| pending.offset < c.legs);
-                    outputs.extend(self.evaluate(
-                        store,
-                        inventory,
-                        settings,
-                        &pending.leg,
-                        pending.offset,
-                        false,
-                        suppress,
-                    )?);
-                    counts.evaluated += 1;
-                    counts.suppressed += u64::from(suppress);
+        // Waiting legs in offset order, as long as each is ready: a leg is evaluated only after
+        // every earlier leg of the partition, so the scope it sees does not depend on batching
+        // or on how the topics interleave.
+        let ready_end = self
+            .watermark(settings)
+            .map(|w| w - settings.margin_ms() - settings.settle_ms);
+        let mut from = Vec::new();
+        'scan: loop {
+            let page = store.range_limited(Table::Legs, self.id, &from, &[], LEG_PAGE)?;
+            let last_page = page.len() < LEG_PAGE;
+            for (key, value) in page {
+                let Some(pending) = Pending::decode(&value) else {
+                    tracing::warn!(
+                        partition = self.id,
+                        "a waiting leg does not decode; dropped"
+                    );
+                    let mut batch = Batch::new();
+                    batch.delete(Table::Legs, self.id, &key);
+                    store.write(batch)?;
+                    continue;
+                };
+                // A leg off every known site has no windows to wait for.
+                let ready = pending.leg.site_id.is_none()
+                    || ready_end.is_some_and(|r| pending.leg.leg_end <= r);
+                if !ready {
+                    break 'scan;
                 }
+                let suppress = replayed.is_some_and(|c| pending.offset < c.legs);
+                outputs.extend(self.evaluate(
+                    store,
+                    inventory,
+                    settings,
+                    &pending.leg,
+                    pending.offset,
+                    false,
+                    suppress,
+                )?);
+                counts.evaluated += 1;
+                counts.suppressed += u64::from(suppress);
+                from = [key.as_slice(), &[0]].concat();
+            }
+            if last_page {
+                break;
             }
         }
         let alerts = self.alerts(store, settings, &outputs, replayed.is_some())?;
@@ -543,13 +547,11 @@ impl Partition {
             {
                 return Ok(Taken::Stale);
             }
-            batch.delete(Table::Legs, self.id, &old_key);
-            batch.delete(Table::Meta, self.id, &index_key);
+            // The older version keeps waiting and is evaluated in its turn: every version is
+            // evaluated at its own offset whatever the batching, so the scope later legs see
+            // does not depend on it.
         }
-        if leg.site_id.is_none() {
-            return Ok(Taken::Now(Box::new(leg)));
-        }
-        let key = pending_key(leg.leg_end, offset, &leg.leg_id);
+        let key = pending_key(offset, &leg.leg_id);
         let pending = Pending {
             offset,
             arrived_at: now,
@@ -624,7 +626,7 @@ impl Partition {
             evaluated_value(leg.record_version, !partial, leg.leg_end),
         );
         let index_key = [PENDING_INDEX, leg.leg_id.as_bytes()].concat();
-        let key = pending_key(leg.leg_end, offset, &leg.leg_id);
+        let key = pending_key(offset, &leg.leg_id);
         if partial {
             let pending = Pending {
                 offset,
@@ -635,7 +637,10 @@ impl Partition {
             batch.put(Table::Legs, self.id, &key, pending.encode()?);
         } else {
             batch.delete(Table::Legs, self.id, &key);
-            batch.delete(Table::Meta, self.id, &index_key);
+            // The index names the newest waiting version; it goes with that version.
+            if store.get(Table::Meta, self.id, &index_key)?.as_deref() == Some(key.as_slice()) {
+                batch.delete(Table::Meta, self.id, &index_key);
+            }
         }
         self.last_evaluated_end = self.last_evaluated_end.max(leg.leg_end);
         let output = Output::Verdict {
@@ -748,8 +753,10 @@ impl Partition {
 enum Taken {
     Stale,
     Waiting,
-    Now(Box<CallLeg>),
 }
+
+/// Waiting legs read from RocksDB at a time.
+const LEG_PAGE: usize = 256;
 
 fn scope_key(end: i64, leg_id: &str) -> Vec<u8> {
     let mut key = time_bytes(end).to_vec();

@@ -315,6 +315,18 @@ impl Store {
         from: &[u8],
         to: &[u8],
     ) -> Result<Vec<Entry>, StateError> {
+        self.range_limited(table, partition, from, to, usize::MAX)
+    }
+
+    /// The first `limit` entries of [`Store::range`].
+    pub fn range_limited(
+        &self,
+        table: Table,
+        partition: u32,
+        from: &[u8],
+        to: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Entry>, StateError> {
         let lower = keys::partitioned(partition, from);
         let upper = if to.is_empty() {
             keys::prefix_end(&partition.to_be_bytes())
@@ -332,7 +344,7 @@ impl Store {
             IteratorMode::From(&lower, Direction::Forward),
         );
         let mut out = Vec::new();
-        for item in iter {
+        for item in iter.take(limit) {
             let (key, value) = item?;
             out.push((key[4..].to_vec(), value.to_vec()));
         }

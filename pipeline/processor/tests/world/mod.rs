@@ -204,3 +204,47 @@ pub fn leg_records(legs: &[CallLeg]) -> Vec<Record> {
         })
         .collect()
 }
+
+/// `n` more legs spread over the telemetry's three hours (by MAC, IP and BSSID in turn), every
+/// seventh followed later by a new version of itself.
+pub fn many_legs(n: usize) -> Vec<CallLeg> {
+    let (start, end) = call_window();
+    let mut out = Vec::new();
+    let mut revisions = Vec::new();
+    for i in 0..n {
+        let mut leg = base();
+        let shift = -150 + (i as i64 * 7) % 170;
+        leg.call_id = format!("call-m{i}");
+        leg.leg_id = format!("call-m{i}/p-m{i}/0");
+        leg.participant_id = format!("p-m{i}");
+        leg.leg_start = start + shift * MINUTE;
+        leg.leg_end = end + shift * MINUTE;
+        leg.call_start = leg.leg_start;
+        leg.call_end = leg.leg_end;
+        leg.other_legs.clear();
+        match i % 3 {
+            0 => {}
+            1 => {
+                leg.network.mac_address = None;
+                leg.network.ip_address = Some(OTHER_IP.into());
+            }
+            _ => {
+                leg.network.mac_address = None;
+                leg.network.ip_address = None;
+            }
+        }
+        if i % 7 == 0 {
+            let mut revised = leg.clone();
+            revised.record_version += 1;
+            revisions.push(revised);
+        }
+        out.push(leg);
+        if i % 5 == 4
+            && let Some(r) = revisions.pop()
+        {
+            out.push(r);
+        }
+    }
+    out.extend(revisions);
+    out
+}

@@ -1,0 +1,550 @@
+//! The processor's benchmarks; they print their figures (see BENCHMARKS.md).
+//!
+//! ```text
+//! cargo bench -p callsight-processor --bench processor -- state [CLIENTS] [MINUTES]
+//! cargo bench -p callsight-processor --bench processor -- kafka [CLIENTS] [MINUTES] [LEGS]
+//! ```
+//!
+//! - `state`: a campus of CLIENTS wireless clients (25 per AP, 500 per site, every AP with two
+//!   radios and a switch port, one WAN path per site) reporting every minute for MINUTES, applied
+//!   to the partitions' state in batches as the process role does (no Kafka): samples per
+//!   second, the process's peak RSS, RocksDB's memory and disk.
+//! - `kafka`: the same campus produced to the embedded broker, then the process role started on
+//!   it: samples per second from Kafka through the state; then LEGS call legs whose windows are
+//!   complete, one every 20 ms, and the time from producing each to reading its verdict from
+//!   `rca.verdicts`; then a second processor with empty state restoring every partition by
+//!   replay.
+
+#![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
+
+use callsight_core::Config;
+use callsight_core::codec::Codec;
+use callsight_core::metrics::Metrics;
+use callsight_core::readiness::Readiness;
+use callsight_core::shutdown::Shutdown;
+use callsight_kafka::cluster::Cluster;
+use callsight_kafka::consumer::{self, ConsumerEvent};
+use callsight_kafka::{KafkaMetrics, Producer};
+use callsight_model::codec::single_object;
+use callsight_model::samples;
+use callsight_model::types::*;
+use callsight_processor::partition::{Partition, Record, Settings};
+use callsight_state::{Store, StoreOptions};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const MINUTE: i64 = 60_000;
+const CLIENTS_PER_AP: usize = 25;
+const CLIENTS_PER_SITE: usize = 500;
+const PARTITIONS: i32 = 4;
+/// The reference site's AP (in `samples::inventory_records`), AP 0 of site 0.
+const REFERENCE_AP: &str = "5c5b35a1c020";
+
+/// A campus of sites; site 0 is the reference site of the samples, so legs on it have an
+/// inventory (AP, LLDP, uplinks, WAN links).
+struct Campus {
+    org: String,
+    sites: Vec<String>,
+    clients: usize,
+    /// Minute 0.
+    start: i64,
+}
+
+impl Campus {
+    fn new(clients: usize, minutes: i64) -> Self {
+        let leg = samples::call_leg();
+        let sites = clients.div_ceil(CLIENTS_PER_SITE);
+        let mut names = vec![leg.site_id.clone().unwrap_or_default()];
+        names.extend((1..sites).map(|s| format!("bench-site-{s:05}")));
+        Campus {
+            org: leg.org_id,
+            sites: names,
+            clients,
+            // The telemetry ends a few minutes after the reference call.
+            start: leg.leg_end + 10 * MINUTE - minutes * MINUTE,
+        }
+    }
+
+    fn ap_mac(site: usize, ap: usize) -> String {
+        if site == 0 && ap == 0 {
+            REFERENCE_AP.to_string()
+        } else {
+            format!("0a{:04x}{:06x}", site, ap)
+        }
+    }
+
+    fn client_mac(site: usize, client: usize) -> String {
+        format!("02{:04x}{:06x}", site, client)
+    }
+
+    fn client_ip(site: usize, client: usize) -> String {
+        format!("10.{}.{}.{}", site % 250, client / 250, client % 250 + 2)
+    }
+
+    /// Every sample of one minute, with the partition of its site.
+    fn minute(&self, minute: i64, sequence: &mut i64) -> Vec<(i32, NetworkSample)> {
+        let time = self.start + minute * MINUTE;
+        let mut out = Vec::new();
+        for (s, site) in self.sites.iter().enumerate() {
+            let partition = (s as i32) % PARTITIONS;
+            let clients = CLIENTS_PER_SITE.min(self.clients - s * CLIENTS_PER_SITE);
+            let mut push = |body: SampleBody| {
+                *sequence += 1;
+                out.push((
+                    partition,
+                    NetworkSample {
+                        org_id: self.org.clone(),
+                        site_id: site.clone(),
+                        time,
+                        source: "bench".into(),
+                        sequence: *sequence,
+                        body,
+                    },
+                ));
+            };
+            let wave = ((minute + s as i64) % 17) as f64;
+            for c in 0..clients {
+                let ap = c / CLIENTS_PER_AP;
+                push(SampleBody::WirelessClient(WirelessClientSample {
+                    client_mac: Self::client_mac(s, c),
+                    client_ip: Some(Self::client_ip(s, c)),
+                    ap_mac: Self::ap_mac(s, ap),
+                    bssid: Some(format!("{}1", &Self::ap_mac(s, ap)[..11])),
+                    band: WifiBand::Band5Ghz,
+                    channel: Some(36 + 4 * (ap as i32 % 8)),
+                    rssi_dbm: Some(-55.0 - wave),
+                    snr_db: Some(35.0 - wave),
+                    tx_rate_mbps: Some(400.0),
+                    rx_rate_mbps: Some(300.0),
+                    tx_bps: Some(2_000_000 + c as i64),
+                    rx_bps: Some(1_000_000 + c as i64),
+                    ..Default::default()
+                }));
+            }
+            for ap in 0..clients.div_ceil(CLIENTS_PER_AP) {
+                let ap_mac = Self::ap_mac(s, ap);
+                for band in [WifiBand::Band2_4Ghz, WifiBand::Band5Ghz] {
+                    push(SampleBody::ApRadio(ApRadioSample {
+                        ap_mac: ap_mac.clone(),
+                        band,
+                        channel: Some(36),
+                        util_all_ratio: Some(0.2 + wave / 100.0),
+                        util_non_wifi_ratio: Some(0.01),
+                        num_clients: Some(CLIENTS_PER_AP as i32 / 2),
+                        noise_floor_dbm: Some(-92.0),
+                        ..Default::default()
+                    }));
+                }
+                push(SampleBody::Ap(ApSample {
+                    ap_mac: ap_mac.clone(),
+                    uptime_s: Some(86_400.0 + (minute * 60) as f64),
+                    cpu_util_ratio: Some(0.2),
+                    num_clients: Some(CLIENTS_PER_AP as i32),
+                    ..Default::default()
+                }));
+                push(SampleBody::SwitchPort(SwitchPortSample {
+                    switch_mac: format!("0c{:04x}000000", s),
+                    port_id: format!("ge-0/0/{ap}"),
+                    up: true,
+                    speed_mbps: Some(1000),
+                    full_duplex: Some(true),
+                    rx_bps: Some(40_000_000),
+                    tx_bps: Some(60_000_000),
+                    rx_errors_per_s: Some(0.0),
+                    tx_errors_per_s: Some(0.0),
+                    ..Default::default()
+                }));
+            }
+            push(SampleBody::WanPath(WanPathSample {
+                gateway_mac: format!("4c{:04x}000000", s),
+                wan_port_id: "ge-0/0/7".into(),
+                up: true,
+                latency_ms: Some(18.0 + wave),
+                jitter_ms: Some(2.0),
+                loss_ratio: Some(0.0),
+                ..Default::default()
+            }));
+        }
+        out
+    }
+
+    /// Legs on the reference site, by the MAC of one of its clients, ending well before the
+    /// telemetry does (their windows are complete when they arrive).
+    fn legs(&self, n: usize) -> Vec<CallLeg> {
+        let base = samples::call_leg();
+        (0..n)
+            .map(|i| {
+                let mut leg = base.clone();
+                let shift = -((i as i64 * 7) % 40) * MINUTE;
+                leg.call_id = format!("bench-call-{i}");
+                leg.leg_id = format!("bench-call-{i}/p/0");
+                leg.participant_id = format!("bench-p-{i}");
+                leg.leg_start += shift;
+                leg.leg_end += shift;
+                leg.call_start = leg.leg_start;
+                leg.call_end = leg.leg_end;
+                leg.other_legs.clear();
+                leg.network.mac_address = Some(Self::client_mac(0, i % CLIENTS_PER_SITE));
+                leg.network.ip_address = Some(Self::client_ip(0, i % CLIENTS_PER_SITE));
+                leg
+            })
+            .collect()
+    }
+}
+
+/// The process's resident set and its peak, bytes (from `/proc/self/status`).
+fn rss() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(0, |kib| kib * 1024)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.0} MiB", bytes as f64 / (1 << 20) as f64)
+}
+
+fn arg(args: &[String], i: usize, default: usize) -> usize {
+    args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default)
+}
+
+fn bench_config(state: &std::path::Path) -> Config {
+    let mut config = Config::default();
+    config.kafka.linger = Duration::from_millis(1);
+    config.kafka.statistics_interval = Duration::ZERO;
+    config.kafka.session_timeout = Duration::from_secs(6);
+    config.topics.legs.partitions = PARTITIONS;
+    config.topics.telemetry.partitions = PARTITIONS;
+    config.topics.verdicts.partitions = PARTITIONS;
+    config.processor.state_dir = state.to_path_buf();
+    config.processor.retention = Duration::from_secs(4 * 3600);
+    config.validate().expect("valid configuration");
+    config
+}
+
+/// Samples straight into the partitions' state.
+fn state(clients: usize, minutes: i64) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = bench_config(dir.path());
+    let store = Store::open(dir.path(), &StoreOptions::default()).expect("store");
+    let settings = Settings::from_config(&config);
+    let inventory = callsight_inventory::Inventory::new();
+    let campus = Campus::new(clients, minutes);
+    let mut partitions: Vec<Partition> = (0..PARTITIONS as u32)
+        .map(|p| Partition::open(&store, p).expect("opens"))
+        .collect();
+    let mut offsets = [0i64; PARTITIONS as usize];
+    let (mut applied, mut busy, mut sequence) = (0u64, Duration::ZERO, 0i64);
+    let started = Instant::now();
+    for minute in 0..minutes {
+        let mut batches: Vec<Vec<Record>> = vec![Vec::new(); PARTITIONS as usize];
+        for (p, sample) in campus.minute(minute, &mut sequence) {
+            let bytes = single_object::encode(&sample).expect("encodes");
+            let offset = &mut offsets[p as usize];
+            batches[p as usize].push(Record::Sample {
+                sample,
+                bytes,
+                offset: *offset,
+            });
+            *offset += 1;
+        }
+        for (p, records) in batches.into_iter().enumerate() {
+            for chunk in records.chunks(config.processor.batch_records) {
+                let t = Instant::now();
+                partitions[p]
+                    .apply(&store, &inventory, &settings, chunk.to_vec(), 0, None)
+                    .expect("applies");
+                busy += t.elapsed();
+                applied += chunk.len() as u64;
+            }
+        }
+        if minute % 30 == 29 {
+            let (now, peak) = rss();
+            eprintln!(
+                "minute {}: {applied} samples, {:.0} samples/s applying, RSS {} (peak {})",
+                minute + 1,
+                applied as f64 / busy.as_secs_f64(),
+                mib(now),
+                mib(peak)
+            );
+        }
+    }
+    let (now, peak) = rss();
+    println!("state: {clients} clients, {minutes} minutes, 4 partitions, 4 h retention");
+    println!("  samples applied        {applied}");
+    println!(
+        "  applying               {:.0} samples/s ({:.1} s busy, {:.1} s with generation and encoding)",
+        applied as f64 / busy.as_secs_f64(),
+        busy.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+    println!("  RSS                    {} (peak {})", mib(now), mib(peak));
+    println!(
+        "  RocksDB memory         {} (memtables, block cache)",
+        mib(store.memory_bytes())
+    );
+    println!("  RocksDB disk           {}", mib(store.disk_bytes()));
+}
+
+fn metric(metrics: &Metrics, name: &str, labels: &[&str]) -> f64 {
+    metrics
+        .render()
+        .lines()
+        .filter(|l| l.starts_with(name) && labels.iter().all(|x| l.contains(x)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+fn quantile(sorted: &[Duration], q: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
+}
+
+async fn start_processor(
+    config: &Config,
+    cluster: &Cluster,
+    kafka_metrics: Arc<KafkaMetrics>,
+) -> (Shutdown, Metrics) {
+    let (shutdown, readiness, metrics) = (Shutdown::new(), Readiness::new(), Metrics::new());
+    callsight_processor::start(
+        config,
+        cluster.bootstrap(),
+        &metrics,
+        kafka_metrics,
+        &readiness,
+        &shutdown,
+    )
+    .await
+    .expect("the processor starts");
+    (shutdown, metrics)
+}
+
+/// End to end on the embedded broker.
+async fn kafka(clients: usize, minutes: i64, legs: usize) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = bench_config(&dir.path().join("a"));
+    let cluster = Cluster::connect(&config.kafka, &config.topics)
+        .await
+        .expect("the embedded broker");
+    let kafka_metrics = Arc::new(KafkaMetrics::register(&Metrics::new()).expect("metrics"));
+    let producer =
+        Producer::new(&config.kafka, cluster.bootstrap(), kafka_metrics.clone()).expect("producer");
+    let codec = Codec::new(&config.codec).expect("codec");
+    let topics = config.topics.clone();
+    for r in samples::inventory_records() {
+        let bytes = codec
+            .encode(&topics.inventory.name, &r)
+            .await
+            .expect("encodes");
+        producer
+            .send(&topics.inventory.name, r.entity_id.as_bytes(), &bytes, &[])
+            .await
+            .expect("delivered");
+    }
+
+    let campus = Campus::new(clients, minutes);
+    let (mut produced, mut sequence) = (0u64, 0i64);
+    let t = Instant::now();
+    for minute in 0..minutes {
+        let batch = campus.minute(minute, &mut sequence);
+        for chunk in batch.chunks(20_000) {
+            let sends = chunk.iter().map(|(_, s)| {
+                let (producer, codec, topic) = (&producer, &codec, &topics.telemetry.name);
+                async move {
+                    let bytes = codec.encode(topic, s).await.expect("encodes");
+                    let key = format!("{}|{}", s.org_id, s.site_id);
+                    producer
+                        .send(topic, key.as_bytes(), &bytes, &[])
+                        .await
+                        .expect("delivered");
+                }
+            });
+            futures::future::join_all(sends).await;
+            produced += chunk.len() as u64;
+        }
+    }
+    eprintln!(
+        "produced {produced} samples in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    // Throughput: from the first applied sample to the last.
+    let (shutdown, metrics) = start_processor(&config, &cluster, kafka_metrics.clone()).await;
+    // Every outcome (applied, late, expired) counts as taken.
+    let telemetry = |m: &Metrics| {
+        metric(
+            m,
+            "callsight_processor_records_total",
+            &["topic=\"telemetry\""],
+        )
+    };
+    let mut first = None;
+    loop {
+        let n = telemetry(&metrics);
+        if n > 0.0 && first.is_none() {
+            first = Some((Instant::now(), n));
+        }
+        if n >= produced as f64 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (first_at, first_n) = first.expect("samples applied");
+    let seconds = first_at.elapsed().as_secs_f64();
+    let rate = (produced as f64 - first_n) / seconds.max(1e-3);
+
+    // Latency: legs with complete windows, one every 20 ms.
+    let (reader, mut verdicts) = consumer::start(
+        &config.kafka,
+        cluster.bootstrap(),
+        "bench-verdicts",
+        &[&topics.verdicts.name],
+        kafka_metrics.clone(),
+    )
+    .expect("consumer");
+    // The reader joins its group before the first leg is sent.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let legs = campus.legs(legs);
+    let sent: Arc<std::sync::Mutex<HashMap<String, Instant>>> = Arc::default();
+    let sender = {
+        let (producer, codec, topic, sent) = (
+            producer.clone(),
+            Codec::new(&config.codec).expect("codec"),
+            topics.legs.name.clone(),
+            sent.clone(),
+        );
+        let legs = legs.clone();
+        tokio::spawn(async move {
+            for leg in legs {
+                let bytes = codec.encode(&topic, &leg).await.expect("encodes");
+                sent.lock()
+                    .expect("lock")
+                    .insert(leg.leg_id.clone(), Instant::now());
+                producer
+                    .send(&topic, leg.key().as_bytes(), &bytes, &[])
+                    .await
+                    .expect("delivered");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    let reader_codec = Codec::single_object();
+    let mut latencies = Vec::new();
+    let mut causes: HashMap<String, usize> = HashMap::new();
+    while latencies.len() < legs.len() {
+        let event = tokio::time::timeout(Duration::from_secs(60), verdicts.recv())
+            .await
+            .expect("verdicts within 60 s")
+            .expect("open");
+        if let ConsumerEvent::Record(r) = event {
+            let received = Instant::now();
+            let v: RootCauseVerdict = reader_codec
+                .decode(&r.payload.expect("payload"))
+                .await
+                .expect("a verdict");
+            if let Some(at) = sent.lock().expect("lock").get(&v.leg_id) {
+                latencies.push(received - *at);
+                *causes.entry(format!("{:?}", v.primary_cause)).or_default() += 1;
+            }
+        }
+    }
+    sender.await.expect("sent");
+    latencies.sort();
+    let _ = tokio::task::spawn_blocking(move || reader.stop()).await;
+    let partial = metric(
+        &metrics,
+        "callsight_processor_verdicts_total",
+        &["completeness=\"partial\""],
+    );
+    shutdown.drain(Duration::from_secs(30)).await;
+
+    // Restore: a second processor, its state empty, in the same group.
+    let config_b = bench_config(&dir.path().join("b"));
+    let t = Instant::now();
+    let (shutdown, metrics) = start_processor(&config_b, &cluster, kafka_metrics.clone()).await;
+    loop {
+        let live = metric(
+            &metrics,
+            "callsight_processor_partitions",
+            &["state=\"live\""],
+        );
+        let restoring = metric(
+            &metrics,
+            "callsight_processor_partitions",
+            &["state=\"restoring\""],
+        );
+        if live >= PARTITIONS as f64 && restoring == 0.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let restore_wall = t.elapsed();
+    let restored = metric(&metrics, "callsight_processor_restore_records_total", &[]);
+    let restore_sum = metric(&metrics, "callsight_processor_restore_seconds_sum", &[]);
+    shutdown.drain(Duration::from_secs(30)).await;
+
+    println!(
+        "kafka: {clients} clients, {minutes} minutes, {PARTITIONS} partitions, embedded broker"
+    );
+    println!("  samples                {produced}");
+    println!(
+        "  from Kafka through the state {rate:.0} samples/s ({seconds:.1} s from the first applied)"
+    );
+    println!(
+        "  leg to verdict         p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} legs ({} partial; causes {:?})",
+        quantile(&latencies, 0.5).as_secs_f64() * 1e3,
+        quantile(&latencies, 0.99).as_secs_f64() * 1e3,
+        latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+        latencies.len(),
+        partial,
+        causes
+    );
+    println!(
+        "  restore                {restored:.0} records in {:.1} s wall from start (group join included), {:.1} s summed over partitions",
+        restore_wall.as_secs_f64(),
+        restore_sum
+    );
+    let (now, peak) = rss();
+    println!(
+        "  RSS                    {} (peak {}; broker, producer and both processors in one process)",
+        mib(now),
+        mib(peak)
+    );
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; the rest are ours.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    match args.first().map(String::as_str) {
+        Some("state") => state(arg(&args, 1, 100_000), arg(&args, 2, 240) as i64),
+        Some("kafka") => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(kafka(
+                arg(&args, 1, 10_000),
+                arg(&args, 2, 60) as i64,
+                arg(&args, 3, 200),
+            ));
+        }
+        _ => {
+            eprintln!(
+                "usage: cargo bench -p callsight-processor --bench processor -- state [CLIENTS] [MINUTES] | kafka [CLIENTS] [MINUTES] [LEGS]"
+            );
+        }
+    }
+}
