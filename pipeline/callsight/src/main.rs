@@ -119,8 +119,8 @@ async fn run(config: &Config, roles: callsight::run::Roles) -> anyhow::Result<Ex
     let drained = shutdown.drain(config.shutdown.drain_timeout).await;
     drop(running);
     Ok(match drained {
-        Drained::Clean => ExitCode::SUCCESS,
-        Drained::TimedOut => ExitCode::FAILURE,
+        Drained::Clean if !shutdown.failed() => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
     })
 }
 

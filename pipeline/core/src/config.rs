@@ -572,6 +572,11 @@ pub struct ProcessorConfig {
     /// How often legs that waited `max_wait` are looked for (wall clock).
     #[serde(with = "humantime_serde")]
     pub tick_interval: Duration,
+    /// Kafka transactions: when set, each batch's outputs and the input offsets after it are
+    /// committed in one transaction under this `transactional.id` (unique and stable per
+    /// processor instance, e.g. the StatefulSet pod's name). Unset: the idempotent producer and
+    /// the outbox, committing offsets after the outputs were acknowledged.
+    pub transactional_id: Option<String>,
 }
 
 impl Default for ProcessorConfig {
@@ -588,6 +593,7 @@ impl Default for ProcessorConfig {
             write_buffer_bytes: 128 << 20,
             batch_records: 2000,
             tick_interval: Duration::from_secs(5),
+            transactional_id: None,
         }
     }
 }
@@ -884,6 +890,17 @@ impl Config {
         }
         if self.processor.baseline_slices == 0 {
             bad("processor.baseline_slices", "must be at least 1".into());
+        }
+        if self
+            .processor
+            .transactional_id
+            .as_deref()
+            .is_some_and(|id| id.trim().is_empty())
+        {
+            bad(
+                "processor.transactional_id",
+                "must not be empty when set".into(),
+            );
         }
         if self.processor.batch_records == 0 {
             bad("processor.batch_records", "must be at least 1".into());

@@ -1,6 +1,8 @@
 //! Graceful shutdown: one cancellation token for the whole process, a tracker of the tasks that
 //! must finish, and a bound on how long they may take.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -13,6 +15,7 @@ pub struct Shutdown {
     pub token: CancellationToken,
     /// Tasks that must finish (drain, flush, commit) before the process exits.
     pub tracker: TaskTracker,
+    failed: Arc<AtomicBool>,
 }
 
 /// How a drain ended.
@@ -54,6 +57,18 @@ impl Shutdown {
             _ = self.token.cancelled() => {}
         }
         self.token.cancel();
+    }
+
+    /// Stops the process because a task cannot go on: cancels the token, and the process exits
+    /// with a failure once drained.
+    pub fn fail(&self) {
+        self.failed.store(true, Ordering::SeqCst);
+        self.token.cancel();
+    }
+
+    /// Whether a task stopped the process with [`Shutdown::fail`].
+    pub fn failed(&self) -> bool {
+        self.failed.load(Ordering::SeqCst)
     }
 
     /// Cancels the token, then waits up to `bound` for every tracked task.

@@ -109,6 +109,17 @@ impl Inventory {
         true
     }
 
+    /// Applies one record of the compacted `net.inventory` topic, keyed by entity id: a record
+    /// is applied, a tombstone (no record) forgets the entity. Returns whether it changed the
+    /// table.
+    pub fn apply_keyed(&mut self, key: &[u8], record: Option<InventoryRecord>) -> bool {
+        match record {
+            Some(r) => self.apply(r),
+            None if key.is_empty() => false,
+            None => self.remove(&String::from_utf8_lossy(key)),
+        }
+    }
+
     /// Forgets an entity (a tombstone on the compacted topic).
     pub fn remove(&mut self, entity_id: &str) -> bool {
         match self.records.remove(entity_id) {

@@ -94,6 +94,13 @@ impl ConsumerHandle {
     }
 
     /// Commits the stored offsets now and waits for the broker.
+    /// The group's metadata, for committing offsets within a producer's transaction; `None`
+    /// before the consumer joined its group.
+    pub fn group_metadata(&self) -> Option<rdkafka::consumer::ConsumerGroupMetadata> {
+        self.consumer.group_metadata()
+    }
+
+    /// Commits the stored offsets now.
     pub fn commit(&self) -> Result<(), KafkaError> {
         match self.consumer.commit_consumer_state(CommitMode::Sync) {
             Err(KafkaError::ConsumerCommit(rdkafka::types::RDKafkaErrorCode::NoOffset)) => Ok(()),

@@ -3,6 +3,7 @@
 //! protocol-only, so callsight never depends on those when it runs embedded.
 
 use rdkafka::mocking::MockCluster;
+use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
@@ -14,6 +15,11 @@ enum Command {
     },
     SetUp {
         up: bool,
+        reply: mpsc::Sender<Result<(), String>>,
+    },
+    RequestErrors {
+        api: RDKafkaApiKey,
+        errors: Vec<RDKafkaRespErr>,
         reply: mpsc::Sender<Result<(), String>>,
     },
     Stop,
@@ -72,6 +78,10 @@ impl EmbeddedBroker {
                                 .map_err(|e| e.to_string());
                             let _ = reply.send(result);
                         }
+                        Command::RequestErrors { api, errors, reply } => {
+                            cluster.request_errors(api, &errors);
+                            let _ = reply.send(Ok(()));
+                        }
                         Command::Stop => break,
                     }
                 }
@@ -117,6 +127,29 @@ impl EmbeddedBroker {
         let (reply, answer) = mpsc::channel();
         self.commands
             .send(Command::SetUp { up, reply })
+            .map_err(|_| EmbeddedError("it has stopped".into()))?;
+        answer
+            .recv()
+            .map_err(|_| EmbeddedError("it has stopped".into()))?
+            .map_err(EmbeddedError)
+    }
+}
+
+impl EmbeddedBroker {
+    /// Makes the next requests of kind `api` fail, one per error given, in order: faults to
+    /// rehearse (for example a transaction's `EndTxn` refused).
+    pub fn fail_requests(
+        &self,
+        api: RDKafkaApiKey,
+        errors: &[RDKafkaRespErr],
+    ) -> Result<(), EmbeddedError> {
+        let (reply, answer) = mpsc::channel();
+        self.commands
+            .send(Command::RequestErrors {
+                api,
+                errors: errors.to_vec(),
+                reply,
+            })
             .map_err(|_| EmbeddedError("it has stopped".into()))?;
         answer
             .recv()

@@ -4,6 +4,7 @@
 //! - [`client_config`]: librdkafka settings for every client, the producer and the consumer.
 //! - [`context`]: statistics to gauges, librdkafka logs to `tracing`, rebalance forwarding.
 //! - [`producer`]: the idempotent, acknowledged producer.
+//! - [`transactions`]: the transactional producer of a consume-process-produce loop.
 //! - [`consumer`]: a `BaseConsumer` on its own thread feeding a bounded channel, with explicit
 //!   offset storage.
 //! - [`paired`]: a group consumer of one topic that takes the same partitions of a second
@@ -26,6 +27,7 @@ pub mod paired;
 pub mod producer;
 pub mod table;
 pub mod topics;
+pub mod transactions;
 
 pub use consumer::{ConsumedRecord, ConsumerEvent, ConsumerHandle, TopicPartition};
 pub use metrics::KafkaMetrics;

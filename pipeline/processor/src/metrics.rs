@@ -36,6 +36,10 @@ pub struct ProcessorMetrics {
     /// `callsight_processor_state_bytes{kind}`: RocksDB `memory` (memtables and block cache) and
     /// `disk` (windows' SST files).
     pub state_bytes: IntGaugeVec,
+    /// `callsight_processor_transactions_total{outcome}`: Kafka transactions (with
+    /// `processor.transactional_id`): `committed`, `aborted` (retried in a new one), `failed`
+    /// (fatal: the processor stops).
+    pub transactions: IntCounterVec,
 }
 
 impl ProcessorMetrics {
@@ -98,7 +102,15 @@ impl ProcessorMetrics {
                 "RocksDB memory (memtables and block cache) and disk (windows).",
                 &["kind"],
             )?,
+            transactions: metrics.counter_vec(
+                "callsight_processor_transactions_total",
+                "Kafka transactions of the processor, by outcome.",
+                &["outcome"],
+            )?,
         };
+        for o in ["committed", "aborted", "failed"] {
+            m.transactions.with_label_values(&[o]);
+        }
         for topic in ["telemetry", "legs"] {
             for outcome in ["applied", "late", "expired", "stale", "undecodable"] {
                 m.records.with_label_values(&[topic, outcome]);

@@ -31,6 +31,7 @@ use callsight_kafka::consumer::{ConsumedRecord, ConsumerEvent, ConsumerHandle};
 use callsight_kafka::context::Context;
 use callsight_kafka::dead_letter::DeadLetters;
 use callsight_kafka::paired::{self, Start};
+use callsight_kafka::transactions::{NextOffset, TransactionalProducer, TxnError, TxnRecord};
 use callsight_kafka::{KafkaMetrics, Producer};
 use callsight_model::codec::single_object;
 use callsight_model::types::{CallLeg, InventoryRecord, NetworkSample};
@@ -271,6 +272,10 @@ struct Run {
     readiness: Readiness,
     plans: Plans,
     batch_records: usize,
+    /// With `processor.transactional_id`: outputs and offsets committed together.
+    transactions: Option<TransactionalProducer>,
+    /// To stop the process, failing, when the role cannot go on.
+    shutdown: Shutdown,
 }
 
 /// Starts the process role; it runs until `shutdown.token` is cancelled.
@@ -327,6 +332,18 @@ pub async fn start(
     let codec = Arc::new(Codec::new(&config.codec).map_err(|e| setup(e.to_string()))?);
     let producer = Producer::new(&config.kafka, bootstrap, kafka_metrics.clone())
         .map_err(|e| setup(format!("Kafka producer: {e}")))?;
+    let transactions = match &config.processor.transactional_id {
+        Some(id) => {
+            let txn =
+                TransactionalProducer::new(&config.kafka, bootstrap, id, kafka_metrics.clone())
+                    .map_err(|e| setup(format!("Kafka transactional producer: {e}")))?;
+            txn.init()
+                .await
+                .map_err(|e| setup(format!("processor.transactional_id {id}: {e}")))?;
+            Some(txn)
+        }
+        None => None,
+    };
     readiness.register("processor", "loading the inventory");
 
     // The inventory, read whole.
@@ -346,15 +363,10 @@ pub async fn start(
         {
             let inventory = inventory.clone();
             move |key: &[u8], record: Option<InventoryRecord>| {
-                let mut inventory = inventory.write().unwrap_or_else(|p| p.into_inner());
-                match record {
-                    Some(r) => {
-                        inventory.apply(r);
-                    }
-                    None => {
-                        inventory.remove(&String::from_utf8_lossy(key));
-                    }
-                }
+                inventory
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .apply_keyed(key, record);
             }
         },
     ));
@@ -380,6 +392,8 @@ pub async fn start(
         readiness: readiness.clone(),
         plans: plans.clone(),
         batch_records: config.processor.batch_records,
+        transactions,
+        shutdown: shutdown.clone(),
     };
     let look_back = config.processor.retention + config.processor.allowed_lateness;
     let (kafka, bootstrap, token, tick) = (
@@ -580,7 +594,7 @@ async fn assigned(
                     outputs = unsent.len(),
                     "publishing the outbox"
                 );
-                publish(run, handle, &partition, unsent, None, token).await;
+                publish(run, handle, &partition, unsent, &[], None, token).await;
             }
         } else if let Err(e) = partition.discard_outbox(&run.store) {
             tracing::warn!(partition = p, error = %e, "cannot clear the outbox");
@@ -679,7 +693,7 @@ async fn apply(
                         partition = p,
                         "a record neither decodes nor can be dead-lettered; the processor stops"
                     );
-                    token.cancel();
+                    run.shutdown.fail();
                     return;
                 }
             }
@@ -709,7 +723,7 @@ async fn apply(
             Err(e) => {
                 // The state store failed: stop taking records rather than lose any.
                 tracing::error!(partition = p, error = %e, "cannot apply records; the processor stops");
-                token.cancel();
+                run.shutdown.fail();
                 return;
             }
         };
@@ -737,16 +751,40 @@ async fn apply(
                 .with_label_values(&[&p.to_string()])
                 .set(w / 1000);
         }
-        publish(run, handle, &state.partition, outgoing, Some(taken), token).await;
-        // Everything this batch caused is acknowledged: its offsets may be committed.
-        for (topic, last) in [
+        let offsets: Vec<NextOffset> = [
             (&run.legs_topic, last_legs),
             (&run.telemetry_topic, last_tel),
-        ] {
-            if let Some(offset) = last
-                && let Err(e) = handle.store(topic, p, offset)
-            {
-                tracing::debug!(partition = p, error = %e, "offset not stored (revoked?)");
+        ]
+        .into_iter()
+        .filter_map(|(topic, last)| {
+            last.map(|o| NextOffset {
+                topic: topic.clone(),
+                partition: p,
+                next: o + 1,
+            })
+        })
+        .collect();
+        let published = publish(
+            run,
+            handle,
+            &state.partition,
+            outgoing,
+            &offsets,
+            Some(taken),
+            token,
+        )
+        .await;
+        if !published {
+            // Stopping: what this batch caused stays in the outbox, its offsets uncommitted.
+            return;
+        }
+        // Everything this batch caused is acknowledged: its offsets may be committed (they
+        // were, within the transaction, when there is one).
+        if run.transactions.is_none() {
+            for o in &offsets {
+                if let Err(e) = handle.store(&o.topic, p, o.next - 1) {
+                    tracing::debug!(partition = p, error = %e, "offset not stored (revoked?)");
+                }
             }
         }
         if restoring && state.restored() {
@@ -781,7 +819,7 @@ async fn tick(
         };
         match result {
             Ok((outgoing, _)) if !outgoing.is_empty() => {
-                publish(run, handle, &state.partition, outgoing, None, token).await;
+                publish(run, handle, &state.partition, outgoing, &[], None, token).await;
             }
             Ok(_) => {}
             Err(e) => tracing::error!(partition = p, error = %e, "cannot look for overdue legs"),
@@ -790,36 +828,26 @@ async fn tick(
     report(run, owned);
 }
 
-/// Produces outputs until the broker acknowledged all of them, then removes them from the
-/// outbox. Retries while the broker refuses (they stay in the outbox meanwhile).
+/// Publishes a batch's outputs (and, in a transaction, the offsets after the batch), retrying
+/// until the broker took them; then removes them from the outbox. `false` when the processor
+/// stops first (the outputs stay in the outbox).
 async fn publish(
     run: &Run,
-    _handle: &ConsumerHandle,
+    handle: &ConsumerHandle,
     partition: &Partition,
     outgoing: Vec<Outgoing>,
+    offsets: &[NextOffset],
     taken: Option<Instant>,
     token: &tokio_util::sync::CancellationToken,
-) {
-    if outgoing.is_empty() {
-        return;
-    }
-    let mut wait = Duration::from_millis(200);
-    loop {
-        let sends = outgoing.iter().map(|o| send(run, &o.output));
-        let results = futures::future::join_all(sends).await;
-        if results.iter().all(Result::is_ok) {
-            break;
-        }
-        let error = results
-            .into_iter()
-            .find_map(Result::err)
-            .unwrap_or_default();
-        tracing::warn!(error = %error, "outputs not acknowledged; retrying");
-        tokio::select! {
-            _ = token.cancelled() => return,
-            _ = tokio::time::sleep(wait) => {}
-        }
-        wait = (wait * 2).min(Duration::from_secs(30));
+) -> bool {
+    let published = match &run.transactions {
+        None if outgoing.is_empty() => return true,
+        Some(_) if outgoing.is_empty() && offsets.is_empty() => return true,
+        None => publish_acknowledged(run, &outgoing, token).await,
+        Some(txn) => publish_in_transaction(run, txn, handle, &outgoing, offsets, token).await,
+    };
+    if !published {
+        return false;
     }
     for o in &outgoing {
         match &o.output {
@@ -843,10 +871,117 @@ async fn publish(
     if let Err(e) = partition.acknowledge(&run.store, &keys) {
         tracing::warn!(error = %e, "cannot clear acknowledged outputs from the outbox");
     }
+    true
 }
 
-async fn send(run: &Run, output: &Output) -> Result<(), String> {
-    let (topic, key, bytes) = match output {
+/// Produces outputs until the broker acknowledged all of them, retrying while it refuses.
+async fn publish_acknowledged(
+    run: &Run,
+    outgoing: &[Outgoing],
+    token: &tokio_util::sync::CancellationToken,
+) -> bool {
+    let mut wait = Duration::from_millis(200);
+    loop {
+        let sends = outgoing.iter().map(|o| send(run, &o.output));
+        let results = futures::future::join_all(sends).await;
+        if results.iter().all(Result::is_ok) {
+            return true;
+        }
+        let error = results
+            .into_iter()
+            .find_map(Result::err)
+            .unwrap_or_default();
+        tracing::warn!(error = %error, "outputs not acknowledged; retrying");
+        tokio::select! {
+            _ = token.cancelled() => return false,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        wait = (wait * 2).min(Duration::from_secs(30));
+    }
+}
+
+/// Produces outputs and commits `offsets` in one transaction; an aborted transaction is tried
+/// again in a new one, a fatal failure stops the processor.
+async fn publish_in_transaction(
+    run: &Run,
+    txn: &TransactionalProducer,
+    handle: &ConsumerHandle,
+    outgoing: &[Outgoing],
+    offsets: &[NextOffset],
+    token: &tokio_util::sync::CancellationToken,
+) -> bool {
+    // After a fatal error the producer is not used again.
+    if run.shutdown.failed() {
+        return false;
+    }
+    let mut records = Vec::with_capacity(outgoing.len());
+    for o in outgoing {
+        match encode(run, &o.output).await {
+            Ok((topic, key, payload)) => records.push(TxnRecord {
+                topic: topic.clone(),
+                key: key.into_bytes(),
+                payload,
+            }),
+            Err(e) => {
+                tracing::error!(error = %e, "an output does not encode; the processor stops");
+                run.shutdown.fail();
+                return false;
+            }
+        }
+    }
+    let mut wait = Duration::from_millis(200);
+    loop {
+        let group = handle.group_metadata();
+        let result = match group {
+            None if !offsets.is_empty() => {
+                tracing::warn!("no consumer group metadata yet; the transaction waits");
+                None
+            }
+            group => Some(
+                txn.commit_batch(&records, group.map(|g| (offsets.to_vec(), g)))
+                    .await,
+            ),
+        };
+        match result {
+            Some(Ok(())) => {
+                run.metrics
+                    .transactions
+                    .with_label_values(&["committed"])
+                    .inc();
+                return true;
+            }
+            Some(Err(TxnError::Aborted(e))) => {
+                run.metrics
+                    .transactions
+                    .with_label_values(&["aborted"])
+                    .inc();
+                tracing::warn!(error = %e, "transaction aborted; the batch goes again in a new one");
+            }
+            Some(Err(TxnError::Fatal(e))) => {
+                run.metrics
+                    .transactions
+                    .with_label_values(&["failed"])
+                    .inc();
+                tracing::error!(error = %e, "the transactional producer failed; the processor stops");
+                run.shutdown.fail();
+                return false;
+            }
+            None => {}
+        }
+        tokio::select! {
+            _ = token.cancelled() => return false,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        wait = (wait * 2).min(Duration::from_secs(30));
+    }
+}
+
+/// Topic, key and bytes of an output.
+async fn encode<'a>(
+    run: &'a Run,
+    output: &Output,
+) -> Result<(&'a String, String, Vec<u8>), String> {
+    Ok(match output {
         Output::Verdict { verdict, .. } => (
             &run.verdicts_topic,
             format!("{}|{}|{}", verdict.org_id, verdict.call_id, verdict.leg_id),
@@ -868,7 +1003,11 @@ async fn send(run: &Run, output: &Output) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?,
         ),
-    };
+    })
+}
+
+async fn send(run: &Run, output: &Output) -> Result<(), String> {
+    let (topic, key, bytes) = encode(run, output).await?;
     run.producer
         .send(topic, key.as_bytes(), &bytes, &[])
         .await

@@ -1,6 +1,9 @@
 //! The process role on the embedded broker: inventory, telemetry and legs in, verdicts out;
 //! a restart on the same state publishes nothing twice; a restart without state replays, and
-//! publishes only what had not been published; topics that are not co-partitioned are refused.
+//! publishes only what had not been published; topics that are not co-partitioned are refused;
+//! with Kafka transactions, an aborted transaction's batch goes again and a fatal error stops the
+//! processor (the embedded broker speaks the transactional protocol but does not isolate
+//! aborted records, so these tests check the flow and the error handling).
 
 mod world;
 
@@ -14,6 +17,7 @@ use callsight_kafka::consumer::{self, ConsumerEvent};
 use callsight_kafka::{KafkaMetrics, Producer};
 use callsight_model::samples;
 use callsight_model::types::{CauseCode, RootCauseVerdict};
+use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -383,4 +387,94 @@ async fn partitions_move_between_two_processors_and_no_verdict_is_lost_or_wrong(
         "B restored moved partitions by replay"
     );
     stop_b.drain(Duration::from_secs(20)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_transactions_an_aborted_batch_goes_again_and_every_verdict_arrives() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let mut config = config(state.path());
+    config.processor.transactional_id = Some("process-test-0".into());
+    let cluster = Cluster::connect(&config.kafka, &config.topics)
+        .await
+        .expect("cluster");
+    let kafka_metrics = Arc::new(KafkaMetrics::register(&Metrics::new()).expect("metrics"));
+    produce_world(&config, &cluster, kafka_metrics.clone()).await;
+    // The first offsets sent to a transaction are refused with an error that makes it
+    // abortable: that transaction is aborted and its batch goes again in a new one.
+    cluster
+        .embedded()
+        .expect("embedded")
+        .fail_requests(
+            RDKafkaApiKey::AddOffsetsToTxn,
+            &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED],
+        )
+        .expect("fault injected");
+
+    let metrics = Metrics::new();
+    let (shutdown, _) = start(&config, &cluster, &metrics, kafka_metrics.clone()).await;
+    let (latest, _) = verdicts(&config, &cluster, kafka_metrics.clone(), "read-txn", 5).await;
+    for id in ["call-1/p-1/0", "call-2/p-2/0", "call-3/p-3/0"] {
+        assert_eq!(
+            latest[id].primary_cause,
+            CauseCode::WirelessChannelUtilization,
+            "{id}: {}",
+            latest[id].summary
+        );
+    }
+    let outcome = |o: &str| {
+        metric(
+            &metrics,
+            &format!("callsight_processor_transactions_total{{outcome=\"{o}\"}}"),
+        )
+    };
+    assert!(outcome("committed") > 0.0);
+    assert!(
+        outcome("aborted") >= 1.0,
+        "the refused transaction was aborted"
+    );
+    assert_eq!(outcome("failed"), 0.0);
+    assert!(!shutdown.token.is_cancelled());
+    shutdown.drain(Duration::from_secs(20)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fatal_transaction_error_stops_the_processor() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let mut config = config(state.path());
+    config.processor.transactional_id = Some("process-test-1".into());
+    let cluster = Cluster::connect(&config.kafka, &config.topics)
+        .await
+        .expect("cluster");
+    let kafka_metrics = Arc::new(KafkaMetrics::register(&Metrics::new()).expect("metrics"));
+    produce_world(&config, &cluster, kafka_metrics.clone()).await;
+    // The coordinator answers that a newer instance owns this transactional id.
+    cluster
+        .embedded()
+        .expect("embedded")
+        .fail_requests(
+            RDKafkaApiKey::AddOffsetsToTxn,
+            &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH],
+        )
+        .expect("fault injected");
+
+    let metrics = Metrics::new();
+    let (shutdown, readiness) = start(&config, &cluster, &metrics, kafka_metrics).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while !shutdown.token.is_cancelled() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the processor went on after a fatal transaction error"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(shutdown.failed(), "the process exits with a failure");
+    assert_eq!(
+        metric(
+            &metrics,
+            "callsight_processor_transactions_total{outcome=\"failed\"}"
+        ),
+        1.0
+    );
+    shutdown.drain(Duration::from_secs(20)).await;
+    assert!(!readiness.report().0, "not ready once stopped");
 }

@@ -394,12 +394,16 @@ impl Store {
 
     /// Memory the store uses now: memtables and the block cache, bytes.
     pub fn memory_bytes(&self) -> u64 {
-        let memtables = self
-            .db
-            .property_int_value("rocksdb.cur-size-all-mem-tables")
-            .ok()
-            .flatten()
-            .unwrap_or(0);
+        let memtables: u64 = std::iter::once(WINDOWS)
+            .chain(Table::ALL.iter().map(|t| t.name()))
+            .filter_map(|name| self.cf(name).ok())
+            .filter_map(|cf| {
+                self.db
+                    .property_int_value_cf(cf, "rocksdb.cur-size-all-mem-tables")
+                    .ok()
+                    .flatten()
+            })
+            .sum();
         memtables + self.cache.get_usage() as u64
     }
 

@@ -362,39 +362,16 @@ impl Fetcher {
 pub async fn follow_inventory(
     inventory: Arc<RwLock<Inventory>>,
     codec: Arc<callsight_core::codec::Codec>,
-    mut events: mpsc::Receiver<TableEvent>,
+    events: mpsc::Receiver<TableEvent>,
     ready: tokio::sync::watch::Sender<bool>,
 ) {
-    while let Some(event) = events.recv().await {
-        match event {
-            TableEvent::CaughtUp => {
-                ready.send_replace(true);
-            }
-            TableEvent::Record(record) => match (&record.payload, &record.key) {
-                (None, Some(key)) => {
-                    inventory
-                        .write()
-                        .unwrap_or_else(|poisoned| poisoned.into_inner())
-                        .remove(&String::from_utf8_lossy(key));
-                }
-                (None, None) => {}
-                (Some(bytes), _) => match codec.decode::<InventoryRecord>(bytes).await {
-                    Ok(r) => {
-                        inventory
-                            .write()
-                            .unwrap_or_else(|poisoned| poisoned.into_inner())
-                            .apply(r);
-                    }
-                    Err(e) => tracing::error!(
-                        partition = record.partition,
-                        offset = record.offset,
-                        error = %e,
-                        "an inventory record does not decode; it is ignored"
-                    ),
-                },
-            },
-        }
-    }
+    callsight_kafka::table::follow::<InventoryRecord>(codec, events, ready, |key, record| {
+        inventory
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .apply_keyed(key, record);
+    })
+    .await;
 }
 
 /// Consumes `teams.notifications` in group `<kafka.group_id>-fetch` until `token` is cancelled.
