@@ -9,8 +9,9 @@
 //!   radios and a switch port, one WAN path per site) reporting every minute for MINUTES, applied
 //!   to the partitions' state in batches as the process role does (no Kafka): samples per
 //!   second, the process's peak RSS, RocksDB's memory and disk.
-//! - `kafka`: the same campus produced to the embedded broker, then the process role started on
-//!   it: samples per second from Kafka through the state; then LEGS call legs whose windows are
+//! - `kafka`: a campus of smaller sites (100 clients each, spread over 16 partitions, since the
+//!   embedded broker keeps only about 5 MiB per partition) produced to the embedded broker, then
+//!   the process role started on it: samples per second from Kafka through the state; then LEGS call legs whose windows are
 //!   complete, one every 20 ms, and the time from producing each to reading its verdict from
 //!   `rca.verdicts`; then a second processor with empty state restoring every partition by
 //!   replay.
@@ -30,16 +31,27 @@ use callsight_model::samples;
 use callsight_model::types::*;
 use callsight_processor::partition::{Partition, Record, Settings};
 use callsight_state::{Store, StoreOptions};
+use rdkafka::producer::Producer as _;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const MINUTE: i64 = 60_000;
 const CLIENTS_PER_AP: usize = 25;
-const CLIENTS_PER_SITE: usize = 500;
+/// The state benchmark's partitions and sites.
 const PARTITIONS: i32 = 4;
-/// The reference site's AP (in `samples::inventory_records`), AP 0 of site 0.
+const CLIENTS_PER_SITE: usize = 500;
+/// The embedded broker keeps about 5 MiB per partition (older records are dropped), so the
+/// Kafka benchmark spreads smaller sites over more partitions.
+const KAFKA_PARTITIONS: i32 = 16;
+const KAFKA_CLIENTS_PER_SITE: usize = 100;
+/// The reference site's AP (in `samples::inventory_records`), AP 0 of site 0, its 5 GHz BSSID,
+/// the switch ports on its path (LLDP and uplink) and the site's WAN link.
 const REFERENCE_AP: &str = "5c5b35a1c020";
+const REFERENCE_BSSID: &str = "5c5b35f2d221";
+const REFERENCE_SWITCH: &str = "0c8126c7a100";
+const REFERENCE_PORTS: [&str; 2] = ["ge-0/0/1", "ge-0/0/11"];
+const REFERENCE_GATEWAY: &str = "4c96147e2b00";
 
 /// A campus of sites; site 0 is the reference site of the samples, so legs on it have an
 /// inventory (AP, LLDP, uplinks, WAN links).
@@ -47,20 +59,24 @@ struct Campus {
     org: String,
     sites: Vec<String>,
     clients: usize,
+    per_site: usize,
+    partitions: i32,
     /// Minute 0.
     start: i64,
 }
 
 impl Campus {
-    fn new(clients: usize, minutes: i64) -> Self {
+    fn new(clients: usize, minutes: i64, per_site: usize, partitions: i32) -> Self {
         let leg = samples::call_leg();
-        let sites = clients.div_ceil(CLIENTS_PER_SITE);
+        let sites = clients.div_ceil(per_site);
         let mut names = vec![leg.site_id.clone().unwrap_or_default()];
         names.extend((1..sites).map(|s| format!("bench-site-{s:05}")));
         Campus {
             org: leg.org_id,
             sites: names,
             clients,
+            per_site,
+            partitions,
             // The telemetry ends a few minutes after the reference call.
             start: leg.leg_end + 10 * MINUTE - minutes * MINUTE,
         }
@@ -71,6 +87,33 @@ impl Campus {
             REFERENCE_AP.to_string()
         } else {
             format!("0a{:04x}{:06x}", site, ap)
+        }
+    }
+
+    fn bssid(site: usize, ap: usize) -> String {
+        if site == 0 && ap == 0 {
+            REFERENCE_BSSID.to_string()
+        } else {
+            format!("{}1", &Self::ap_mac(site, ap)[..11])
+        }
+    }
+
+    fn switch_port(site: usize, ap: usize) -> (String, String) {
+        if site == 0 {
+            (
+                REFERENCE_SWITCH.to_string(),
+                REFERENCE_PORTS[ap.min(1)].to_string(),
+            )
+        } else {
+            (format!("0c{:04x}000000", site), format!("ge-0/0/{ap}"))
+        }
+    }
+
+    fn gateway(site: usize) -> String {
+        if site == 0 {
+            REFERENCE_GATEWAY.to_string()
+        } else {
+            format!("4c{:04x}000000", site)
         }
     }
 
@@ -87,8 +130,8 @@ impl Campus {
         let time = self.start + minute * MINUTE;
         let mut out = Vec::new();
         for (s, site) in self.sites.iter().enumerate() {
-            let partition = (s as i32) % PARTITIONS;
-            let clients = CLIENTS_PER_SITE.min(self.clients - s * CLIENTS_PER_SITE);
+            let partition = (s as i32) % self.partitions;
+            let clients = self.per_site.min(self.clients - s * self.per_site);
             let mut push = |body: SampleBody| {
                 *sequence += 1;
                 out.push((
@@ -110,7 +153,7 @@ impl Campus {
                     client_mac: Self::client_mac(s, c),
                     client_ip: Some(Self::client_ip(s, c)),
                     ap_mac: Self::ap_mac(s, ap),
-                    bssid: Some(format!("{}1", &Self::ap_mac(s, ap)[..11])),
+                    bssid: Some(Self::bssid(s, ap)),
                     band: WifiBand::Band5Ghz,
                     channel: Some(36 + 4 * (ap as i32 % 8)),
                     rssi_dbm: Some(-55.0 - wave),
@@ -143,9 +186,10 @@ impl Campus {
                     num_clients: Some(CLIENTS_PER_AP as i32),
                     ..Default::default()
                 }));
+                let (switch_mac, port_id) = Self::switch_port(s, ap);
                 push(SampleBody::SwitchPort(SwitchPortSample {
-                    switch_mac: format!("0c{:04x}000000", s),
-                    port_id: format!("ge-0/0/{ap}"),
+                    switch_mac,
+                    port_id,
                     up: true,
                     speed_mbps: Some(1000),
                     full_duplex: Some(true),
@@ -157,7 +201,7 @@ impl Campus {
                 }));
             }
             push(SampleBody::WanPath(WanPathSample {
-                gateway_mac: format!("4c{:04x}000000", s),
+                gateway_mac: Self::gateway(s),
                 wan_port_id: "ge-0/0/7".into(),
                 up: true,
                 latency_ms: Some(18.0 + wave),
@@ -169,8 +213,8 @@ impl Campus {
         out
     }
 
-    /// Legs on the reference site, by the MAC of one of its clients, ending well before the
-    /// telemetry does (their windows are complete when they arrive).
+    /// Legs on the reference site, by the MAC of one of the clients of its reference AP, ending
+    /// well before the telemetry does (their windows are complete when they arrive).
     fn legs(&self, n: usize) -> Vec<CallLeg> {
         let base = samples::call_leg();
         (0..n)
@@ -185,8 +229,8 @@ impl Campus {
                 leg.call_start = leg.leg_start;
                 leg.call_end = leg.leg_end;
                 leg.other_legs.clear();
-                leg.network.mac_address = Some(Self::client_mac(0, i % CLIENTS_PER_SITE));
-                leg.network.ip_address = Some(Self::client_ip(0, i % CLIENTS_PER_SITE));
+                leg.network.mac_address = Some(Self::client_mac(0, i % CLIENTS_PER_AP));
+                leg.network.ip_address = Some(Self::client_ip(0, i % CLIENTS_PER_AP));
                 leg
             })
             .collect()
@@ -215,16 +259,23 @@ fn arg(args: &[String], i: usize, default: usize) -> usize {
     args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default)
 }
 
-fn bench_config(state: &std::path::Path) -> Config {
+fn bench_config(state: &std::path::Path, partitions: i32) -> Config {
     let mut config = Config::default();
     config.kafka.linger = Duration::from_millis(1);
     config.kafka.statistics_interval = Duration::ZERO;
     config.kafka.session_timeout = Duration::from_secs(6);
-    config.topics.legs.partitions = PARTITIONS;
-    config.topics.telemetry.partitions = PARTITIONS;
-    config.topics.verdicts.partitions = PARTITIONS;
+    config.topics.legs.partitions = partitions;
+    config.topics.telemetry.partitions = partitions;
+    config.topics.verdicts.partitions = partitions;
     config.processor.state_dir = state.to_path_buf();
     config.processor.retention = Duration::from_secs(4 * 3600);
+    // The embedded broker answers a fetch with no data after the fetch's whole wait (new data
+    // does not end it early, as a real broker does): keep that wait short so that the figures
+    // are the processor's, not the broker's.
+    config
+        .kafka
+        .properties
+        .insert("fetch.wait.max.ms".into(), "5".into());
     config.validate().expect("valid configuration");
     config
 }
@@ -232,11 +283,11 @@ fn bench_config(state: &std::path::Path) -> Config {
 /// Samples straight into the partitions' state.
 fn state(clients: usize, minutes: i64) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = bench_config(dir.path());
+    let config = bench_config(dir.path(), PARTITIONS);
     let store = Store::open(dir.path(), &StoreOptions::default()).expect("store");
     let settings = Settings::from_config(&config);
     let inventory = callsight_inventory::Inventory::new();
-    let campus = Campus::new(clients, minutes);
+    let campus = Campus::new(clients, minutes, CLIENTS_PER_SITE, PARTITIONS);
     let mut partitions: Vec<Partition> = (0..PARTITIONS as u32)
         .map(|p| Partition::open(&store, p).expect("opens"))
         .collect();
@@ -331,7 +382,7 @@ async fn start_processor(
 /// End to end on the embedded broker.
 async fn kafka(clients: usize, minutes: i64, legs: usize) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = bench_config(&dir.path().join("a"));
+    let config = bench_config(&dir.path().join("a"), KAFKA_PARTITIONS);
     let cluster = Cluster::connect(&config.kafka, &config.topics)
         .await
         .expect("the embedded broker");
@@ -351,7 +402,7 @@ async fn kafka(clients: usize, minutes: i64, legs: usize) {
             .expect("delivered");
     }
 
-    let campus = Campus::new(clients, minutes);
+    let campus = Campus::new(clients, minutes, KAFKA_CLIENTS_PER_SITE, KAFKA_PARTITIONS);
     let (mut produced, mut sequence) = (0u64, 0i64);
     let t = Instant::now();
     for minute in 0..minutes {
@@ -376,6 +427,19 @@ async fn kafka(clients: usize, minutes: i64, legs: usize) {
         "produced {produced} samples in {:.1} s",
         t.elapsed().as_secs_f64()
     );
+    // Every record must still be there: the embedded broker drops a partition's oldest records
+    // beyond about 5 MiB.
+    for p in 0..KAFKA_PARTITIONS {
+        let (low, high) = producer
+            .client()
+            .client()
+            .fetch_watermarks(&topics.telemetry.name, p, Duration::from_secs(10))
+            .expect("watermarks");
+        assert_eq!(
+            low, 0,
+            "the embedded broker dropped the oldest records of partition {p} ({high} produced): fewer clients or minutes"
+        );
+    }
 
     // Throughput: from the first applied sample to the last.
     let (shutdown, metrics) = start_processor(&config, &cluster, kafka_metrics.clone()).await;
@@ -388,6 +452,7 @@ async fn kafka(clients: usize, minutes: i64, legs: usize) {
         )
     };
     let mut first = None;
+    let mut said = Instant::now();
     loop {
         let n = telemetry(&metrics);
         if n > 0.0 && first.is_none() {
@@ -396,8 +461,13 @@ async fn kafka(clients: usize, minutes: i64, legs: usize) {
         if n >= produced as f64 {
             break;
         }
+        if said.elapsed() > Duration::from_secs(10) {
+            eprintln!("{n} of {produced} samples taken");
+            said = Instant::now();
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    eprintln!("every sample taken");
     let (first_at, first_n) = first.expect("samples applied");
     let seconds = first_at.elapsed().as_secs_f64();
     let rate = (produced as f64 - first_n) / seconds.max(1e-3);
@@ -440,6 +510,7 @@ async fn kafka(clients: usize, minutes: i64, legs: usize) {
     let reader_codec = Codec::single_object();
     let mut latencies = Vec::new();
     let mut causes: HashMap<String, usize> = HashMap::new();
+    let mut example = None;
     while latencies.len() < legs.len() {
         let event = tokio::time::timeout(Duration::from_secs(60), verdicts.recv())
             .await
@@ -454,6 +525,7 @@ async fn kafka(clients: usize, minutes: i64, legs: usize) {
             if let Some(at) = sent.lock().expect("lock").get(&v.leg_id) {
                 latencies.push(received - *at);
                 *causes.entry(format!("{:?}", v.primary_cause)).or_default() += 1;
+                example.get_or_insert_with(|| v.summary.clone());
             }
         }
     }
@@ -468,8 +540,10 @@ async fn kafka(clients: usize, minutes: i64, legs: usize) {
     shutdown.drain(Duration::from_secs(30)).await;
 
     // Restore: a second processor, its state empty, in the same group.
-    let config_b = bench_config(&dir.path().join("b"));
+    eprintln!("{} verdicts read; restoring", latencies.len());
+    let config_b = bench_config(&dir.path().join("b"), KAFKA_PARTITIONS);
     let t = Instant::now();
+    let mut said = Instant::now();
     let (shutdown, metrics) = start_processor(&config_b, &cluster, kafka_metrics.clone()).await;
     loop {
         let live = metric(
@@ -482,8 +556,12 @@ async fn kafka(clients: usize, minutes: i64, legs: usize) {
             "callsight_processor_partitions",
             &["state=\"restoring\""],
         );
-        if live >= PARTITIONS as f64 && restoring == 0.0 {
+        if live >= KAFKA_PARTITIONS as f64 && restoring == 0.0 {
             break;
+        }
+        if said.elapsed() > Duration::from_secs(10) {
+            eprintln!("{live} partitions live, {restoring} restoring");
+            said = Instant::now();
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -493,7 +571,7 @@ async fn kafka(clients: usize, minutes: i64, legs: usize) {
     shutdown.drain(Duration::from_secs(30)).await;
 
     println!(
-        "kafka: {clients} clients, {minutes} minutes, {PARTITIONS} partitions, embedded broker"
+        "kafka: {clients} clients, {minutes} minutes, {KAFKA_PARTITIONS} partitions, embedded broker"
     );
     println!("  samples                {produced}");
     println!(
@@ -508,6 +586,7 @@ async fn kafka(clients: usize, minutes: i64, legs: usize) {
         partial,
         causes
     );
+    println!("  a verdict's summary    {}", example.unwrap_or_default());
     println!(
         "  restore                {restored:.0} records in {:.1} s wall from start (group join included), {:.1} s summed over partitions",
         restore_wall.as_secs_f64(),
