@@ -174,6 +174,36 @@ struct Delivered {
     legs: Vec<(i32, i64, CallLeg)>,
 }
 
+/// Produces a chunk of telemetry and legs, noting where each record landed.
+async fn send(
+    producer: &Producer,
+    codec: &Codec,
+    topics: &callsight_core::config::TopicsConfig,
+    (samples, legs): (Vec<NetworkSample>, Vec<CallLeg>),
+    delivered: &mut Delivered,
+) {
+    for s in samples {
+        let bytes = codec
+            .encode(&topics.telemetry.name, &s)
+            .await
+            .expect("encodes");
+        let key = format!("{}|{}", s.org_id, s.site_id);
+        let d = producer
+            .send(&topics.telemetry.name, key.as_bytes(), &bytes, &[])
+            .await
+            .expect("delivered");
+        delivered.telemetry.push((d.partition, d.offset, s));
+    }
+    for l in legs {
+        let bytes = codec.encode(&topics.legs.name, &l).await.expect("encodes");
+        let d = producer
+            .send(&topics.legs.name, l.key().as_bytes(), &bytes, &[])
+            .await
+            .expect("delivered");
+        delivered.legs.push((d.partition, d.offset, l));
+    }
+}
+
 /// What one uninterrupted computation over the same partitions and offsets gives, per leg and
 /// version. Records are applied one at a time, so every version of a leg gets its verdict (in a
 /// larger batch a newer version may replace an older one before it was evaluated).
@@ -268,62 +298,16 @@ async fn killing_the_processor_twenty_times_changes_no_verdict() {
     let mut last = None;
     for kill in 0..=KILLS {
         // Some input while nothing runs, some while it runs.
-        if let Some((samples, legs)) = chunks.next() {
-            for s in samples {
-                let bytes = codec
-                    .encode(&topics.telemetry.name, &s)
-                    .await
-                    .expect("encodes");
-                let d = producer
-                    .send(
-                        &topics.telemetry.name,
-                        format!("{}|{}", s.org_id, s.site_id).as_bytes(),
-                        &bytes,
-                        &[],
-                    )
-                    .await
-                    .expect("delivered");
-                delivered.telemetry.push((d.partition, d.offset, s));
-            }
-            for l in legs {
-                let bytes = codec.encode(&topics.legs.name, &l).await.expect("encodes");
-                let d = producer
-                    .send(&topics.legs.name, l.key().as_bytes(), &bytes, &[])
-                    .await
-                    .expect("delivered");
-                delivered.legs.push((d.partition, d.offset, l));
-            }
+        if let Some(chunk) = chunks.next() {
+            send(&producer, &codec, &topics, chunk, &mut delivered).await;
         }
         let started = Instant::now();
         let mut child = start_processor(&process_config, &log);
         if kill == KILLS {
             // The last one runs to the end, with what input is left.
             last = Some(Broker(child));
-            for (samples, legs) in chunks.by_ref() {
-                for s in samples {
-                    let bytes = codec
-                        .encode(&topics.telemetry.name, &s)
-                        .await
-                        .expect("encodes");
-                    let d = producer
-                        .send(
-                            &topics.telemetry.name,
-                            format!("{}|{}", s.org_id, s.site_id).as_bytes(),
-                            &bytes,
-                            &[],
-                        )
-                        .await
-                        .expect("delivered");
-                    delivered.telemetry.push((d.partition, d.offset, s));
-                }
-                for l in legs {
-                    let bytes = codec.encode(&topics.legs.name, &l).await.expect("encodes");
-                    let d = producer
-                        .send(&topics.legs.name, l.key().as_bytes(), &bytes, &[])
-                        .await
-                        .expect("delivered");
-                    delivered.legs.push((d.partition, d.offset, l));
-                }
+            for chunk in chunks.by_ref() {
+                send(&producer, &codec, &topics, chunk, &mut delivered).await;
             }
             break;
         }

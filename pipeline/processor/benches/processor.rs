@@ -545,7 +545,13 @@ async fn kafka(clients: usize, minutes: i64, legs: usize) {
     let t = Instant::now();
     let mut said = Instant::now();
     let (shutdown, metrics) = start_processor(&config_b, &cluster, kafka_metrics.clone()).await;
+    let mut replay_started = None;
     loop {
+        if replay_started.is_none()
+            && metric(&metrics, "callsight_processor_restore_records_total", &[]) > 0.0
+        {
+            replay_started = Some(Instant::now());
+        }
         let live = metric(
             &metrics,
             "callsight_processor_partitions",
@@ -566,6 +572,7 @@ async fn kafka(clients: usize, minutes: i64, legs: usize) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let restore_wall = t.elapsed();
+    let replay = replay_started.map_or(Duration::ZERO, |r| r.elapsed());
     let restored = metric(&metrics, "callsight_processor_restore_records_total", &[]);
     let restore_sum = metric(&metrics, "callsight_processor_restore_seconds_sum", &[]);
     shutdown.drain(Duration::from_secs(30)).await;
@@ -588,8 +595,10 @@ async fn kafka(clients: usize, minutes: i64, legs: usize) {
     );
     println!("  a verdict's summary    {}", example.unwrap_or_default());
     println!(
-        "  restore                {restored:.0} records in {:.1} s wall from start (group join included), {:.1} s summed over partitions",
+        "  restore                {restored:.0} records in {:.1} s from start (group join included); replay {:.1} s, {:.0} records/s; {:.1} s summed over partitions",
         restore_wall.as_secs_f64(),
+        replay.as_secs_f64(),
+        restored / replay.as_secs_f64().max(1e-3),
         restore_sum
     );
     let (now, peak) = rss();

@@ -474,18 +474,25 @@ async fn process(
         }
         let mut records: Vec<ConsumedRecord> = Vec::new();
         for event in std::mem::take(&mut pending) {
-            match event {
-                ConsumerEvent::Record(r) => records.push(r),
+            let rebalance = match event {
+                ConsumerEvent::Record(r) => {
+                    records.push(r);
+                    continue;
+                }
+                rebalance => rebalance,
+            };
+            // Records before a rebalance are applied before it.
+            apply(
+                &run,
+                &handle,
+                &mut owned,
+                std::mem::take(&mut records),
+                &token,
+            )
+            .await;
+            match rebalance {
+                ConsumerEvent::Record(_) => {}
                 ConsumerEvent::Assigned(list) => {
-                    // Records before a rebalance are applied before it.
-                    apply(
-                        &run,
-                        &handle,
-                        &mut owned,
-                        std::mem::take(&mut records),
-                        &token,
-                    )
-                    .await;
                     assigned(
                         &run,
                         &handle,
@@ -496,14 +503,6 @@ async fn process(
                     .await;
                 }
                 ConsumerEvent::Revoked(list) => {
-                    apply(
-                        &run,
-                        &handle,
-                        &mut owned,
-                        std::mem::take(&mut records),
-                        &token,
-                    )
-                    .await;
                     for p in list.iter().map(|p| p.partition) {
                         if owned.remove(&p).is_some() {
                             run.metrics

@@ -389,26 +389,33 @@ async fn partitions_move_between_two_processors_and_no_verdict_is_lost_or_wrong(
     stop_b.drain(Duration::from_secs(20)).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn in_transactions_an_aborted_batch_goes_again_and_every_verdict_arrives() {
+/// The world on a fresh embedded broker, a processor configured for transactions, and the
+/// broker primed to refuse the first offsets sent to a transaction with `error`.
+async fn transactional_world(
+    error: RDKafkaRespErr,
+) -> (tempfile::TempDir, Config, Cluster, Arc<KafkaMetrics>) {
     let state = tempfile::tempdir().expect("temp dir");
     let mut config = config(state.path());
-    config.processor.transactional_id = Some("process-test-0".into());
+    config.processor.transactional_id = Some("process-test".into());
     let cluster = Cluster::connect(&config.kafka, &config.topics)
         .await
         .expect("cluster");
     let kafka_metrics = Arc::new(KafkaMetrics::register(&Metrics::new()).expect("metrics"));
     produce_world(&config, &cluster, kafka_metrics.clone()).await;
-    // The first offsets sent to a transaction are refused with an error that makes it
-    // abortable: that transaction is aborted and its batch goes again in a new one.
     cluster
         .embedded()
         .expect("embedded")
-        .fail_requests(
-            RDKafkaApiKey::AddOffsetsToTxn,
-            &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED],
-        )
+        .fail_requests(RDKafkaApiKey::AddOffsetsToTxn, &[error])
         .expect("fault injected");
+    (state, config, cluster, kafka_metrics)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_transactions_an_aborted_batch_goes_again_and_every_verdict_arrives() {
+    // The first offsets sent to a transaction are refused with an error that makes it
+    // abortable: that transaction is aborted and its batch goes again in a new one.
+    let (_state, config, cluster, kafka_metrics) =
+        transactional_world(RDKafkaRespErr::RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED).await;
 
     let metrics = Metrics::new();
     let (shutdown, _) = start(&config, &cluster, &metrics, kafka_metrics.clone()).await;
@@ -439,23 +446,9 @@ async fn in_transactions_an_aborted_batch_goes_again_and_every_verdict_arrives()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fatal_transaction_error_stops_the_processor() {
-    let state = tempfile::tempdir().expect("temp dir");
-    let mut config = config(state.path());
-    config.processor.transactional_id = Some("process-test-1".into());
-    let cluster = Cluster::connect(&config.kafka, &config.topics)
-        .await
-        .expect("cluster");
-    let kafka_metrics = Arc::new(KafkaMetrics::register(&Metrics::new()).expect("metrics"));
-    produce_world(&config, &cluster, kafka_metrics.clone()).await;
     // The coordinator answers that a newer instance owns this transactional id.
-    cluster
-        .embedded()
-        .expect("embedded")
-        .fail_requests(
-            RDKafkaApiKey::AddOffsetsToTxn,
-            &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH],
-        )
-        .expect("fault injected");
+    let (_state, config, cluster, kafka_metrics) =
+        transactional_world(RDKafkaRespErr::RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH).await;
 
     let metrics = Metrics::new();
     let (shutdown, readiness) = start(&config, &cluster, &metrics, kafka_metrics).await;
