@@ -5,7 +5,7 @@
 use crate::config::{CodecConfig, FramingConfig};
 use crate::schema_registry::{RegistryClient, RegistryError};
 use apache_avro::Schema;
-use callsight_model::codec::datum::{current_schema, decode_datum, encode_datum_into};
+use callsight_model::codec::datum::{current_schema, decode_datum, encode_compiled_into};
 use callsight_model::codec::{self, CodecError, Framing, Record, confluent, single_object};
 use dashmap::DashMap;
 use std::sync::Arc;
@@ -64,7 +64,7 @@ impl Codec {
                 let mut out = Vec::with_capacity(256);
                 out.push(confluent::MAGIC);
                 out.extend_from_slice(&id.to_be_bytes());
-                encode_datum_into(&schema.schema, T::FULL_NAME, value, &mut out)?;
+                encode_compiled_into(&schema.schema, T::FULL_NAME, value, &mut out)?;
                 Ok(out)
             }
         }

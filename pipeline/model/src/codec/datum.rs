@@ -7,6 +7,40 @@ use apache_avro::Schema;
 use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::writer::datum::GenericDatumWriter;
 use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
+
+/// Readers and writers of the compiled-in schemas, built once: building one resolves the
+/// schemas' names (and comparing a writer with the reader schema walks both), which costs more
+/// than encoding or decoding a small record. Keyed by the schemas' addresses, which the
+/// catalog keeps for the life of the process.
+type Cache<V> = OnceLock<RwLock<HashMap<(usize, usize), Arc<V>>>>;
+static READERS: Cache<GenericDatumReader<'static>> = OnceLock::new();
+static WRITERS: Cache<GenericDatumWriter<'static>> = OnceLock::new();
+
+fn address(schema: &Schema) -> usize {
+    std::ptr::from_ref(schema) as usize
+}
+
+fn cached<V>(
+    cache: &'static Cache<V>,
+    key: (usize, usize),
+    build: impl FnOnce() -> Result<V, CodecError>,
+) -> Result<Arc<V>, CodecError> {
+    let map = cache.get_or_init(Default::default);
+    if let Some(held) = map
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get(&key)
+    {
+        return Ok(held.clone());
+    }
+    let built = Arc::new(build()?);
+    map.write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .insert(key, built.clone());
+    Ok(built)
+}
 
 /// The current schema of `T`.
 pub fn current_schema<T: Record>() -> Result<&'static SchemaEntry, CodecError> {
@@ -37,14 +71,51 @@ pub fn encode_datum_into<T: Serialize>(
     Ok(())
 }
 
+/// [`encode_datum_into`] under a compiled-in schema, with its writer built once.
+pub fn encode_compiled_into<T: Serialize>(
+    schema: &'static Schema,
+    type_name: &'static str,
+    value: &T,
+    out: &mut Vec<u8>,
+) -> Result<(), CodecError> {
+    let encode = |e: apache_avro::Error| CodecError::Encode {
+        type_name,
+        reason: super::error::describe(&e),
+    };
+    let writer = cached(&WRITERS, (address(schema), 0), || {
+        GenericDatumWriter::builder(schema).build().map_err(encode)
+    })?;
+    writer.write_ser(out, value).map_err(encode)?;
+    Ok(())
+}
+
 /// Decodes a datum written under `writer` into `T`, resolving into `T`'s current schema when
 /// the writer's differs. Trailing bytes are an error.
 pub fn decode_datum<T: Record>(writer: &Schema, datum: &[u8]) -> Result<T, CodecError> {
-    let decode = |reason: String| CodecError::Decode {
+    check_name::<T>(writer)?;
+    let reader = current_schema::<T>()?;
+    read::<T>(&datum_reader::<T>(writer, &reader.schema)?, datum)
+}
+
+/// [`decode_datum`] for a compiled-in writer schema (the single-object path), with its datum
+/// reader built once.
+pub fn decode_compiled<T: Record>(writer: &'static Schema, datum: &[u8]) -> Result<T, CodecError> {
+    check_name::<T>(writer)?;
+    let reader = &current_schema::<T>()?.schema;
+    let datum_reader = cached(&READERS, (address(writer), address(reader)), || {
+        datum_reader::<T>(writer, reader)
+    })?;
+    read::<T>(&datum_reader, datum)
+}
+
+fn decode_error<T: Record>(reason: String) -> CodecError {
+    CodecError::Decode {
         type_name: T::FULL_NAME,
         reason,
-    };
-    let reader = current_schema::<T>()?;
+    }
+}
+
+fn check_name<T: Record>(writer: &Schema) -> Result<(), CodecError> {
     let found = writer
         .name()
         .map(|n| n.fullname(None))
@@ -55,22 +126,32 @@ pub fn decode_datum<T: Record>(writer: &Schema, datum: &[u8]) -> Result<T, Codec
             found,
         });
     }
+    Ok(())
+}
+
+fn datum_reader<'s, T: Record>(
+    writer: &'s Schema,
+    reader: &'s Schema,
+) -> Result<GenericDatumReader<'s>, CodecError> {
     let builder = GenericDatumReader::builder(writer);
-    let datum_reader = if *writer == reader.schema {
+    if std::ptr::eq(writer, reader) || writer == reader {
         builder.build()
     } else {
-        builder.reader_schema(&reader.schema).build()
+        builder.reader_schema(reader).build()
     }
-    .map_err(|e| decode(super::error::describe(&e)))?;
+    .map_err(|e| decode_error::<T>(super::error::describe(&e)))
+}
+
+fn read<T: Record>(datum_reader: &GenericDatumReader<'_>, datum: &[u8]) -> Result<T, CodecError> {
     let mut cursor = datum;
     let value = datum_reader
         .read_value(&mut cursor)
-        .map_err(|e| decode(super::error::describe(&e)))?;
+        .map_err(|e| decode_error::<T>(super::error::describe(&e)))?;
     if !cursor.is_empty() {
-        return Err(decode(format!(
+        return Err(decode_error::<T>(format!(
             "{} bytes left over after the record",
             cursor.len()
         )));
     }
-    apache_avro::from_value::<T>(&value).map_err(|e| decode(super::error::describe(&e)))
+    apache_avro::from_value::<T>(&value).map_err(|e| decode_error::<T>(super::error::describe(&e)))
 }

@@ -1,7 +1,7 @@
 //! Avro single-object encoding: `C3 01`, the writer schema's 8-byte CRC-64-AVRO fingerprint
 //! (little-endian), then the datum.
 
-use super::datum::{current_schema, decode_datum, encode_datum_into};
+use super::datum::{current_schema, decode_compiled, encode_compiled_into};
 use super::{CodecError, Record};
 use crate::catalog::{Catalog, Fingerprint};
 
@@ -16,7 +16,7 @@ pub fn encode<T: Record>(value: &T) -> Result<Vec<u8>, CodecError> {
     let mut out = Vec::with_capacity(256);
     out.extend_from_slice(&MARKER);
     out.extend_from_slice(&entry.fingerprint.0);
-    encode_datum_into(&entry.schema, T::FULL_NAME, value, &mut out)?;
+    encode_compiled_into(&entry.schema, T::FULL_NAME, value, &mut out)?;
     Ok(out)
 }
 
@@ -42,5 +42,5 @@ pub fn decode<T: Record>(bytes: &[u8]) -> Result<T, CodecError> {
     let writer = Catalog::global()
         .by_fingerprint(&fingerprint)
         .ok_or(CodecError::UnknownFingerprint(fingerprint))?;
-    decode_datum::<T>(&writer.schema, datum)
+    decode_compiled::<T>(&writer.schema, datum)
 }
