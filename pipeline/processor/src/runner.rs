@@ -11,7 +11,7 @@
 //!   applied, or, without local state, from `retention + allowed_lateness` ago (by timestamp);
 //!   records up to the committed offsets rebuild the state without publishing again what was
 //!   published (`partition::Committed`). `/readyz` is false until every owned partition is
-//!   restored.
+//!   restored. A revoked partition's state is dropped: its windows would no longer expire here.
 //! - Records are taken in batches; each partition's batch is applied in one pass, its outputs
 //!   written to the outbox with the state, then produced; once the broker acknowledged them they
 //!   leave the outbox and the batch's offsets are stored for commit. A crash therefore loses no
@@ -510,6 +510,11 @@ async fn process(
                                 .remove_label_values(&[&p.to_string()])
                                 .ok();
                             tracing::info!(partition = p, "partition revoked");
+                            // Another process owns it now; its windows would no longer expire
+                            // here (expiry follows the partition's watermark).
+                            if let Err(e) = run.store.drop_partition(p as u32) {
+                                tracing::warn!(partition = p, error = %e, "cannot drop a revoked partition's state");
+                            }
                         }
                     }
                     report(&run, &owned);
