@@ -37,41 +37,63 @@ fn config(state: &std::path::Path) -> Config {
     config
 }
 
-async fn produce_world(config: &Config, cluster: &Cluster, kafka_metrics: Arc<KafkaMetrics>) {
-    let producer =
-        Producer::new(&config.kafka, cluster.bootstrap(), kafka_metrics).expect("producer");
-    let codec = Codec::new(&config.codec).expect("codec");
-    let t = &config.topics;
-    for r in samples::inventory_records() {
-        let bytes = codec.encode(&t.inventory.name, &r).await.expect("encodes");
-        producer
-            .send(&t.inventory.name, r.entity_id.as_bytes(), &bytes, &[])
-            .await
-            .expect("delivered");
+/// Produces the test world's records.
+struct Feed {
+    producer: Producer,
+    codec: Codec,
+    topics: callsight_core::config::TopicsConfig,
+}
+
+impl Feed {
+    fn new(config: &Config, cluster: &Cluster, kafka_metrics: Arc<KafkaMetrics>) -> Self {
+        Feed {
+            producer: Producer::new(&config.kafka, cluster.bootstrap(), kafka_metrics)
+                .expect("producer"),
+            codec: Codec::new(&config.codec).expect("codec"),
+            topics: config.topics.clone(),
+        }
     }
-    let samples = telemetry(30);
-    let sends = samples.iter().map(|s| {
-        let (producer, codec) = (&producer, &codec);
-        async move {
-            let bytes = codec.encode(&t.telemetry.name, s).await.expect("encodes");
-            producer
-                .send(
-                    &t.telemetry.name,
-                    format!("{}|{}", s.org_id, s.site_id).as_bytes(),
-                    &bytes,
-                    &[],
-                )
+
+    async fn inventory(&self) {
+        let topic = &self.topics.inventory.name;
+        for r in samples::inventory_records() {
+            let bytes = self.codec.encode(topic, &r).await.expect("encodes");
+            self.producer
+                .send(topic, r.entity_id.as_bytes(), &bytes, &[])
                 .await
                 .expect("delivered");
         }
-    });
-    futures::future::join_all(sends).await;
-    for leg in legs() {
-        let bytes = codec.encode(&t.legs.name, &leg).await.expect("encodes");
-        producer
-            .send(&t.legs.name, leg.key().as_bytes(), &bytes, &[])
+    }
+
+    async fn samples(&self, samples: &[callsight_model::types::NetworkSample]) {
+        let topic = &self.topics.telemetry.name;
+        let sends = samples.iter().map(|s| async move {
+            let bytes = self.codec.encode(topic, s).await.expect("encodes");
+            let key = format!("{}|{}", s.org_id, s.site_id);
+            self.producer
+                .send(topic, key.as_bytes(), &bytes, &[])
+                .await
+                .expect("delivered");
+        });
+        futures::future::join_all(sends).await;
+    }
+
+    async fn leg(&self, leg: &callsight_model::types::CallLeg) {
+        let topic = &self.topics.legs.name;
+        let bytes = self.codec.encode(topic, leg).await.expect("encodes");
+        self.producer
+            .send(topic, leg.key().as_bytes(), &bytes, &[])
             .await
             .expect("delivered");
+    }
+}
+
+async fn produce_world(config: &Config, cluster: &Cluster, kafka_metrics: Arc<KafkaMetrics>) {
+    let feed = Feed::new(config, cluster, kafka_metrics);
+    feed.inventory().await;
+    feed.samples(&telemetry(30)).await;
+    for leg in legs() {
+        feed.leg(&leg).await;
     }
 }
 
@@ -287,37 +309,11 @@ async fn partitions_move_between_two_processors_and_no_verdict_is_lost_or_wrong(
         .await
         .expect("cluster");
     let kafka_metrics = Arc::new(KafkaMetrics::register(&Metrics::new()).expect("metrics"));
-    let producer = Producer::new(&config_a.kafka, cluster.bootstrap(), kafka_metrics.clone())
-        .expect("producer");
-    let codec = Codec::new(&config_a.codec).expect("codec");
-    let t = config_a.topics.clone();
-    for r in samples::inventory_records() {
-        let bytes = codec.encode(&t.inventory.name, &r).await.expect("encodes");
-        producer
-            .send(&t.inventory.name, r.entity_id.as_bytes(), &bytes, &[])
-            .await
-            .expect("delivered");
-    }
-    let send_samples = |samples: Vec<callsight_model::types::NetworkSample>| {
-        let (producer, codec, t) = (&producer, &codec, &t);
-        async move {
-            for s in samples {
-                let bytes = codec.encode(&t.telemetry.name, &s).await.expect("encodes");
-                producer
-                    .send(
-                        &t.telemetry.name,
-                        format!("{}|{}", s.org_id, s.site_id).as_bytes(),
-                        &bytes,
-                        &[],
-                    )
-                    .await
-                    .expect("delivered");
-            }
-        }
-    };
+    let feed = Feed::new(&config_a, &cluster, kafka_metrics.clone());
+    feed.inventory().await;
     let all = telemetry(30);
     let half = all.len() / 2;
-    send_samples(all[..half].to_vec()).await;
+    feed.samples(&all[..half]).await;
 
     // A takes everything; then B joins and takes over some partitions, restoring them.
     let metrics_a = Metrics::new();
@@ -344,17 +340,13 @@ async fn partitions_move_between_two_processors_and_no_verdict_is_lost_or_wrong(
     .expect("B takes some partitions");
 
     // The rest of the telemetry and the legs; A stops in the middle.
-    send_samples(all[half..].to_vec()).await;
+    feed.samples(&all[half..]).await;
     let legs = legs();
     for (i, leg) in legs.iter().enumerate() {
         if i == 2 {
             stop_a.drain(Duration::from_secs(20)).await;
         }
-        let bytes = codec.encode(&t.legs.name, leg).await.expect("encodes");
-        producer
-            .send(&t.legs.name, leg.key().as_bytes(), &bytes, &[])
-            .await
-            .expect("delivered");
+        feed.leg(leg).await;
     }
     let (verdicts, _) = verdicts(
         &config_a,
