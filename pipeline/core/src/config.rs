@@ -888,8 +888,17 @@ impl Config {
                 "must be shorter than processor.retention".into(),
             );
         }
-        if self.processor.baseline_slices == 0 {
-            bad("processor.baseline_slices", "must be at least 1".into());
+        let min_slices = callsight_rca::evidence::BASELINE_MIN_SLICES;
+        if (self.processor.baseline_slices as usize) < min_slices {
+            bad(
+                "processor.baseline_slices",
+                format!(
+                    "must be at least {min_slices}: a baseline needs that many slices with data"
+                ),
+            );
+        }
+        if self.processor.tick_interval.is_zero() {
+            bad("processor.tick_interval", "must be longer than 0s".into());
         }
         if self
             .processor
@@ -974,6 +983,12 @@ impl Config {
                 .orgs
                 .values_mut()
                 .flat_map(|org| [&mut org.webhook_secret, &mut org.api_token]),
+        )
+        .chain(
+            copy.graph
+                .tenants
+                .values_mut()
+                .map(|t| &mut t.client_secret),
         ) {
             if !secret.is_empty() {
                 *secret = Secret(REDACTED.into());

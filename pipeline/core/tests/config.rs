@@ -155,6 +155,20 @@ fn printing_redacts_secrets() {
     assert!(printed.contains("svc"), "{printed}");
     assert!(printed.contains("<redacted>"), "{printed}");
     assert!(!format!("{config:?}").contains("s3cr3t"));
+    // A statically declared tenant's app secret too.
+    let mut with_tenant = config.clone();
+    with_tenant.graph.tenants.insert(
+        "0b6f3c2e-1d4a-4e8b-9c7d-2a1f3e5b6c7d".into(),
+        callsight_core::config::StaticTenantConfig {
+            client_secret: callsight_core::config::Secret("tenant-s3cret".into()),
+            ..Default::default()
+        },
+    );
+    let printed_tenant = with_tenant.to_redacted_toml();
+    assert!(
+        !printed_tenant.contains("tenant-s3cret"),
+        "{printed_tenant}"
+    );
     // What is printed loads back (with secrets replaced).
     let f = file(&printed);
     Config::load_with_env(Some(f.path()), &[]).expect("printed configuration loads");

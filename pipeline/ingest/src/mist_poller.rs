@@ -248,12 +248,17 @@ pub async fn poll_org(
 /// Polls every org with an API token until `token` is cancelled.
 pub async fn run(config: MistConfig, state: Arc<IngestState>, token: CancellationToken) {
     let (sink, metrics) = (&state.sink, &state.metrics);
-    let orgs: Vec<(String, MistOrgConfig)> = config
-        .orgs
-        .iter()
-        .filter(|(_, o)| !o.api_token.is_empty())
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    // One API client per org, kept across polls (its connections and TLS sessions with it).
+    let mut orgs: Vec<(String, MistOrgConfig, MistApi)> = Vec::new();
+    for (org_id, org) in config.orgs.iter().filter(|(_, o)| !o.api_token.is_empty()) {
+        match MistApi::new(&config.api_url, org.api_token.expose(), metrics.clone()) {
+            Ok(api) => orgs.push((org_id.clone(), org.clone(), api)),
+            Err(e) => {
+                tracing::error!(error = %e, "the Mist poller cannot start its HTTP client");
+                return;
+            }
+        }
+    }
     if orgs.is_empty() {
         return;
     }
@@ -270,16 +275,9 @@ pub async fn run(config: MistConfig, state: Arc<IngestState>, token: Cancellatio
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
             .unwrap_or_default();
-        for (org_id, org) in &orgs {
-            let api = match MistApi::new(&config.api_url, org.api_token.expose(), metrics.clone()) {
-                Ok(api) => api,
-                Err(e) => {
-                    tracing::error!(error = %e, "the Mist poller cannot start its HTTP client");
-                    return;
-                }
-            };
+        for (org_id, org, api) in &orgs {
             let normalizer = normalizers.entry(org_id.clone()).or_default();
-            match poll_org(&api, org_id, org, normalizer, sink, now_ms).await {
+            match poll_org(api, org_id, org, normalizer, sink, now_ms).await {
                 Ok(records) => tracing::debug!(org = %org_id, records, "Mist poll done"),
                 Err(e) => tracing::warn!(org = %org_id, error = %e, "Mist poll ended early"),
             }

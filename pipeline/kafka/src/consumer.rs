@@ -93,7 +93,6 @@ impl ConsumerHandle {
         self.consumer.store_offset(topic, partition, offset)
     }
 
-    /// Commits the stored offsets now and waits for the broker.
     /// The group's metadata, for committing offsets within a producer's transaction; `None`
     /// before the consumer joined its group.
     pub fn group_metadata(&self) -> Option<rdkafka::consumer::ConsumerGroupMetadata> {

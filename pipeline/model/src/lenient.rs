@@ -47,20 +47,6 @@ pub fn opt_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error>
     Ok(number(&Value::deserialize(d)?).map(|n| n.round() as i64))
 }
 
-/// Serde adapter: an optional lenient timestamp, as epoch milliseconds.
-pub fn opt_epoch_ms<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    Ok(epoch_ms(&Value::deserialize(d)?))
-}
-
-/// Serde adapter: a string that may be null.
-pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::String(s) if !s.is_empty() => Some(s),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -184,6 +184,7 @@ pub async fn ingest_routes(
     let webhook = Arc::new(webhook::WebhookState {
         connector: connector.clone(),
         room: Arc::new(tokio::sync::Semaphore::new(config.ingest.max_in_flight)),
+        max_in_flight: config.ingest.max_in_flight,
         overload_wait: config.ingest.overload_wait,
     });
     let delegated = callsight_graph_client::delegated::Delegated::new(
@@ -249,14 +250,16 @@ pub async fn start_fetch(
         &config.topics.dead_letter_suffix,
         kafka_metrics.clone(),
     );
+    // One client, so the fetcher and the manager share the tenants' tokens and connections.
+    let graph = connector.graph_client()?;
     let fetch = Arc::new(fetcher::Fetcher::new(
         connector.clone(),
-        connector.graph_client()?,
+        graph.clone(),
         inventory,
         config.classification.clone(),
         dead_letters,
     ));
-    let manager = manager::Manager::new(connector.clone(), connector.graph_client()?);
+    let manager = manager::Manager::new(connector.clone(), graph);
     let (kafka, bootstrap, token, readiness) = (
         config.kafka.clone(),
         bootstrap.to_string(),

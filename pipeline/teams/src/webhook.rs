@@ -39,6 +39,8 @@ pub struct WebhookState {
     pub connector: Arc<Connector>,
     /// Room for notifications in flight.
     pub room: Arc<Semaphore>,
+    /// The room's size (`ingest.max_in_flight`): a delivery larger than it takes all of it.
+    pub max_in_flight: usize,
     /// How long to wait for room before answering 503.
     pub overload_wait: Duration,
 }
@@ -177,7 +179,9 @@ async fn delivery(state: &WebhookState, endpoint: &str, body: &[u8]) -> Response
             "notifications refused"
         );
     }
-    let permits = (valid.len() as u32).clamp(1, state.room.available_permits().max(1) as u32);
+    // Each notification takes a place; a delivery larger than the whole room waits for all of
+    // it (bounded by what is free now, a large delivery would go beyond the bound).
+    let permits = valid.len().clamp(1, state.max_in_flight.max(1)) as u32;
     let _room = match tokio::time::timeout(
         state.overload_wait,
         state.room.clone().acquire_many_owned(permits),

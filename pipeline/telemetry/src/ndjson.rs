@@ -40,10 +40,19 @@ const PORT_COUNTERS: [(&str, &str); 6] = [
     ("tx_pkts", "tx_pkts_per_s"),
 ];
 
-/// Parses NDJSON bodies; keeps counter state between bodies.
+/// Counters not updated for this long (event time) are forgotten: a port that came back after
+/// that starts its rates afresh.
+const COUNTER_HORIZON_MS: i64 = 3_600_000;
+
+/// Parses NDJSON bodies; keeps counter state between bodies, bounded by forgetting counters
+/// not updated within [`COUNTER_HORIZON_MS`] of the newest one.
 #[derive(Debug, Default)]
 pub struct Parser {
     counters: Counters,
+    /// The newest counter time seen.
+    newest_ms: i64,
+    /// `newest_ms` when counters were last expired.
+    expired_at_ms: i64,
 }
 
 impl Parser {
@@ -74,7 +83,17 @@ impl Parser {
                 }),
             }
         }
+        // Expire at most every tenth of the horizon, so the sweep costs little per body.
+        if self.newest_ms - self.expired_at_ms >= COUNTER_HORIZON_MS / 10 {
+            self.counters.expire(self.newest_ms - COUNTER_HORIZON_MS);
+            self.expired_at_ms = self.newest_ms;
+        }
         batch
+    }
+
+    /// Counters tracked now.
+    pub fn tracked_counters(&self) -> usize {
+        self.counters.len()
     }
 
     fn line(&mut self, line: &[u8]) -> Result<Record, String> {
@@ -125,6 +144,7 @@ impl Parser {
                 for ((counter, value), (_, rate_field)) in counters.into_iter().zip(PORT_COUNTERS) {
                     let Some(value) = value else { continue };
                     let name: &'static str = counter_name(counter);
+                    self.newest_ms = self.newest_ms.max(time);
                     let rate = self.counters.rate(&entity, name, time, value);
                     let slot = match rate_field {
                         "rx_errors_per_s" => &mut port.rx_errors_per_s,

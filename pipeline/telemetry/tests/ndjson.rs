@@ -361,3 +361,30 @@ fn the_snmp_converter_example_produces_accepted_lines() {
     assert!((port.rx_errors_per_s.expect("a rate") - 3373.0 / 300.0).abs() < 1e-9);
     assert_eq!(port.tx_drops_per_s, Some(2.0));
 }
+
+#[test]
+fn counters_of_ports_gone_for_an_hour_are_forgotten() {
+    let line = |port: &str, time: i64, errors: u64| {
+        format!(
+            r#"{{"type":"switch_port","org_id":"o","site_id":"s","time":{time},"switch_mac":"001122334455","port_id":"{port}","up":true,"rx_errors":{errors}}}"#
+        )
+    };
+    let mut parser = Parser::new();
+    parser.parse(line("ge-0/0/1", 1_000, 5).as_bytes());
+    parser.parse(line("ge-0/0/2", 2_000, 5).as_bytes());
+    assert_eq!(parser.tracked_counters(), 2);
+    // Two hours later only the port still reporting is tracked.
+    let later = 2_000 + 2 * 3_600_000;
+    parser.parse(line("ge-0/0/2", later, 9).as_bytes());
+    assert_eq!(parser.tracked_counters(), 1);
+    // The forgotten port starts afresh: no rate from its first reading back.
+    let batch = parser.parse(line("ge-0/0/1", later + 60_000, 100).as_bytes());
+    let Record::Sample(NetworkSample {
+        body: SampleBody::SwitchPort(port),
+        ..
+    }) = &batch.records[0]
+    else {
+        panic!("a switch port sample")
+    };
+    assert_eq!(port.rx_errors_per_s, None);
+}

@@ -100,9 +100,10 @@ pub fn decode_datum<T: Record>(writer: &Schema, datum: &[u8]) -> Result<T, Codec
 /// [`decode_datum`] for a compiled-in writer schema (the single-object path), with its datum
 /// reader built once.
 pub fn decode_compiled<T: Record>(writer: &'static Schema, datum: &[u8]) -> Result<T, CodecError> {
-    check_name::<T>(writer)?;
     let reader = &current_schema::<T>()?.schema;
+    // The pair identifies `T`: its name is checked once, when its reader is built.
     let datum_reader = cached(&READERS, (address(writer), address(reader)), || {
+        check_name::<T>(writer)?;
         datum_reader::<T>(writer, reader)
     })?;
     read::<T>(&datum_reader, datum)
