@@ -450,10 +450,11 @@ async fn fake_mist() -> String {
         .route(
             "/api/v1/orgs/{org}/sites",
             get(|headers: HeaderMap, Path(org): Path<String>| async move {
+                use axum::response::IntoResponse;
                 if !authorized(&headers) || org != ORG {
-                    return axum::Json(Value::Null);
+                    return axum::http::StatusCode::UNAUTHORIZED.into_response();
                 }
-                axum::Json(serde_json::json!([{ "id": SITE, "name": "HQ-Zurich", "timezone": "Europe/Zurich", "country_code": "CH" }]))
+                axum::Json(serde_json::json!([{ "id": SITE, "name": "HQ-Zurich", "timezone": "Europe/Zurich", "country_code": "CH" }])).into_response()
             }),
         )
         .route("/api/v1/orgs/{org}/networks", get(|s: State<Files>, h: HeaderMap| serve(s, h, "networks")))
@@ -550,17 +551,21 @@ async fn the_poller_turns_the_mist_api_into_samples_and_inventory() {
         );
     }
 
-    // A wrong token: every request fails and nothing is produced.
+    // A wrong token: the first request (the org's sites) is refused, and the poll ends there,
+    // before anything is produced.
     let wrong = MistApi::new(
         &mist,
         "nope",
         callsight_ingest::metrics::IngestMetrics::register(&Metrics::new()).expect("m"),
     )
     .expect("client");
+    let refused = poll_org(&wrong, ORG, &org, &mut normalizer, &sink, 1_741_597_860_000).await;
     assert!(
-        poll_org(&wrong, ORG, &org, &mut normalizer, &sink, 1_741_597_860_000)
-            .await
-            .is_err()
+        matches!(
+            refused,
+            Err(callsight_ingest::mist_poller::PollError::Failed(_))
+        ),
+        "{refused:?}"
     );
     running.shutdown.token.cancel();
 }

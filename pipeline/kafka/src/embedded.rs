@@ -105,37 +105,20 @@ impl EmbeddedBroker {
 
     /// Creates a topic with `partitions` partitions.
     pub fn create_topic(&self, name: &str, partitions: i32) -> Result<(), EmbeddedError> {
-        let (reply, answer) = mpsc::channel();
-        self.commands
-            .send(Command::CreateTopic {
-                name: name.to_string(),
-                partitions,
-                reply,
-            })
-            .map_err(|_| EmbeddedError("it has stopped".into()))?;
-        answer
-            .recv()
-            .map_err(|_| EmbeddedError("it has stopped".into()))?
-            .map_err(|e| EmbeddedError(format!("creating {name}: {e}")))
+        self.call(|reply| Command::CreateTopic {
+            name: name.to_string(),
+            partitions,
+            reply,
+        })
+        .map_err(|e| EmbeddedError(format!("creating {name}: {}", e.0)))
     }
-}
 
-impl EmbeddedBroker {
     /// Takes every broker down (connections dropped and refused) or brings them back: an outage
     /// to rehearse, in tests and demonstrations. Records already acknowledged are kept.
     pub fn set_up(&self, up: bool) -> Result<(), EmbeddedError> {
-        let (reply, answer) = mpsc::channel();
-        self.commands
-            .send(Command::SetUp { up, reply })
-            .map_err(|_| EmbeddedError("it has stopped".into()))?;
-        answer
-            .recv()
-            .map_err(|_| EmbeddedError("it has stopped".into()))?
-            .map_err(EmbeddedError)
+        self.call(|reply| Command::SetUp { up, reply })
     }
-}
 
-impl EmbeddedBroker {
     /// Makes the next requests of kind `api` fail, one per error given, in order: faults to
     /// rehearse (for example a transaction's `EndTxn` refused).
     pub fn fail_requests(
@@ -143,13 +126,21 @@ impl EmbeddedBroker {
         api: RDKafkaApiKey,
         errors: &[RDKafkaRespErr],
     ) -> Result<(), EmbeddedError> {
+        self.call(|reply| Command::RequestErrors {
+            api,
+            errors: errors.to_vec(),
+            reply,
+        })
+    }
+
+    /// Sends a command to the cluster's thread and waits for its answer.
+    fn call(
+        &self,
+        command: impl FnOnce(mpsc::Sender<Result<(), String>>) -> Command,
+    ) -> Result<(), EmbeddedError> {
         let (reply, answer) = mpsc::channel();
         self.commands
-            .send(Command::RequestErrors {
-                api,
-                errors: errors.to_vec(),
-                reply,
-            })
+            .send(command(reply))
             .map_err(|_| EmbeddedError("it has stopped".into()))?;
         answer
             .recv()

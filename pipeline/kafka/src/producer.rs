@@ -70,30 +70,12 @@ impl Producer {
             .key(key)
             .payload(payload)
             .headers(owned);
-        let started = Instant::now();
-        match self.inner.send(record, Timeout::Never).await {
-            Ok(delivery) => {
-                self.metrics.produced.with_label_values(&[topic]).inc();
-                self.metrics
-                    .delivery_seconds
-                    .with_label_values(&[topic])
-                    .observe(started.elapsed().as_secs_f64());
-                Ok(Delivered {
-                    partition: delivery.partition,
-                    offset: delivery.offset,
-                })
-            }
-            Err((source, _)) => {
-                self.metrics
-                    .produce_errors
-                    .with_label_values(&[topic, &crate::metrics::error_label(&source)])
-                    .inc();
-                Err(ProduceError {
-                    topic: topic.to_string(),
-                    source,
-                })
-            }
-        }
+        send_counted(&self.inner, &self.metrics, record)
+            .await
+            .map_err(|source| ProduceError {
+                topic: topic.to_string(),
+                source,
+            })
     }
 
     /// Waits up to `bound` for every queued record to be delivered.
@@ -104,5 +86,35 @@ impl Producer {
     /// The underlying rdkafka producer, for metadata queries.
     pub fn client(&self) -> &FutureProducer<Context> {
         &self.inner
+    }
+}
+
+/// Sends a record and waits for its acknowledgement, counting the delivery or the failure.
+pub(crate) async fn send_counted(
+    producer: &FutureProducer<Context>,
+    metrics: &KafkaMetrics,
+    record: FutureRecord<'_, [u8], [u8]>,
+) -> Result<Delivered, KafkaError> {
+    let topic = record.topic.to_string();
+    let started = Instant::now();
+    match producer.send(record, Timeout::Never).await {
+        Ok(delivery) => {
+            metrics.produced.with_label_values(&[&topic]).inc();
+            metrics
+                .delivery_seconds
+                .with_label_values(&[&topic])
+                .observe(started.elapsed().as_secs_f64());
+            Ok(Delivered {
+                partition: delivery.partition,
+                offset: delivery.offset,
+            })
+        }
+        Err((source, _)) => {
+            metrics
+                .produce_errors
+                .with_label_values(&[&topic, &crate::metrics::error_label(&source)])
+                .inc();
+            Err(source)
+        }
     }
 }

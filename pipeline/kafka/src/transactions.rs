@@ -126,28 +126,10 @@ impl TransactionalProducer {
         offsets: Option<(Vec<NextOffset>, ConsumerGroupMetadata)>,
     ) -> Result<(), Failure> {
         let sends = records.iter().map(|r| {
-            let started = Instant::now();
-            let record = FutureRecord::to(&r.topic).key(&r.key).payload(&r.payload);
-            let sent = self.inner.send(record, Timeout::Never);
-            async move {
-                match sent.await {
-                    Ok(_) => {
-                        self.metrics.produced.with_label_values(&[&r.topic]).inc();
-                        self.metrics
-                            .delivery_seconds
-                            .with_label_values(&[&r.topic])
-                            .observe(started.elapsed().as_secs_f64());
-                        Ok(())
-                    }
-                    Err((e, _)) => {
-                        self.metrics
-                            .produce_errors
-                            .with_label_values(&[&r.topic, &crate::metrics::error_label(&e)])
-                            .inc();
-                        Err(e)
-                    }
-                }
-            }
+            let record = FutureRecord::to(&r.topic)
+                .key(&r.key[..])
+                .payload(&r.payload[..]);
+            crate::producer::send_counted(&self.inner, &self.metrics, record)
         });
         // A record that failed makes the transaction abortable.
         if let Some(e) = futures::future::join_all(sends)
