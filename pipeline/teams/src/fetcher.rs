@@ -316,44 +316,49 @@ impl Fetcher {
         .map_err(|e| e.to_string())
     }
 
-    /// Produces every leg, retrying while the broker is unavailable; false when interrupted.
+    /// Produces every leg (all of a record's legs in flight together, not one round trip
+    /// each), retrying while the broker is unavailable; false when interrupted.
     async fn produce(&self, legs: &[CallLeg], token: &CancellationToken) -> bool {
+        futures::future::join_all(legs.iter().map(|leg| self.produce_one(leg, token)))
+            .await
+            .into_iter()
+            .all(|sent| sent)
+    }
+
+    async fn produce_one(&self, leg: &CallLeg, token: &CancellationToken) -> bool {
         let topic = &self.connector.topics.legs.name;
-        for leg in legs {
-            let bytes = match self.connector.codec.encode(topic, leg).await {
-                Ok(b) => b,
+        let bytes = match self.connector.codec.encode(topic, leg).await {
+            Ok(b) => b,
+            Err(e) => {
+                // Our own record does not encode: a bug; stop rather than lose it.
+                tracing::error!(error = %e, "a call leg does not encode");
+                return false;
+            }
+        };
+        let key = leg.key();
+        let mut wait = Duration::from_millis(500);
+        loop {
+            match self
+                .connector
+                .producer
+                .send(topic, key.as_bytes(), &bytes, &[])
+                .await
+            {
+                Ok(_) => return true,
                 Err(e) => {
-                    // Our own record does not encode: a bug; stop rather than lose it.
-                    tracing::error!(error = %e, "a call leg does not encode");
-                    return false;
-                }
-            };
-            let key = leg.key();
-            let mut wait = Duration::from_millis(500);
-            loop {
-                match self
-                    .connector
-                    .producer
-                    .send(topic, key.as_bytes(), &bytes, &[])
-                    .await
-                {
-                    Ok(_) => break,
-                    Err(e) => {
-                        self.connector
-                            .metrics
-                            .fetch_retries
-                            .with_label_values(&["broker"])
-                            .inc();
-                        tracing::warn!(error = %e, "a call leg was not acknowledged; retrying");
-                        if !pause(token, wait).await {
-                            return false;
-                        }
-                        wait = (wait * 2).min(Duration::from_secs(30));
+                    self.connector
+                        .metrics
+                        .fetch_retries
+                        .with_label_values(&["broker"])
+                        .inc();
+                    tracing::warn!(error = %e, "a call leg was not acknowledged; retrying");
+                    if !pause(token, wait).await {
+                        return false;
                     }
+                    wait = (wait * 2).min(Duration::from_secs(30));
                 }
             }
         }
-        true
     }
 }
 

@@ -152,14 +152,11 @@ fn check_one(
     let master = master.ok_or(Refusal::BadClientState)?;
     let expected = master.client_state(tenant);
     let given = text(item, "clientState").unwrap_or_default();
-    // Both are 64 hex digits of an HMAC: compare without an early exit.
-    if given.len() != expected.len()
-        || given
-            .bytes()
-            .zip(expected.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            != 0
-    {
+    // An HMAC in hex: compared in constant time.
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(
+        given.as_bytes(),
+        expected.as_bytes(),
+    )) {
         return Err(Refusal::BadClientState);
     }
     let known = link
