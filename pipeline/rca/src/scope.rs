@@ -183,7 +183,7 @@ impl ScopeTracker {
     /// cause is significantly above its baseline, counting the leg itself; when none is, the
     /// smallest entity with its counts. `None` for causes without a network scope.
     pub fn scope_for(&self, leg: &LegObservation, config: &RcaConfig) -> Option<Scope> {
-        let levels = scope_levels(leg.cause.group());
+        let levels = scope_levels(leg.cause);
         let window_start = leg.end - config.scope_window_seconds * 1000;
         let mut first = None;
         for kind in levels {
@@ -229,7 +229,7 @@ impl ScopeTracker {
         let mut out = Vec::new();
         for key in keys {
             let (kind, id, cause) = &key;
-            if scope_levels(cause.group()).is_empty() || *kind == EntityKind::Client {
+            if scope_levels(*cause).is_empty() || *kind == EntityKind::Client {
                 continue;
             }
             let entity = (*kind, id.clone());

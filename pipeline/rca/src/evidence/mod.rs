@@ -284,14 +284,23 @@ pub fn radio_entity_id(view: &StateView) -> Option<String> {
     }
 }
 
-/// Kinds of entities a domain's evidence is about, smallest first (for scope).
-pub fn scope_levels(group: callsight_model::types::EvidenceGroup) -> &'static [EntityKind] {
+/// Kinds of entities a cause can be scoped to, smallest first: the domain's entities, and for
+/// causes in one client's radio link the client before them.
+pub fn scope_levels(cause: callsight_model::types::CauseCode) -> &'static [EntityKind] {
+    use callsight_model::types::CauseCode as C;
     use callsight_model::types::EvidenceGroup as G;
-    match group {
-        G::Wireless => &[EntityKind::ApRadio, EntityKind::Ap, EntityKind::Site],
-        G::Wired => &[EntityKind::SwitchPort, EntityKind::Switch, EntityKind::Site],
-        G::Wan => &[EntityKind::WanLink, EntityKind::Site, EntityKind::Isp],
-        G::Client => &[EntityKind::Client],
-        G::Remote | G::Service | G::Unknown => &[],
+    match (cause, cause.group()) {
+        // Properties of one client's radio link: the client first, then where it was.
+        (C::WirelessWeakSignal | C::WirelessRoaming | C::WirelessBand2_4Ghz, _) => &[
+            EntityKind::Client,
+            EntityKind::ApRadio,
+            EntityKind::Ap,
+            EntityKind::Site,
+        ],
+        (_, G::Wireless) => &[EntityKind::ApRadio, EntityKind::Ap, EntityKind::Site],
+        (_, G::Wired) => &[EntityKind::SwitchPort, EntityKind::Switch, EntityKind::Site],
+        (_, G::Wan) => &[EntityKind::WanLink, EntityKind::Site, EntityKind::Isp],
+        (_, G::Client) => &[EntityKind::Client],
+        (_, G::Remote | G::Service | G::Unknown) => &[],
     }
 }

@@ -2,7 +2,9 @@
 //! and Microsoft's media relay.
 
 use super::{Context, Measurement, measure};
-use callsight_model::types::{ConnectionType, StreamDirection, StreamQuality, TransportProtocol};
+use callsight_model::types::{
+    ConnectionType, CounterpartKind, StreamDirection, StreamQuality, TransportProtocol,
+};
 
 pub(super) fn gather(
     ctx: &Context<'_>,
@@ -14,9 +16,11 @@ pub(super) fn gather(
         .iter()
         .any(|(d, q)| *d == StreamDirection::Received && *q == StreamQuality::Poor);
 
-    // What this participant received is what another one sent: when that one's own client saw
-    // its network degrade what it sent, the degradation starts there.
-    if received_poor {
+    // Peer to peer, what this participant received is what the other one sent: when that one's
+    // own client saw its network degrade what it sent, the degradation starts there. In a
+    // meeting the received stream comes from the media server, and its network figures describe
+    // the hop from the server to this participant, not what the others sent.
+    if received_poor && leg.counterpart == CounterpartKind::Participant {
         for other in &leg.other_legs {
             measure(
                 out,
