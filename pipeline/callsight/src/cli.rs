@@ -86,6 +86,65 @@ pub enum Command {
         #[arg(long)]
         keep_identity: bool,
     },
+    /// The demo: the embedded broker, every role, graphsim and the simulator on a small campus
+    /// with a few faults; a live view of the verdicts, then a report of what was found against
+    /// what was injected.
+    Demo {
+        /// Simulation seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Stop after this long (e.g. `90s`); the whole scenario takes about four minutes.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        duration: Option<std::time::Duration>,
+        /// Simulated seconds per real second once calls start.
+        #[arg(long, default_value_t = 60.0)]
+        speed: f64,
+    },
+    /// The simulator against a callsight and a graphsim running elsewhere: creates its tenant in
+    /// graphsim, waits for callsight's subscription, then sends NDJSON telemetry to the ingest
+    /// role and completes calls in graphsim, and writes the ground truth of every leg.
+    Sim {
+        /// Base URL of callsight's ingest role.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        ingest: String,
+        /// Base URL of graphsim.
+        #[arg(long, default_value = "http://127.0.0.1:8450")]
+        graphsim: String,
+        /// Bearer token of `POST /telemetry` (`ingest.telemetry_token`).
+        #[arg(long, env = "CALLSIGHT_TELEMETRY_TOKEN")]
+        token: Option<String>,
+        /// Simulation seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Which faults: `standard` (one per cause), `demo`, `none`.
+        #[arg(long, default_value = "standard", value_parser = parse_schedule)]
+        schedule: callsight_sim::Schedule,
+        /// Inject only the first N faults of the schedule.
+        #[arg(long, default_value_t = usize::MAX, hide_default_value = true)]
+        faults: usize,
+        /// Simulated seconds per real second once calls start; 0 runs as fast as callsight
+        /// takes it.
+        #[arg(long, default_value_t = 60.0)]
+        speed: f64,
+        /// Org id (default: generated from the seed).
+        #[arg(long)]
+        org: Option<String>,
+        /// Tenant GUID (default: generated from the seed).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Write the ground truth here (NDJSON, one label per leg).
+        #[arg(long)]
+        truth: Option<PathBuf>,
+        /// How long to wait for callsight's subscription to the tenant.
+        #[arg(long, default_value = "2m", value_parser = humantime::parse_duration)]
+        wait: std::time::Duration,
+    },
+    /// End-to-end benchmarks, each printing its figures and its exact setup.
+    Bench {
+        /// Which benchmark.
+        #[command(subcommand)]
+        which: BenchCommand,
+    },
     /// Configuration tools.
     Config {
         /// What to do with the configuration.
@@ -101,4 +160,38 @@ pub enum ConfigAction {
     Print,
     /// Load and validate the configuration, then exit (0 when valid).
     Check,
+}
+
+/// `callsight bench ...`
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Diagnosis accuracy: the simulator's standard fault set (one fault per cause) through a
+    /// whole callsight in this process; prints per-cause precision, recall and F1, the
+    /// confusion, macro-F1, scope and guilty-participant accuracy.
+    Accuracy {
+        /// Simulation seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Inject only the first N faults of the standard set.
+        #[arg(long, default_value_t = usize::MAX, hide_default_value = true)]
+        faults: usize,
+        /// Simulated seconds per real second once calls start.
+        #[arg(long, default_value_t = 600.0)]
+        speed: f64,
+        /// Calls per site per simulated hour.
+        #[arg(long, default_value_t = 40.0)]
+        calls_per_site_hour: f64,
+        /// Write `truth.ndjson`, `verdicts.ndjson` and `report.json` into this folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn parse_schedule(text: &str) -> Result<callsight_sim::Schedule, String> {
+    match text {
+        "standard" => Ok(callsight_sim::Schedule::Standard),
+        "demo" => Ok(callsight_sim::Schedule::Demo),
+        "none" => Ok(callsight_sim::Schedule::None),
+        other => Err(format!("unknown schedule {other}: standard, demo or none")),
+    }
 }

@@ -1,7 +1,7 @@
 //! The `callsight` command: parse the command line, load the configuration, set up logging,
 //! run the chosen subcommand until SIGTERM or ctrl-c.
 
-use callsight::cli::{Cli, Command, ConfigAction};
+use callsight::cli::{BenchCommand, Cli, Command, ConfigAction};
 use callsight_core::Config;
 use callsight_core::logging;
 use callsight_core::shutdown::{Drained, Shutdown};
@@ -42,7 +42,14 @@ fn main() -> ExitCode {
             },
         ),
         command => {
-            logging::init(&config.log);
+            let mut log = config.log.clone();
+            // The demo and the benchmarks print to the terminal: only warnings in between.
+            if matches!(command, Command::Demo { .. } | Command::Bench { .. })
+                && log.filter == "info"
+            {
+                log.filter = "warn".into();
+            }
+            logging::init(&log);
             let runtime = match tokio::runtime::Runtime::new() {
                 Ok(runtime) => runtime,
                 Err(e) => {
@@ -73,6 +80,50 @@ fn main() -> ExitCode {
                         .await
                     }
                     Command::Broker => broker(&config).await,
+                    Command::Bench { which } => bench(&config, which).await,
+                    Command::Sim {
+                        ingest,
+                        graphsim,
+                        token,
+                        seed,
+                        schedule,
+                        faults,
+                        speed,
+                        org,
+                        tenant,
+                        truth,
+                        wait,
+                    } => {
+                        callsight::sim::run(callsight::sim::Options {
+                            ingest,
+                            graphsim,
+                            token,
+                            seed,
+                            schedule,
+                            faults,
+                            speed,
+                            org,
+                            tenant,
+                            truth,
+                            wait,
+                        })
+                        .await
+                    }
+                    Command::Demo {
+                        seed,
+                        duration,
+                        speed,
+                    } => {
+                        callsight::demo::run(
+                            config.clone(),
+                            callsight::demo::DemoOptions {
+                                seed,
+                                duration,
+                                speed,
+                            },
+                        )
+                        .await
+                    }
                     Command::Config { .. } | Command::Explain { .. } | Command::Legs { .. } => {
                         unreachable!("handled above")
                     }
@@ -140,4 +191,35 @@ async fn broker(config: &Config) -> anyhow::Result<ExitCode> {
     shutdown.wait_for_signal().await;
     drop(broker);
     Ok(ExitCode::SUCCESS)
+}
+
+async fn bench(config: &Config, which: BenchCommand) -> anyhow::Result<ExitCode> {
+    match which {
+        BenchCommand::Accuracy {
+            seed,
+            faults,
+            speed,
+            calls_per_site_hour,
+            out,
+        } => {
+            let run = callsight::bench::accuracy(
+                config.clone(),
+                &callsight::bench::AccuracyOptions {
+                    seed,
+                    faults,
+                    speed,
+                    calls_per_site_hour,
+                    out,
+                },
+            )
+            .await?;
+            let mut stdout = std::io::stdout().lock();
+            writeln!(
+                stdout,
+                "# callsight bench accuracy\n\n{}\n\n{}",
+                run.setup, run.report
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }

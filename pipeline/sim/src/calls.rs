@@ -10,6 +10,9 @@ use rand::RngExt;
 use rand_pcg::Pcg64Mcg;
 use serde_json::{Value, json};
 
+/// Margin around a call within which a fault's start or end makes the call's truth unclear.
+pub const EDGE_MS: i64 = 2 * 60_000;
+
 /// Peer-to-peer or meeting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallKind {
@@ -118,14 +121,14 @@ fn parties(world: &World, faults: &[Fault], call: &Call) -> Vec<Party> {
             };
             let mut fault = None;
             let mut ambiguous = false;
-            for f in faults
-                .iter()
-                .filter(|f| f.overlaps(call.start_ms, call.end_ms))
-            {
+            // The network's view of a call spans a margin around it (callsight's evidence
+            // window): a fault covers the call only when it covers that margin too.
+            let (from, to) = (call.start_ms - EDGE_MS, call.end_ms + EDGE_MS);
+            for f in faults.iter().filter(|f| f.overlaps(from, to)) {
                 if !reaches(world, f, client, call.kind, crosses_wan) {
                     continue;
                 }
-                if f.start_ms <= call.start_ms && call.end_ms <= f.end_ms && fault.is_none() {
+                if f.start_ms <= from && to <= f.end_ms && fault.is_none() {
                     fault = Some(f.clone());
                 } else {
                     ambiguous = true;
@@ -145,7 +148,7 @@ fn parties(world: &World, faults: &[Fault], call: &Call) -> Vec<Party> {
 pub fn touched(world: &World, faults: &[Fault], client: usize, start: i64, end: i64) -> bool {
     faults
         .iter()
-        .any(|f| f.overlaps(start, end) && f.affects(world, client))
+        .any(|f| f.overlaps(start - EDGE_MS, end + EDGE_MS) && f.affects(world, client))
 }
 
 fn iso_ms(ms: f64) -> String {
@@ -306,6 +309,14 @@ fn impaired(m: Metrics, effects: &[Effect]) -> Metrics {
     }
 }
 
+/// Both directions of a session measure one round trip.
+fn round_trip(mut a: Metrics, mut b: Metrics) -> (Metrics, Metrics) {
+    let rtt = a.rtt_ms.max(b.rtt_ms);
+    a.rtt_ms = rtt;
+    b.rtt_ms = rtt;
+    (a, b)
+}
+
 fn stream(direction: &str, id: u32, m: &Metrics, video: bool, rng: &mut Pcg64Mcg) -> Value {
     let mut s = json!({
         "streamId": id.to_string(),
@@ -389,8 +400,10 @@ pub fn record(
             let (a_up, a_down) = ef(a);
             let (b_up, b_down) = ef(b);
             let base = wan_ms(a, rng);
-            let ab = impaired(clean(rng, base), &[a_up, b_down]);
-            let ba = impaired(clean(rng, base), &[b_up, a_down]);
+            let (ab, ba) = round_trip(
+                impaired(clean(rng, base), &[a_up, b_down]),
+                impaired(clean(rng, base), &[b_up, a_down]),
+            );
             let sa = endpoint_info(world, faults, a, call, rng);
             let sb = endpoint_info(world, faults, b, call, rng);
             let mut streams = vec![
@@ -437,8 +450,10 @@ pub fn record(
                 let session_id = guid(rng);
                 let (up, down) = ef(p);
                 let base = wan_ms(p, rng);
-                let sent = impaired(clean(rng, base), &[up]);
-                let received = impaired(clean(rng, base), &[down]);
+                let (sent, received) = round_trip(
+                    impaired(clean(rng, base), &[up]),
+                    impaired(clean(rng, base), &[down]),
+                );
                 let sp = endpoint_info(world, faults, p, call, rng);
                 let mcu_network = json!({"connectionType": "wired", "networkTransportProtocol": "udp",
                     "ipAddress": "52.114.132.10", "wifiBand": "unknown", "wifiRadioType": "unknown", "traceRouteHops": []});

@@ -32,6 +32,10 @@ pub struct SimConfig {
     pub fault_focus: f64,
     /// Minutes of calls after the last fault ended (and the whole run without faults).
     pub tail_minutes: i64,
+    /// Org id to use instead of the generated one (to match a running callsight's configuration).
+    pub org_id: Option<String>,
+    /// Tenant id to use instead of the generated one.
+    pub tenant_id: Option<String>,
 }
 
 impl Default for SimConfig {
@@ -46,6 +50,8 @@ impl Default for SimConfig {
             calls_per_site_hour: 40.0,
             fault_focus: 0.6,
             tail_minutes: 20,
+            org_id: None,
+            tenant_id: None,
         }
     }
 }
@@ -93,7 +99,13 @@ impl Simulation {
     /// Builds the world and the fault schedule.
     pub fn new(config: SimConfig) -> Simulation {
         let mut rng = Pcg64Mcg::seed_from_u64(config.seed);
-        let world = World::build(&config.world, &mut rng);
+        let mut world = World::build(&config.world, &mut rng);
+        if let Some(org) = &config.org_id {
+            world.org_id = org.clone();
+        }
+        if let Some(tenant) = &config.tenant_id {
+            world.tenant_id = tenant.clone();
+        }
         let start_ms = config.start_ms - config.start_ms.rem_euclid(60_000);
         let first_call = start_ms + config.warmup_minutes * 60_000;
         let faults = fault::schedule(
@@ -134,6 +146,11 @@ impl Simulation {
     /// The simulated start.
     pub fn start_ms(&self) -> i64 {
         self.start_ms
+    }
+
+    /// Simulated time before the first call (history for baselines), ms.
+    pub fn warmup_ms(&self) -> i64 {
+        self.config.warmup_minutes * 60_000
     }
 
     /// When the last call starts.
@@ -222,10 +239,11 @@ impl Simulation {
         let focus: Vec<&Fault> = self
             .faults
             .iter()
-            .filter(|f| f.start_ms <= start && end <= f.end_ms && f.site(world) == Some(site))
-            .chain(self.faults.iter().filter(|f| {
-                f.start_ms <= start && end <= f.end_ms && f.site(world).is_none() && site == 0
-            }))
+            .filter(|f| {
+                let covers =
+                    f.start_ms <= start - calls::EDGE_MS && end + calls::EDGE_MS <= f.end_ms;
+                covers && (f.site(world) == Some(site) || f.site(world).is_none() && site == 0)
+            })
             .collect();
         let mut parties: Vec<usize> = Vec::new();
         if !focus.is_empty() && rng.random_bool(self.config.fault_focus) {

@@ -1,0 +1,155 @@
+//! `callsight sim`: the simulator against a callsight and a graphsim that run elsewhere. It
+//! creates the simulated tenant in graphsim, waits until callsight has subscribed to it, then
+//! sends the telemetry to the ingest role and completes the calls in graphsim, and writes the
+//! ground truth of every leg.
+
+use crate::simdrive::{Driver, Pace};
+use anyhow::Context as _;
+use callsight_sim::{Schedule, SimConfig, Simulation};
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// The command's options.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Base URL of callsight's ingest role.
+    pub ingest: String,
+    /// Base URL of graphsim.
+    pub graphsim: String,
+    /// Bearer token of `POST /telemetry`.
+    pub token: Option<String>,
+    /// Simulation seed.
+    pub seed: u64,
+    /// Which faults.
+    pub schedule: Schedule,
+    /// At most this many faults.
+    pub faults: usize,
+    /// Simulated seconds per real second once calls start; 0: as fast as callsight takes it.
+    pub speed: f64,
+    /// Org id (default: generated from the seed).
+    pub org: Option<String>,
+    /// Tenant id (default: generated from the seed).
+    pub tenant: Option<String>,
+    /// Where to write the ground truth (NDJSON, one label per leg).
+    pub truth: Option<PathBuf>,
+    /// How long to wait for callsight's subscription to the tenant.
+    pub wait: Duration,
+}
+
+/// Runs the simulation to its end (or ctrl-c).
+pub async fn run(options: Options) -> anyhow::Result<ExitCode> {
+    let mut sim = Simulation::new(SimConfig {
+        seed: options.seed,
+        schedule: options.schedule,
+        fault_limit: options.faults,
+        org_id: options.org.clone(),
+        tenant_id: options.tenant.clone(),
+        ..SimConfig::default()
+    });
+    let world = sim.world().clone();
+    let http = reqwest::Client::new();
+    let spec = callsight_graphsim::state::TenantSpec {
+        consented: true,
+        ..crate::graphsim::tenant_spec(&format!("{}=Contoso", world.tenant_id))
+    };
+    http.post(format!("{}/_sim/tenants", options.graphsim))
+        .json(&spec)
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .context("graphsim: POST /_sim/tenants")?;
+    {
+        let mut err = std::io::stderr().lock();
+        writeln!(
+            err,
+            "callsight sim: tenant {} created in graphsim. callsight's configuration must declare it:\n\n\
+             [graph.tenants.\"{}\"]\norg_id = \"{}\"\n\n\
+             waiting up to {:?} for its subscription…",
+            world.tenant_id, world.tenant_id, world.org_id, options.wait
+        )?;
+    }
+    let deadline = tokio::time::Instant::now() + options.wait;
+    loop {
+        let stats: serde_json::Value = http
+            .get(format!("{}/_sim/stats", options.graphsim))
+            .send()
+            .await
+            .context("graphsim: GET /_sim/stats")?
+            .json()
+            .await?;
+        if stats["validations"].as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "callsight did not subscribe to tenant {} within {:?}",
+            world.tenant_id,
+            options.wait
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let driver = Driver::new(
+        options.ingest.clone(),
+        options.token.clone(),
+        options.graphsim.clone(),
+        world.tenant_id.clone(),
+    );
+    let stop = CancellationToken::new();
+    let watcher = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            let _ = tokio::signal::ctrl_c().await;
+            stop.cancel();
+        }
+    });
+    let mut labels = Vec::new();
+    let mut last_hour = 0;
+    let progress = driver
+        .drive(
+            &mut sim,
+            Pace {
+                speed: (options.speed > 0.0).then_some(options.speed),
+            },
+            &mut labels,
+            |p| {
+                let hour = p.sim_time_ms / 3_600_000;
+                if hour != last_hour {
+                    last_hour = hour;
+                    tracing::info!(
+                        lines = p.lines,
+                        calls = p.calls,
+                        legs = p.legs,
+                        "simulated another hour"
+                    );
+                }
+            },
+            &stop,
+        )
+        .await;
+    watcher.abort();
+    if let Some(path) = &options.truth {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+        for l in &labels {
+            writeln!(out, "{}", serde_json::to_string(l)?)?;
+        }
+        out.flush()?;
+    }
+    let progress = progress?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "callsight sim: {} telemetry lines, {} calls, {} legs{}",
+        progress.lines,
+        progress.calls,
+        progress.legs,
+        if progress.finished {
+            ""
+        } else {
+            " (stopped early)"
+        }
+    )?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,200 @@
+//! Drives callsight with a simulation through its real interfaces: telemetry as NDJSON posted
+//! to the ingest role (`POST /telemetry`), calls completed in graphsim (`POST
+//! /_sim/tenants/{tenant}/calls`), which notifies callsight as Graph would.
+
+use anyhow::{Context as _, bail};
+use callsight_sim::{Label, Simulation};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// Lines per telemetry request.
+const BATCH_LINES: usize = 5000;
+/// Minutes of telemetry after the last call, so that every leg's windows close.
+const TAIL_MINUTES: i64 = 8;
+/// The inventory is sent again this often (simulated time), as an exporter would.
+const INVENTORY_EVERY_MS: i64 = 3_600_000;
+
+/// Where the simulation sends what it produces.
+#[derive(Debug, Clone)]
+pub struct Driver {
+    http: reqwest::Client,
+    /// Base URL of the ingest role, e.g. `http://127.0.0.1:8080`.
+    pub ingest: String,
+    /// Bearer token of `POST /telemetry` (`ingest.telemetry_token`), if set.
+    pub token: Option<String>,
+    /// Base URL of graphsim, e.g. `http://127.0.0.1:8450`.
+    pub graphsim: String,
+    /// The tenant whose calls graphsim completes.
+    pub tenant: String,
+}
+
+/// How fast simulated time runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    /// Simulated seconds per real second once calls start (the history before them is sent as
+    /// fast as callsight takes it); `None`: always as fast as callsight takes it.
+    pub speed: Option<f64>,
+}
+
+/// How far the simulation got.
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    /// Simulated time reached, epoch ms.
+    pub sim_time_ms: i64,
+    /// Telemetry lines accepted.
+    pub lines: u64,
+    /// Calls completed in graphsim.
+    pub calls: u64,
+    /// Legs among them.
+    pub legs: u64,
+    /// Every call is completed and the tail of telemetry sent.
+    pub finished: bool,
+}
+
+impl Driver {
+    /// A driver.
+    pub fn new(ingest: String, token: Option<String>, graphsim: String, tenant: String) -> Driver {
+        Driver {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap_or_default(),
+            ingest,
+            token,
+            graphsim,
+            tenant,
+        }
+    }
+
+    /// Posts telemetry lines; every line must be accepted (the simulator writes valid lines only,
+    /// so a rejection is a bug worth stopping for). Overload answers are retried.
+    pub async fn post_lines(&self, lines: &[Value]) -> anyhow::Result<()> {
+        for chunk in lines.chunks(BATCH_LINES) {
+            let mut body = String::new();
+            for l in chunk {
+                body.push_str(&l.to_string());
+                body.push('\n');
+            }
+            loop {
+                let mut request = self
+                    .http
+                    .post(format!("{}/telemetry", self.ingest))
+                    .header("content-type", "application/x-ndjson")
+                    .body(body.clone());
+                if let Some(token) = &self.token {
+                    request = request.bearer_auth(token);
+                }
+                let response = request.send().await.context("POST /telemetry")?;
+                let status = response.status();
+                if status == reqwest::StatusCode::SERVICE_UNAVAILABLE {
+                    let wait = response
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .unwrap_or(1);
+                    tokio::time::sleep(Duration::from_secs(wait)).await;
+                    continue;
+                }
+                let answer: Value = response.json().await.unwrap_or_default();
+                if !status.is_success() {
+                    bail!("POST /telemetry answered {status}: {answer}");
+                }
+                if let Some(rejected) = answer["rejected"].as_array().filter(|r| !r.is_empty()) {
+                    bail!(
+                        "ingest rejected {} simulated line(s), first: {}",
+                        rejected.len(),
+                        rejected[0]
+                    );
+                }
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Completes a call in graphsim (which notifies callsight).
+    pub async fn complete_call(&self, record: &Value) -> anyhow::Result<()> {
+        let response = self
+            .http
+            .post(format!(
+                "{}/_sim/tenants/{}/calls",
+                self.graphsim, self.tenant
+            ))
+            .json(record)
+            .send()
+            .await
+            .context("POST /_sim/tenants/{tenant}/calls")?;
+        if !response.status().is_success() {
+            bail!(
+                "graphsim refused a call: {} {}",
+                response.status(),
+                response.text().await.unwrap_or_default()
+            );
+        }
+        Ok(())
+    }
+
+    /// Runs `sim` to its end (or until `stop`): telemetry minute by minute, calls as their
+    /// records become ready, their labels appended to `labels`. `report` sees the progress after
+    /// every minute.
+    pub async fn drive(
+        &self,
+        sim: &mut Simulation,
+        pace: Pace,
+        labels: &mut Vec<Label>,
+        mut report: impl FnMut(&Progress),
+        stop: &CancellationToken,
+    ) -> anyhow::Result<Progress> {
+        let mut progress = Progress::default();
+        let inventory = sim.inventory(sim.start_ms());
+        self.post_lines(&inventory).await?;
+        progress.lines += inventory.len() as u64;
+        let mut last_inventory = sim.start_ms();
+        let mut tail = TAIL_MINUTES;
+        let mut paced_from: Option<(Instant, i64)> = None;
+        let first_call = sim.start_ms() + sim.warmup_ms();
+        while !stop.is_cancelled() {
+            if sim.calls_done() {
+                if tail == 0 {
+                    progress.finished = true;
+                    break;
+                }
+                tail -= 1;
+            }
+            let now = sim.now_ms();
+            if now - last_inventory >= INVENTORY_EVERY_MS {
+                let inventory = sim.inventory(now);
+                self.post_lines(&inventory).await?;
+                progress.lines += inventory.len() as u64;
+                last_inventory = now;
+            }
+            let minute = sim.step();
+            self.post_lines(&minute.telemetry).await?;
+            progress.lines += minute.telemetry.len() as u64;
+            for call in minute.calls {
+                self.complete_call(&call.record).await?;
+                progress.calls += 1;
+                progress.legs += call.labels.len() as u64;
+                labels.extend(call.labels);
+            }
+            progress.sim_time_ms = minute.time_ms + 60_000;
+            report(&progress);
+            if let Some(speed) = pace.speed.filter(|_| minute.time_ms >= first_call) {
+                let (since, from) = *paced_from.get_or_insert((Instant::now(), minute.time_ms));
+                let due = Duration::from_secs_f64(
+                    (progress.sim_time_ms - from) as f64 / 1000.0 / speed.max(0.001),
+                );
+                let elapsed = since.elapsed();
+                if due > elapsed {
+                    tokio::select! {
+                        _ = stop.cancelled() => {}
+                        _ = tokio::time::sleep(due - elapsed) => {}
+                    }
+                }
+            }
+        }
+        Ok(progress)
+    }
+}

@@ -1,0 +1,238 @@
+//! A whole callsight in one process for the demo and the end-to-end benchmarks: graphsim standing
+//! in for Graph and Entra with the simulated tenant, every role on the configured (by default the
+//! embedded) broker, the tenant declared in configuration, and a follower of `rca.verdicts`.
+
+use anyhow::Context as _;
+use callsight_core::Config;
+use callsight_core::codec::Codec;
+use callsight_core::config::{Secret, StaticTenantConfig};
+use callsight_core::shutdown::Shutdown;
+use callsight_graphsim::state::TenantSpec;
+use callsight_graphsim::{GraphSim, SimConfig as GraphSimConfig};
+use callsight_kafka::KafkaMetrics;
+use callsight_kafka::consumer::{self, ConsumerEvent, ConsumerHandle};
+use callsight_model::types::RootCauseVerdict;
+use callsight_sim::World;
+use callsight_sim::accuracy::Observed;
+use callsight_sim::truth::ScopeRef;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::run::{self, Roles, Running};
+
+/// How many recent verdicts the follower keeps for display.
+const RECENT: usize = 64;
+
+/// Every verdict seen, the latest per leg.
+#[derive(Default)]
+pub struct Seen {
+    /// Latest verdict per leg id (a complete one replaces a partial one of the same version).
+    pub by_leg: HashMap<String, RootCauseVerdict>,
+    /// The most recent verdicts, newest last.
+    pub recent: VecDeque<RootCauseVerdict>,
+    /// Verdict records read (revisions and partial ones included).
+    pub records: u64,
+    /// Records that did not decode.
+    pub undecodable: u64,
+}
+
+/// Follows `rca.verdicts`.
+pub struct Verdicts {
+    seen: Arc<Mutex<Seen>>,
+    _handle: ConsumerHandle,
+}
+
+impl Verdicts {
+    /// Starts following the topic from its beginning.
+    pub fn follow(config: &Config, bootstrap: &str, group: &str) -> anyhow::Result<Verdicts> {
+        let metrics = Arc::new(KafkaMetrics::register(
+            &callsight_core::metrics::Metrics::new(),
+        )?);
+        let (handle, mut events) = consumer::start(
+            &config.kafka,
+            bootstrap,
+            group,
+            &[&config.topics.verdicts.name],
+            metrics,
+        )?;
+        let seen: Arc<Mutex<Seen>> = Arc::default();
+        let sink = seen.clone();
+        tokio::spawn(async move {
+            let codec = Codec::single_object();
+            while let Some(event) = events.recv().await {
+                let ConsumerEvent::Record(record) = event else {
+                    continue;
+                };
+                let decoded = match &record.payload {
+                    Some(bytes) => codec.decode::<RootCauseVerdict>(bytes).await.ok(),
+                    None => None,
+                };
+                let mut seen = sink.lock().unwrap_or_else(|p| p.into_inner());
+                seen.records += 1;
+                let Some(verdict) = decoded else {
+                    seen.undecodable += 1;
+                    continue;
+                };
+                let replace = match seen.by_leg.get(&verdict.leg_id) {
+                    None => true,
+                    Some(old) => {
+                        verdict.record_version > old.record_version
+                            || (verdict.record_version == old.record_version
+                                && (old.completeness.partial || !verdict.completeness.partial))
+                    }
+                };
+                if replace {
+                    seen.by_leg.insert(verdict.leg_id.clone(), verdict.clone());
+                }
+                seen.recent.push_back(verdict);
+                if seen.recent.len() > RECENT {
+                    seen.recent.pop_front();
+                }
+            }
+        });
+        Ok(Verdicts {
+            seen,
+            _handle: handle,
+        })
+    }
+
+    /// Reads what was seen.
+    pub fn with<T>(&self, f: impl FnOnce(&Seen) -> T) -> T {
+        f(&self.seen.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The latest verdict per leg, as the accuracy scoring reads them.
+    pub fn observed(&self) -> Vec<Observed> {
+        self.with(|s| s.by_leg.values().map(observed).collect())
+    }
+}
+
+/// A schema symbol (`poor`, `wan_loss`, `ap_radio`) of a serde enum.
+fn symbol<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// What scoring needs from a verdict.
+pub fn observed(v: &RootCauseVerdict) -> Observed {
+    Observed {
+        leg_id: v.leg_id.clone(),
+        participant_id: v.participant_id.clone(),
+        quality: symbol(&v.quality),
+        poor_feedback: v.poor_feedback,
+        primary_cause: symbol(&v.primary_cause),
+        guilty_participant_id: v.guilty_participant_id.clone(),
+        scope: v.scope.as_ref().map(|s| ScopeRef {
+            kind: symbol(&s.kind),
+            entity_id: s.entity_id.clone(),
+        }),
+    }
+}
+
+/// callsight, graphsim and the follower, running.
+pub struct Stage {
+    /// The roles.
+    pub running: Running,
+    /// Graph and Entra.
+    pub graphsim: GraphSim,
+    /// Stops the roles.
+    pub shutdown: Shutdown,
+    /// `rca.verdicts`.
+    pub verdicts: Verdicts,
+    /// The configuration the roles run with.
+    pub config: Config,
+    /// Base URL of the ingest role.
+    pub ingest_url: String,
+}
+
+/// A fresh 256-bit key as hex.
+fn random_key() -> anyhow::Result<String> {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok(hex::encode(key))
+}
+
+impl Stage {
+    /// Starts graphsim with the world's tenant and every role configured against it.
+    pub async fn start(mut config: Config, world: &World) -> anyhow::Result<Stage> {
+        let graphsim = GraphSim::start(GraphSimConfig::default()).await?;
+        graphsim.add_tenant(TenantSpec {
+            consented: true,
+            ..crate::graphsim::tenant_spec(&format!("{}=Contoso", world.tenant_id))
+        });
+        config.graph.base_url = graphsim.graph_url();
+        config.graph.login_url = graphsim.login_url();
+        config.graph.client_id = graphsim.client_id();
+        config.graph.client_secret = Secret(graphsim.client_secret());
+        config.graph.manage_interval = Duration::from_secs(1);
+        config.graph.fetch_retry_base = Duration::from_millis(200);
+        config.graph.tenants.insert(
+            world.tenant_id.clone(),
+            StaticTenantConfig {
+                org_id: world.org_id.clone(),
+                ..StaticTenantConfig::default()
+            },
+        );
+        if config.privacy.master_key.0.is_empty() {
+            config.privacy.master_key = Secret(random_key()?);
+        }
+        config.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let shutdown = Shutdown::new();
+        let running = run::start(&config, Roles::ALL, &shutdown).await?;
+        let ingest_url = format!(
+            "http://{}",
+            running.ingest_addr.context("the ingest role runs")?
+        );
+        let verdicts = Verdicts::follow(
+            &config,
+            &running.bootstrap,
+            &format!("callsight-stage-{}", std::process::id()),
+        )?;
+        // Calls completed before the subscription exists would only be found by a backfill.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while graphsim.subscriptions().is_empty() {
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "no Graph subscription within 60 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(Stage {
+            running,
+            graphsim,
+            shutdown,
+            verdicts,
+            config,
+            ingest_url,
+        })
+    }
+
+    /// A driver for this stage.
+    pub fn driver(&self, world: &World) -> crate::simdrive::Driver {
+        crate::simdrive::Driver::new(
+            self.ingest_url.clone(),
+            Some(self.config.ingest.telemetry_token.0.clone()).filter(|t| !t.is_empty()),
+            format!("http://{}", self.graphsim.addr),
+            world.tenant_id.clone(),
+        )
+    }
+
+    /// Stops everything, draining within the configured bound.
+    pub async fn stop(self) {
+        let Stage {
+            running,
+            graphsim,
+            shutdown,
+            verdicts,
+            config,
+            ..
+        } = self;
+        drop(verdicts);
+        shutdown.drain(config.shutdown.drain_timeout).await;
+        graphsim.shutdown();
+        drop(running);
+    }
+}
