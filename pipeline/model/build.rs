@@ -14,17 +14,24 @@ fn avsc_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-fn set_literal(files: &[PathBuf]) -> String {
+/// The schemas as `include_str!` of paths under this package's own `CARGO_MANIFEST_DIR`, resolved
+/// when the crate compiles: checkouts in other folders that share a target folder (and so this
+/// build script's output) each embed their own files, and none depends on another still existing.
+fn set_literal(root: &Path, files: &[PathBuf]) -> String {
     let mut out = String::from("&[\n");
     for file in files {
         let name = file
             .file_stem()
             .and_then(|s| s.to_str())
             .expect("schema file names are UTF-8");
+        let relative = file
+            .strip_prefix(root)
+            .expect("schema files are under the schemas folder")
+            .to_str()
+            .expect("schema paths are UTF-8");
         let _ = writeln!(
             out,
-            "    ({name:?}, include_str!({:?})),",
-            file.display().to_string()
+            "    ({name:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/../../schemas/{relative}\"))),"
         );
     }
     out.push(']');
@@ -46,7 +53,7 @@ fn main() {
     let _ = writeln!(
         code,
         "/// The current schemas: (full name, JSON).\npub static CURRENT: &[(&str, &str)] = {};",
-        set_literal(&avsc_files(&root))
+        set_literal(&root, &avsc_files(&root))
     );
     let mut releases: Vec<PathBuf> = if compat.is_dir() {
         std::fs::read_dir(&compat)
@@ -66,7 +73,11 @@ fn main() {
             .and_then(|s| s.to_str())
             .expect("release folder names are UTF-8");
         println!("cargo:rerun-if-changed=../../schemas/compat/{name}");
-        let _ = writeln!(code, "({name:?}, {}),", set_literal(&avsc_files(release)));
+        let _ = writeln!(
+            code,
+            "({name:?}, {}),",
+            set_literal(&root, &avsc_files(release))
+        );
     }
     code.push_str("];\n");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("embedded.rs");
