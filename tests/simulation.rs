@@ -1,0 +1,74 @@
+//! The simulator through a whole callsight: the accuracy benchmark on a small seed gives a
+//! complete, well-formed report. No score or speed is asserted: this checks that the machinery
+//! (simulation, ingest, graphsim, fetch, process, scoring) is sound.
+
+use callsight_e2e::test_config;
+use std::collections::BTreeSet;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_accuracy_benchmark_reports_every_cause_it_injected() {
+    let dir = tempfile::tempdir().expect("dir");
+    let run = callsight::bench::accuracy(
+        test_config(),
+        &callsight::bench::AccuracyOptions {
+            seed: 3,
+            faults: 5,
+            speed: 1200.0,
+            calls_per_site_hour: 30.0,
+            out: Some(dir.path().to_path_buf()),
+        },
+    )
+    .await
+    .expect("the benchmark runs");
+    let report = &run.report;
+    assert!(!run.labels.is_empty());
+    assert_eq!(report.legs_labelled, run.labels.len());
+    assert_eq!(
+        report.legs_scored + report.legs_ambiguous + report.legs_without_verdict,
+        report.legs_labelled
+    );
+    assert!(report.legs_scored > 0, "{report}");
+    // Every cause the truth holds has a row whose counts add up, and the confusion matrix
+    // accounts for every scored leg.
+    let truth: BTreeSet<&str> = run
+        .labels
+        .iter()
+        .filter(|l| !l.ambiguous)
+        .map(|l| l.cause.as_str())
+        .collect();
+    assert!(truth.len() >= 5, "five faults and the good legs: {truth:?}");
+    for cause in &truth {
+        let row = report
+            .classes
+            .iter()
+            .find(|c| c.class == *cause)
+            .unwrap_or_else(|| panic!("no row for {cause}"));
+        assert_eq!(row.true_positives + row.false_negatives, row.support);
+        for x in [row.precision, row.recall, row.f1] {
+            assert!((0.0..=1.0).contains(&x));
+        }
+    }
+    let in_matrix: usize = report.confusion.values().flat_map(|r| r.values()).sum();
+    assert_eq!(in_matrix, report.legs_scored);
+    assert!((0.0..=1.0).contains(&report.macro_f1));
+    assert!(report.scope_scored > 0 && report.guilty_scored > 0);
+    let text = report.to_string();
+    for part in [
+        "| cause | support | precision | recall | F1 |",
+        "macro-F1",
+        "confusion",
+    ] {
+        assert!(text.contains(part), "{part} missing from\n{text}");
+    }
+    assert!(run.setup.contains("seed 3"));
+    // The files: one truth line per leg, the verdicts, the report as JSON.
+    let truth_lines = std::fs::read_to_string(dir.path().join("truth.ndjson")).expect("truth");
+    assert_eq!(truth_lines.lines().count(), run.labels.len());
+    let verdicts = std::fs::read_to_string(dir.path().join("verdicts.ndjson")).expect("verdicts");
+    assert!(verdicts.lines().count() >= report.legs_scored);
+    let json: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("report.json")).expect("report.json"),
+    )
+    .expect("JSON");
+    assert_eq!(json["report"]["legs_scored"], report.legs_scored);
+}
