@@ -72,3 +72,68 @@ async fn the_accuracy_benchmark_reports_every_cause_it_injected() {
     .expect("JSON");
     assert_eq!(json["report"]["legs_scored"], report.legs_scored);
 }
+
+/// A recorded incident replayed: every call record's legs get a verdict in the output file, the
+/// Mist webhook body among the recordings is accepted, and the injected faults' causes are there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_writes_a_verdict_for_every_leg_of_the_recordings() {
+    let dir = tempfile::tempdir().expect("dir");
+    let recordings = dir.path().join("recordings");
+    let mut sim = callsight_sim::Simulation::new(callsight_sim::SimConfig {
+        seed: 4,
+        fault_limit: 3,
+        warmup_minutes: 60,
+        tail_minutes: 5,
+        calls_per_site_hour: 20.0,
+        ..callsight_sim::SimConfig::default()
+    });
+    let faults = sim.faults().to_vec();
+    let labels = callsight::sim::record(&mut sim, &recordings).expect("recorded");
+    std::fs::copy(
+        callsight_e2e::repo_root()
+            .join("pipeline/telemetry/tests/data/mist/webhook_device_events.json"),
+        recordings.join("webhook_device_events.json"),
+    )
+    .expect("copy");
+    let out = dir.path().join("verdicts.ndjson");
+    let summary = callsight::replay::replay(
+        test_config(),
+        &callsight::replay::Options {
+            dir: recordings.clone(),
+            out: out.clone(),
+            org: None,
+            tenant: "00000000-0000-4000-8000-00000000c0de".into(),
+            quiet: std::time::Duration::from_secs(30),
+        },
+    )
+    .await
+    .expect("the replay runs");
+    assert_eq!(summary.rejected, 0, "{summary:?}");
+    let calls = std::fs::read_dir(&recordings)
+        .expect("dir")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("call-"))
+        })
+        .count();
+    assert_eq!(summary.calls as usize, calls);
+    assert_eq!(summary.legs, labels.len(), "{summary:?}");
+    assert_eq!(summary.verdicts, labels.len(), "{summary:?}");
+    let written: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .expect("verdicts")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    assert_eq!(written.len(), labels.len());
+    let causes: BTreeSet<&str> = written
+        .iter()
+        .filter_map(|v| v["primary_cause"].as_str())
+        .collect();
+    for f in &faults {
+        assert!(
+            causes.contains(f.kind.cause()),
+            "{:?} not found in {causes:?}",
+            f.kind
+        );
+    }
+}

@@ -76,8 +76,8 @@ pub async fn accuracy(
     };
     let mut sim = Simulation::new(sim_config.clone());
     let started = Instant::now();
-    let stage = Stage::start(config, sim.world()).await?;
-    let driver = stage.driver(sim.world());
+    let stage = Stage::start(config, &sim.world().tenant_id, &sim.world().org_id).await?;
+    let driver = stage.driver(&sim.world().tenant_id);
     let mut labels = Vec::new();
     let progress = driver
         .drive(

@@ -138,6 +138,29 @@ pub enum Command {
         /// How long to wait for callsight's subscription to the tenant.
         #[arg(long, default_value = "2m", value_parser = humantime::parse_duration)]
         wait: std::time::Duration,
+        /// Write the recordings into this folder instead of driving a callsight (for `callsight
+        /// replay`): `telemetry.ndjson` and one `call-<id>.json` per call record.
+        #[arg(long)]
+        record: Option<PathBuf>,
+    },
+    /// The whole pipeline over recorded inputs (Graph call records as fetched, Mist webhook
+    /// bodies, NDJSON telemetry and inventory) in event-time order, in this process on the
+    /// embedded broker; the verdicts are written as NDJSON.
+    Replay {
+        /// Folder of recordings: `*.json` (call records, Mist webhook bodies), `*.ndjson`.
+        dir: PathBuf,
+        /// Where to write the verdicts.
+        #[arg(long, default_value = "verdicts.ndjson")]
+        out: PathBuf,
+        /// Org the call records belong to (default: the org most telemetry names).
+        #[arg(long)]
+        org: Option<String>,
+        /// Tenant GUID to file the call records under.
+        #[arg(long, default_value = "00000000-0000-4000-8000-00000000c0de")]
+        tenant: String,
+        /// End this long after the last input once nothing new arrives.
+        #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+        quiet: std::time::Duration,
     },
     /// End-to-end benchmarks, each printing its figures and its exact setup.
     Bench {

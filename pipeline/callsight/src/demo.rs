@@ -109,7 +109,7 @@ pub async fn run(mut config: Config, options: DemoOptions) -> anyhow::Result<Exi
         out,
         "callsight demo: starting the embedded broker, every role and graphsim…"
     )?;
-    let stage = Stage::start(config, &world).await?;
+    let stage = Stage::start(config, &world.tenant_id, &world.org_id).await?;
     let admin = stage.running.admin_addr;
     let header = format!(
         "callsight demo — {} sites, {} people, {} faults over {} simulated hours at {}× (seed {})\n\
@@ -129,7 +129,7 @@ pub async fn run(mut config: Config, options: DemoOptions) -> anyhow::Result<Exi
     let stop = CancellationToken::new();
     let progress = Arc::new(Mutex::new(Progress::default()));
     let labels = Arc::new(Mutex::new(Vec::<Label>::new()));
-    let driver = stage.driver(&world);
+    let driver = stage.driver(&world.tenant_id);
     let drive = tokio::spawn({
         let (stop, progress, labels) = (stop.clone(), progress.clone(), labels.clone());
         let speed = options.speed;
@@ -200,7 +200,7 @@ pub async fn run(mut config: Config, options: DemoOptions) -> anyhow::Result<Exi
                 writeln!(out, "{}", row(v))?;
             }
             printed = seen_bad;
-            if p.calls > 0 && started.elapsed().as_secs() % 15 == 0 {
+            if p.calls > 0 && started.elapsed().as_secs().is_multiple_of(15) {
                 writeln!(out, "{status}")?;
             }
         }

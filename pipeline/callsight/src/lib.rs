@@ -7,6 +7,7 @@
 //! - [`broker`]: `callsight broker`, the embedded broker alone.
 //! - [`explain`]: `callsight explain`, one verdict with its evidence, for tuning thresholds.
 //! - [`legs`]: `callsight legs`, the call legs a saved Graph record normalises to.
+//! - [`replay`]: `callsight replay`, the pipeline over recorded inputs, verdicts to NDJSON.
 //! - [`sim`]: `callsight sim`, the simulator against a callsight running elsewhere.
 //! - [`simdrive`]: drives callsight with the simulator through its real interfaces.
 //! - [`stage`]: a whole callsight with graphsim in one process, for the demo and benchmarks.
@@ -20,6 +21,7 @@ pub mod demo;
 pub mod explain;
 pub mod graphsim;
 pub mod legs;
+pub mod replay;
 pub mod run;
 pub mod sim;
 pub mod simdrive;

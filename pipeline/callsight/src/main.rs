@@ -44,8 +44,10 @@ fn main() -> ExitCode {
         command => {
             let mut log = config.log.clone();
             // The demo and the benchmarks print to the terminal: only warnings in between.
-            if matches!(command, Command::Demo { .. } | Command::Bench { .. })
-                && log.filter == "info"
+            if matches!(
+                command,
+                Command::Demo { .. } | Command::Bench { .. } | Command::Replay { .. }
+            ) && log.filter == "info"
             {
                 log.filter = "warn".into();
             }
@@ -81,6 +83,25 @@ fn main() -> ExitCode {
                     }
                     Command::Broker => broker(&config).await,
                     Command::Bench { which } => bench(&config, which).await,
+                    Command::Replay {
+                        dir,
+                        out,
+                        org,
+                        tenant,
+                        quiet,
+                    } => {
+                        callsight::replay::run(
+                            config.clone(),
+                            callsight::replay::Options {
+                                dir,
+                                out,
+                                org,
+                                tenant,
+                                quiet,
+                            },
+                        )
+                        .await
+                    }
                     Command::Sim {
                         ingest,
                         graphsim,
@@ -93,6 +114,7 @@ fn main() -> ExitCode {
                         tenant,
                         truth,
                         wait,
+                        record,
                     } => {
                         callsight::sim::run(callsight::sim::Options {
                             ingest,
@@ -106,6 +128,7 @@ fn main() -> ExitCode {
                             tenant,
                             truth,
                             wait,
+                            record,
                         })
                         .await
                     }

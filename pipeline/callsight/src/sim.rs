@@ -37,6 +37,53 @@ pub struct Options {
     pub truth: Option<PathBuf>,
     /// How long to wait for callsight's subscription to the tenant.
     pub wait: Duration,
+    /// Instead of driving a callsight, write the recordings into this folder (for `callsight
+    /// replay`): `telemetry.ndjson` and one `call-<id>.json` per call record.
+    pub record: Option<PathBuf>,
+}
+
+/// Writes a whole simulation as recordings: `telemetry.ndjson` (inventory first) and one
+/// `call-<id>.json` per record. Returns the ground truth.
+pub fn record(
+    sim: &mut Simulation,
+    dir: &std::path::Path,
+) -> anyhow::Result<Vec<callsight_sim::Label>> {
+    std::fs::create_dir_all(dir)?;
+    let mut telemetry =
+        std::io::BufWriter::new(std::fs::File::create(dir.join("telemetry.ndjson"))?);
+    for line in sim.inventory(sim.start_ms()) {
+        writeln!(telemetry, "{line}")?;
+    }
+    let mut labels = Vec::new();
+    let mut tail = 8;
+    while tail > 0 {
+        if sim.calls_done() {
+            tail -= 1;
+        }
+        let minute = sim.step();
+        for line in &minute.telemetry {
+            writeln!(telemetry, "{line}")?;
+        }
+        for call in minute.calls {
+            let id = call.record["id"].as_str().unwrap_or_default().to_string();
+            std::fs::write(
+                dir.join(format!("call-{id}.json")),
+                serde_json::to_vec_pretty(&call.record)?,
+            )?;
+            labels.extend(call.labels);
+        }
+    }
+    telemetry.flush()?;
+    Ok(labels)
+}
+
+fn write_truth(path: &std::path::Path, labels: &[callsight_sim::Label]) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for l in labels {
+        writeln!(out, "{}", serde_json::to_string(l)?)?;
+    }
+    out.flush()?;
+    Ok(())
 }
 
 /// Runs the simulation to its end (or ctrl-c).
@@ -50,6 +97,22 @@ pub async fn run(options: Options) -> anyhow::Result<ExitCode> {
         ..SimConfig::default()
     });
     let world = sim.world().clone();
+    if let Some(dir) = &options.record {
+        let labels = record(&mut sim, dir)?;
+        if let Some(path) = &options.truth {
+            write_truth(path, &labels)?;
+        }
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "callsight sim: {} legs of org {} recorded in {} (replay with: callsight replay {})",
+            labels.len(),
+            world.org_id,
+            dir.display(),
+            dir.display()
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let http = reqwest::Client::new();
     let spec = callsight_graphsim::state::TenantSpec {
         consented: true,
@@ -131,11 +194,7 @@ pub async fn run(options: Options) -> anyhow::Result<ExitCode> {
         .await;
     watcher.abort();
     if let Some(path) = &options.truth {
-        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-        for l in &labels {
-            writeln!(out, "{}", serde_json::to_string(l)?)?;
-        }
-        out.flush()?;
+        write_truth(path, &labels)?;
     }
     let progress = progress?;
     let mut out = std::io::stdout().lock();

@@ -37,6 +37,24 @@ pub struct Pace {
     pub speed: Option<f64>,
 }
 
+/// What ingest made of posted telemetry.
+#[derive(Debug, Clone, Default)]
+pub struct Posted {
+    /// Records accepted.
+    pub accepted: u64,
+    /// Rejections as ingest reported them (`{"index": .., "error": ..}`).
+    pub rejected: Vec<Value>,
+}
+
+impl Posted {
+    fn add(&mut self, answer: &Value) {
+        self.accepted += answer["accepted"].as_u64().unwrap_or(0);
+        if let Some(r) = answer["rejected"].as_array() {
+            self.rejected.extend(r.iter().cloned());
+        }
+    }
+}
+
 /// How far the simulation got.
 #[derive(Debug, Clone, Default)]
 pub struct Progress {
@@ -68,50 +86,103 @@ impl Driver {
     }
 
     /// Posts telemetry lines; every line must be accepted (the simulator writes valid lines only,
-    /// so a rejection is a bug worth stopping for). Overload answers are retried.
+    /// so a rejection is a bug worth stopping for).
     pub async fn post_lines(&self, lines: &[Value]) -> anyhow::Result<()> {
+        let posted = self.post_lines_counted(lines).await?;
+        if let Some(first) = posted.rejected.first() {
+            bail!(
+                "ingest rejected {} simulated line(s), first: {first}",
+                posted.rejected.len()
+            );
+        }
+        Ok(())
+    }
+
+    /// Posts telemetry lines and returns what ingest accepted and rejected. Overload answers are
+    /// retried.
+    pub async fn post_lines_counted(&self, lines: &[Value]) -> anyhow::Result<Posted> {
+        let mut posted = Posted::default();
         for chunk in lines.chunks(BATCH_LINES) {
             let mut body = String::new();
             for l in chunk {
                 body.push_str(&l.to_string());
                 body.push('\n');
             }
-            loop {
-                let mut request = self
-                    .http
-                    .post(format!("{}/telemetry", self.ingest))
-                    .header("content-type", "application/x-ndjson")
-                    .body(body.clone());
-                if let Some(token) = &self.token {
-                    request = request.bearer_auth(token);
-                }
-                let response = request.send().await.context("POST /telemetry")?;
-                let status = response.status();
-                if status == reqwest::StatusCode::SERVICE_UNAVAILABLE {
-                    let wait = response
-                        .headers()
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.parse::<u64>().ok())
-                        .unwrap_or(1);
-                    tokio::time::sleep(Duration::from_secs(wait)).await;
-                    continue;
-                }
-                let answer: Value = response.json().await.unwrap_or_default();
-                if !status.is_success() {
-                    bail!("POST /telemetry answered {status}: {answer}");
-                }
-                if let Some(rejected) = answer["rejected"].as_array().filter(|r| !r.is_empty()) {
-                    bail!(
-                        "ingest rejected {} simulated line(s), first: {}",
-                        rejected.len(),
-                        rejected[0]
-                    );
-                }
-                break;
-            }
+            let token = self.token.clone();
+            let answer = self
+                .post(
+                    format!("{}/telemetry", self.ingest),
+                    body.into_bytes(),
+                    move |r| {
+                        let r = r.header("content-type", "application/x-ndjson");
+                        match &token {
+                            Some(t) => r.bearer_auth(t),
+                            None => r,
+                        }
+                    },
+                )
+                .await?;
+            posted.add(&answer);
         }
-        Ok(())
+        Ok(posted)
+    }
+
+    /// Posts one Mist webhook body for `org`, signed with `secret` as Mist signs it.
+    pub async fn post_mist(
+        &self,
+        org: &str,
+        body: Vec<u8>,
+        secret: &str,
+    ) -> anyhow::Result<Posted> {
+        use hmac::{KeyInit, Mac};
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes())
+            .map_err(|e| anyhow::anyhow!("webhook secret: {e}"))?;
+        mac.update(&body);
+        let signature = hex::encode(mac.finalize().into_bytes());
+        let answer = self
+            .post(
+                format!("{}/telemetry/mist/{org}", self.ingest),
+                body,
+                move |r| {
+                    r.header("content-type", "application/json")
+                        .header("x-mist-signature-v2", signature.clone())
+                },
+            )
+            .await?;
+        let mut posted = Posted::default();
+        posted.add(&answer);
+        Ok(posted)
+    }
+
+    /// POSTs `body`, retrying while ingest answers 503, and returns the JSON answer.
+    async fn post(
+        &self,
+        url: String,
+        body: Vec<u8>,
+        decorate: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> anyhow::Result<Value> {
+        loop {
+            let response = decorate(self.http.post(&url).body(body.clone()))
+                .send()
+                .await
+                .with_context(|| format!("POST {url}"))?;
+            let status = response.status();
+            if status == reqwest::StatusCode::SERVICE_UNAVAILABLE {
+                let wait = response
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(1);
+                tokio::time::sleep(Duration::from_secs(wait)).await;
+                continue;
+            }
+            let answer: Value = response.json().await.unwrap_or_default();
+            if !status.is_success() {
+                bail!("POST {url} answered {status}: {answer}");
+            }
+            return Ok(answer);
+        }
     }
 
     /// Completes a call in graphsim (which notifies callsight).

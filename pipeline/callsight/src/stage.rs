@@ -12,7 +12,6 @@ use callsight_graphsim::{GraphSim, SimConfig as GraphSimConfig};
 use callsight_kafka::KafkaMetrics;
 use callsight_kafka::consumer::{self, ConsumerEvent, ConsumerHandle};
 use callsight_model::types::RootCauseVerdict;
-use callsight_sim::World;
 use callsight_sim::accuracy::Observed;
 use callsight_sim::truth::ScopeRef;
 use std::collections::{HashMap, VecDeque};
@@ -156,12 +155,13 @@ fn random_key() -> anyhow::Result<String> {
 }
 
 impl Stage {
-    /// Starts graphsim with the world's tenant and every role configured against it.
-    pub async fn start(mut config: Config, world: &World) -> anyhow::Result<Stage> {
+    /// Starts graphsim with `tenant` and every role configured against it, the tenant declared
+    /// in configuration for `org`.
+    pub async fn start(mut config: Config, tenant: &str, org: &str) -> anyhow::Result<Stage> {
         let graphsim = GraphSim::start(GraphSimConfig::default()).await?;
         graphsim.add_tenant(TenantSpec {
             consented: true,
-            ..crate::graphsim::tenant_spec(&format!("{}=Contoso", world.tenant_id))
+            ..crate::graphsim::tenant_spec(&format!("{tenant}=Contoso"))
         });
         config.graph.base_url = graphsim.graph_url();
         config.graph.login_url = graphsim.login_url();
@@ -170,9 +170,9 @@ impl Stage {
         config.graph.manage_interval = Duration::from_secs(1);
         config.graph.fetch_retry_base = Duration::from_millis(200);
         config.graph.tenants.insert(
-            world.tenant_id.clone(),
+            tenant.to_string(),
             StaticTenantConfig {
-                org_id: world.org_id.clone(),
+                org_id: org.to_string(),
                 ..StaticTenantConfig::default()
             },
         );
@@ -210,13 +210,13 @@ impl Stage {
         })
     }
 
-    /// A driver for this stage.
-    pub fn driver(&self, world: &World) -> crate::simdrive::Driver {
+    /// A driver for this stage, completing calls of `tenant`.
+    pub fn driver(&self, tenant: &str) -> crate::simdrive::Driver {
         crate::simdrive::Driver::new(
             self.ingest_url.clone(),
             Some(self.config.ingest.telemetry_token.0.clone()).filter(|t| !t.is_empty()),
             format!("http://{}", self.graphsim.addr),
-            world.tenant_id.clone(),
+            tenant.to_string(),
         )
     }
 

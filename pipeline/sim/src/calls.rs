@@ -240,7 +240,9 @@ fn endpoint_info(
     match (&c.mac, c.mac_in_graph) {
         (Some(mac), true) => network["macAddress"] = dashed(mac).into(),
         // Teams sometimes reports the privacy placeholder instead of the MAC.
-        (Some(_), false) if p.client % 2 == 0 => network["macAddress"] = "02-00-00-00-00-00".into(),
+        (Some(_), false) if p.client.is_multiple_of(2) => {
+            network["macAddress"] = "02-00-00-00-00-00".into()
+        }
         _ => {}
     }
     if matches!(

@@ -107,7 +107,7 @@ pub fn inventory(world: &World, time: i64) -> Vec<Value> {
 }
 
 /// Faults active at `t` of `kind`.
-fn active<'a>(faults: &'a [Fault], kind: FaultKind, t: i64) -> impl Iterator<Item = &'a Fault> {
+fn active(faults: &[Fault], kind: FaultKind, t: i64) -> impl Iterator<Item = &Fault> {
     faults
         .iter()
         .filter(move |f| f.kind == kind && f.active_at(t))
