@@ -4,7 +4,7 @@
 //! vendor-neutral NDJSON format (`schemas/telemetry.schema.json`).
 
 use crate::fault::{Fault, FaultKind, Target};
-use crate::world::{Attachment, VPN_POOL, World};
+use crate::world::{Attachment, Site, VPN_POOL, World};
 use rand::RngExt;
 use rand_pcg::Pcg64Mcg;
 use serde_json::{Value, json};
@@ -178,6 +178,22 @@ fn restarts_in(faults: &[Fault], site: usize, ap: usize, from: i64, to: i64) -> 
     out
 }
 
+/// One site during the minute being simulated.
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    world: &'a World,
+    faults: &'a [Fault],
+    /// Start of the minute.
+    t: i64,
+    /// Its end.
+    end: i64,
+    /// The simulation's start.
+    start: i64,
+    /// Site index.
+    s: usize,
+    site: &'a Site,
+}
+
 /// Every telemetry line of the minute starting at `t` (`start` is the simulation's start).
 pub fn minute(
     world: &World,
@@ -187,242 +203,308 @@ pub fn minute(
     rng: &mut Pcg64Mcg,
 ) -> Vec<Value> {
     let mut out = Vec::new();
-    let end = t + 60_000;
     for (s, site) in world.sites.iter().enumerate() {
-        let l = |kind: &str, time: i64| line(kind, world, &site.id, time);
-        for (a, ap) in site.aps.iter().enumerate() {
-            for r in restarts_in(faults, s, a, t, end) {
-                out.push(with(
-                    l("event", r),
-                    json!({"vendor_type": "AP_RESTARTED", "kind": "ap_restart", "entity_kind": "ap",
-                        "entity_id": ap.mac, "reason": "watchdog"}),
-                ));
-            }
-            if silent(faults, s, a, t) {
-                continue;
-            }
-            let overload = active(faults, FaultKind::ApOverload, t)
-                .any(|f| f.target == (Target::Ap { site: s, ap: a }));
-            let uptime = (t - last_restart(faults, s, a, t, start)) / 1000;
-            out.push(with(
-                l("ap", t),
-                json!({"ap_mac": ap.mac, "uptime_s": uptime,
-                    "cpu_util_ratio": round(rng.random_range(0.1..0.4), 3),
-                    "num_clients": if overload { rng.random_range(95..110) } else { rng.random_range(5..25) }}),
-            ));
-            for (ri, radio) in ap.radios.iter().enumerate() {
-                let hit = |kind| {
-                    active(faults, kind, t).any(|f| {
-                        f.target
-                            == (Target::Radio {
-                                site: s,
-                                ap: a,
-                                radio: ri,
-                            })
-                    })
-                };
-                let util = if hit(FaultKind::ChannelUtilization) {
-                    rng.random_range(0.93..0.97)
-                } else if overload {
-                    rng.random_range(0.55..0.62)
-                } else {
-                    rng.random_range(0.2..0.45)
-                };
-                let interfered = hit(FaultKind::Interference);
-                out.push(with(
-                    l("ap_radio", t),
-                    json!({"ap_mac": ap.mac, "radio_mac": radio.mac, "band": radio.band, "channel": radio.channel,
-                        "bandwidth_mhz": if ri == 0 { 20 } else { 40 },
-                        "noise_floor_dbm": if interfered { rng.random_range(-71.0..-69.0) } else { rng.random_range(-95.0..-90.0) },
-                        "num_clients": if overload && ri == 1 { rng.random_range(70..80) } else { rng.random_range(2..15) },
-                        "util_all_ratio": round(util, 3),
-                        "util_non_wifi_ratio": round(if interfered { rng.random_range(0.42..0.48) } else { rng.random_range(0.01..0.05) }, 3),
-                        "util_rx_other_bss_ratio": round(rng.random_range(0.05..0.12), 3)}),
-                ));
-            }
-        }
-        for c in world.clients.iter() {
-            match &c.attachment {
-                Attachment::Wifi { site: cs, .. } if *cs == s => {
-                    let Some((_, ap)) = current_ap(world, faults, c.index, t) else {
-                        continue;
-                    };
-                    if silent(faults, s, ap, t) {
-                        continue;
-                    }
-                    let band = current_band(faults, c.index, t);
-                    let radio = &site.aps[ap].radios[if band == "band_2_4ghz" { 0 } else { 1 }];
-                    let mac = c.mac.clone().unwrap_or_default();
-                    let weak = active(faults, FaultKind::WeakSignal, t)
-                        .any(|f| f.target == (Target::Client { client: c.index }));
-                    let (rssi, snr) = if weak {
-                        (rng.random_range(-82.0..-79.0), rng.random_range(8.0..11.0))
-                    } else {
-                        (rng.random_range(-62.0..-50.0), rng.random_range(30.0..40.0))
-                    };
-                    // The join every half hour keeps the client's address and AP in the state.
-                    if (t - start) % (30 * 60_000) == 0 {
-                        out.push(with(
-                            l("client_binding", t),
-                            json!({"client_mac": mac, "random_mac": c.random_mac, "kind": "join", "client_ip": c.ip,
-                                "ap_mac": site.aps[ap].mac, "bssid": radio.bssid(), "band": band, "vlan": 16}),
-                        ));
-                    }
-                    let roam = active(faults, FaultKind::RoamingStorm, t).find(|f| {
-                        f.target == (Target::Client { client: c.index })
-                            && t > f.start_ms
-                            && (t - f.start_ms) % ROAM_EVERY_MS == 0
-                    });
-                    if roam.is_some() {
-                        let before =
-                            current_ap(world, faults, c.index, t - 60_000).map_or(ap, |x| x.1);
-                        out.push(with(
-                            l("client_binding", t),
-                            json!({"client_mac": mac, "random_mac": c.random_mac, "kind": "roam", "client_ip": c.ip,
-                                "ap_mac": site.aps[before].mac, "next_ap_mac": site.aps[ap].mac,
-                                "bssid": radio.bssid(), "band": band}),
-                        ));
-                    }
-                    out.push(with(
-                        l("wireless_client", t),
-                        json!({"client_mac": mac, "random_mac": c.random_mac, "client_ip": c.ip,
-                            "ap_mac": site.aps[ap].mac, "bssid": radio.bssid(), "band": band, "channel": radio.channel,
-                            "ssid": "corp", "rssi_dbm": round(rssi, 1), "snr_db": round(snr, 1),
-                            "tx_rate_mbps": if weak { 12.0 } else { 400.0 }, "rx_rate_mbps": if weak { 6.5 } else { 360.0 },
-                            "tx_retries_per_s": round(rng.random_range(0.0..3.0), 2)}),
-                    ));
-                }
-                Attachment::Wired {
-                    site: cs,
-                    switch,
-                    port,
-                } if *cs == s && (t - start) % 120_000 == 0 => {
-                    out.push(with(
-                        l("client_binding", t),
-                        json!({"client_mac": c.mac, "kind": "wired_attach", "client_ip": c.ip,
-                            "switch_mac": site.switches[*switch].mac, "port_id": port, "vlan": 32}),
-                    ));
-                }
-                _ => {}
-            }
-        }
-        for (w, sw) in site.switches.iter().enumerate() {
-            for p in &sw.access_ports {
-                let target = Target::Port {
-                    site: s,
-                    switch: w,
-                    port: p.clone(),
-                };
-                let hit = |kind| active(faults, kind, t).any(|f| f.target == target);
-                let mismatch = hit(FaultKind::SpeedDuplexMismatch);
-                let congested = hit(FaultKind::PortCongestion);
-                let flapping = faults.iter().find(|f| {
-                    f.kind == FaultKind::LinkFlap && f.target == target && f.active_at(t)
-                });
-                let down_now = flapping.is_some_and(|f| (t - f.start_ms) % FLAP_EVERY_MS == 0);
-                if down_now {
-                    out.push(with(
-                        l("event", t + 5_000),
-                        json!({"vendor_type": "IF-MIB linkDown", "kind": "port_down", "entity_kind": "switch_port",
-                            "entity_id": format!("{}/{}", sw.mac, p)}),
-                    ));
-                    out.push(with(
-                        l("event", t + 20_000),
-                        json!({"vendor_type": "IF-MIB linkUp", "kind": "port_up", "entity_kind": "switch_port",
-                            "entity_id": format!("{}/{}", sw.mac, p)}),
-                    ));
-                }
-                let speed = if mismatch { 100 } else { 1000 };
-                let rx = if congested {
-                    rng.random_range(970e6..985e6)
-                } else {
-                    rng.random_range(1e6..40e6)
-                };
-                out.push(with(
-                    l("switch_port", t),
-                    json!({"switch_mac": sw.mac, "port_id": p, "up": !down_now, "speed_mbps": speed,
-                        "full_duplex": !mismatch, "rx_bps": rx as u64, "tx_bps": rng.random_range(1e6..30e6) as u64,
-                        "rx_errors_per_s": if hit(FaultKind::PortErrors) { round(rng.random_range(13.0..16.0), 2) } else { 0.0 },
-                        "tx_errors_per_s": 0.0,
-                        "rx_drops_per_s": 0.0,
-                        "tx_drops_per_s": if congested { round(rng.random_range(55.0..65.0), 1) } else { round(rng.random_range(0.0..0.5), 2) },
-                        "interval_s": 60}),
-                ));
-            }
-            let congested = active(faults, FaultKind::UplinkCongestion, t)
-                .any(|f| f.target == (Target::Uplink { site: s, switch: w }));
-            out.push(with(
-                l("switch_port", t),
-                json!({"switch_mac": sw.mac, "port_id": sw.uplink, "up": true, "speed_mbps": 1000, "full_duplex": true,
-                    "rx_bps": (if congested { rng.random_range(980e6..990e6) } else { rng.random_range(50e6..250e6) }) as u64,
-                    "tx_bps": rng.random_range(30e6..150e6) as u64,
-                    "rx_drops_per_s": if congested { round(rng.random_range(75.0..85.0), 1) } else { 0.0 },
-                    "tx_drops_per_s": 0.0, "interval_s": 60}),
-            ));
-        }
-        let wan_hit = |kind| active(faults, kind, t).any(|f| f.target == (Target::Wan { site: s }));
-        let failed = wan_hit(FaultKind::WanFailover);
-        if faults.iter().any(|f| {
-            f.kind == FaultKind::WanFailover
-                && f.target == (Target::Wan { site: s })
-                && (t..end).contains(&f.start_ms)
-        }) {
-            out.push(with(
-                l("event", t + 10_000),
-                json!({"vendor_type": "GW_WAN_FAILOVER", "kind": "wan_failover", "entity_kind": "gateway",
-                    "entity_id": site.gateway, "reason": "primary link down"}),
-            ));
-        }
-        for link in &site.wan_links {
-            let primary = !link.backup;
-            let up = !(primary && failed);
-            let active_now = if primary { !failed } else { failed };
-            let cap = link.capacity_bps as f64;
-            let (latency, jitter, loss, rx) = if primary && up {
-                (
-                    if wan_hit(FaultKind::WanLatency) {
-                        rng.random_range(255.0..270.0)
-                    } else {
-                        rng.random_range(12.0..25.0)
-                    },
-                    if wan_hit(FaultKind::WanJitter) {
-                        rng.random_range(65.0..75.0)
-                    } else {
-                        rng.random_range(1.0..4.0)
-                    },
-                    if wan_hit(FaultKind::WanLoss) {
-                        rng.random_range(0.055..0.065)
-                    } else {
-                        rng.random_range(0.0..0.002)
-                    },
-                    if wan_hit(FaultKind::WanSaturation) {
-                        cap * rng.random_range(0.975..0.99)
-                    } else {
-                        cap * rng.random_range(0.1..0.35)
-                    },
-                )
-            } else {
-                (
-                    rng.random_range(25.0..40.0),
-                    rng.random_range(2.0..6.0),
-                    rng.random_range(0.0..0.003),
-                    cap * rng.random_range(0.0..0.3),
-                )
-            };
-            let mut fields = json!({"gateway_mac": site.gateway, "wan_port_id": link.port, "up": up, "active": active_now,
-                "wan_name": if link.backup { "backup" } else { "primary" }, "path_type": "internet",
-                "capacity_down_bps": link.capacity_bps, "capacity_up_bps": link.capacity_bps,
-                "tx_bps": (cap * rng.random_range(0.05..0.2)) as u64});
-            if up {
-                fields["latency_ms"] = round(latency, 1).into();
-                fields["jitter_ms"] = round(jitter, 1).into();
-                fields["loss_ratio"] = round(loss, 4).into();
-                fields["rx_bps"] = (rx as u64).into();
-            }
-            out.push(with(l("wan_path", t), fields));
-        }
+        let cx = Ctx {
+            world,
+            faults,
+            t,
+            end: t + 60_000,
+            start,
+            s,
+            site,
+        };
+        aps(&cx, rng, &mut out);
+        clients(&cx, rng, &mut out);
+        switches(&cx, rng, &mut out);
+        wan(&cx, rng, &mut out);
     }
     out
+}
+
+/// The APs' health and radios, and their restart events.
+fn aps(cx: &Ctx<'_>, rng: &mut Pcg64Mcg, out: &mut Vec<Value>) {
+    let Ctx {
+        faults,
+        t,
+        end,
+        start,
+        s,
+        site,
+        world,
+        ..
+    } = *cx;
+    let l = |kind: &str, time: i64| line(kind, world, &site.id, time);
+    for (a, ap) in site.aps.iter().enumerate() {
+        for r in restarts_in(faults, s, a, t, end) {
+            out.push(with(
+                l("event", r),
+                json!({"vendor_type": "AP_RESTARTED", "kind": "ap_restart", "entity_kind": "ap",
+                    "entity_id": ap.mac, "reason": "watchdog"}),
+            ));
+        }
+        if silent(faults, s, a, t) {
+            continue;
+        }
+        let overload = active(faults, FaultKind::ApOverload, t)
+            .any(|f| f.target == (Target::Ap { site: s, ap: a }));
+        let uptime = (t - last_restart(faults, s, a, t, start)) / 1000;
+        out.push(with(
+            l("ap", t),
+            json!({"ap_mac": ap.mac, "uptime_s": uptime,
+                "cpu_util_ratio": round(rng.random_range(0.1..0.4), 3),
+                "num_clients": if overload { rng.random_range(95..110) } else { rng.random_range(5..25) }}),
+        ));
+        for (ri, radio) in ap.radios.iter().enumerate() {
+            let hit = |kind| {
+                active(faults, kind, t).any(|f| {
+                    f.target
+                        == (Target::Radio {
+                            site: s,
+                            ap: a,
+                            radio: ri,
+                        })
+                })
+            };
+            let util = if hit(FaultKind::ChannelUtilization) {
+                rng.random_range(0.93..0.97)
+            } else if overload {
+                rng.random_range(0.55..0.62)
+            } else {
+                rng.random_range(0.2..0.45)
+            };
+            let interfered = hit(FaultKind::Interference);
+            out.push(with(
+                l("ap_radio", t),
+                json!({"ap_mac": ap.mac, "radio_mac": radio.mac, "band": radio.band, "channel": radio.channel,
+                    "bandwidth_mhz": if ri == 0 { 20 } else { 40 },
+                    "noise_floor_dbm": if interfered { rng.random_range(-71.0..-69.0) } else { rng.random_range(-95.0..-90.0) },
+                    "num_clients": if overload && ri == 1 { rng.random_range(70..80) } else { rng.random_range(2..15) },
+                    "util_all_ratio": round(util, 3),
+                    "util_non_wifi_ratio": round(if interfered { rng.random_range(0.42..0.48) } else { rng.random_range(0.01..0.05) }, 3),
+                    "util_rx_other_bss_ratio": round(rng.random_range(0.05..0.12), 3)}),
+            ));
+        }
+    }
+}
+
+/// The clients' radio statistics and bindings (joins, roams, wired attachments).
+fn clients(cx: &Ctx<'_>, rng: &mut Pcg64Mcg, out: &mut Vec<Value>) {
+    let Ctx {
+        world,
+        faults,
+        t,
+        start,
+        s,
+        site,
+        ..
+    } = *cx;
+    let l = |kind: &str, time: i64| line(kind, world, &site.id, time);
+    for c in world.clients.iter() {
+        match &c.attachment {
+            Attachment::Wifi { site: cs, .. } if *cs == s => {
+                let Some((_, ap)) = current_ap(world, faults, c.index, t) else {
+                    continue;
+                };
+                if silent(faults, s, ap, t) {
+                    continue;
+                }
+                let band = current_band(faults, c.index, t);
+                let radio = &site.aps[ap].radios[if band == "band_2_4ghz" { 0 } else { 1 }];
+                let mac = c.mac.clone().unwrap_or_default();
+                let weak = active(faults, FaultKind::WeakSignal, t)
+                    .any(|f| f.target == (Target::Client { client: c.index }));
+                let (rssi, snr) = if weak {
+                    (rng.random_range(-82.0..-79.0), rng.random_range(8.0..11.0))
+                } else {
+                    (rng.random_range(-62.0..-50.0), rng.random_range(30.0..40.0))
+                };
+                // The join every half hour keeps the client's address and AP in the state.
+                if (t - start) % (30 * 60_000) == 0 {
+                    out.push(with(
+                        l("client_binding", t),
+                        json!({"client_mac": mac, "random_mac": c.random_mac, "kind": "join", "client_ip": c.ip,
+                            "ap_mac": site.aps[ap].mac, "bssid": radio.bssid(), "band": band, "vlan": 16}),
+                    ));
+                }
+                let roam = active(faults, FaultKind::RoamingStorm, t).find(|f| {
+                    f.target == (Target::Client { client: c.index })
+                        && t > f.start_ms
+                        && (t - f.start_ms) % ROAM_EVERY_MS == 0
+                });
+                if roam.is_some() {
+                    let before = current_ap(world, faults, c.index, t - 60_000).map_or(ap, |x| x.1);
+                    out.push(with(
+                        l("client_binding", t),
+                        json!({"client_mac": mac, "random_mac": c.random_mac, "kind": "roam", "client_ip": c.ip,
+                            "ap_mac": site.aps[before].mac, "next_ap_mac": site.aps[ap].mac,
+                            "bssid": radio.bssid(), "band": band}),
+                    ));
+                }
+                out.push(with(
+                    l("wireless_client", t),
+                    json!({"client_mac": mac, "random_mac": c.random_mac, "client_ip": c.ip,
+                        "ap_mac": site.aps[ap].mac, "bssid": radio.bssid(), "band": band, "channel": radio.channel,
+                        "ssid": "corp", "rssi_dbm": round(rssi, 1), "snr_db": round(snr, 1),
+                        "tx_rate_mbps": if weak { 12.0 } else { 400.0 }, "rx_rate_mbps": if weak { 6.5 } else { 360.0 },
+                        "tx_retries_per_s": round(rng.random_range(0.0..3.0), 2)}),
+                ));
+            }
+            Attachment::Wired {
+                site: cs,
+                switch,
+                port,
+            } if *cs == s && (t - start) % 120_000 == 0 => {
+                out.push(with(
+                    l("client_binding", t),
+                    json!({"client_mac": c.mac, "kind": "wired_attach", "client_ip": c.ip,
+                        "switch_mac": site.switches[*switch].mac, "port_id": port, "vlan": 32}),
+                ));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The switch ports (access and uplinks) and their link events.
+fn switches(cx: &Ctx<'_>, rng: &mut Pcg64Mcg, out: &mut Vec<Value>) {
+    let Ctx {
+        faults,
+        t,
+        s,
+        site,
+        world,
+        ..
+    } = *cx;
+    let l = |kind: &str, time: i64| line(kind, world, &site.id, time);
+    for (w, sw) in site.switches.iter().enumerate() {
+        for p in &sw.access_ports {
+            let target = Target::Port {
+                site: s,
+                switch: w,
+                port: p.clone(),
+            };
+            let hit = |kind| active(faults, kind, t).any(|f| f.target == target);
+            let mismatch = hit(FaultKind::SpeedDuplexMismatch);
+            let congested = hit(FaultKind::PortCongestion);
+            let flapping = faults
+                .iter()
+                .find(|f| f.kind == FaultKind::LinkFlap && f.target == target && f.active_at(t));
+            let down_now = flapping.is_some_and(|f| (t - f.start_ms) % FLAP_EVERY_MS == 0);
+            if down_now {
+                out.push(with(
+                    l("event", t + 5_000),
+                    json!({"vendor_type": "IF-MIB linkDown", "kind": "port_down", "entity_kind": "switch_port",
+                        "entity_id": format!("{}/{}", sw.mac, p)}),
+                ));
+                out.push(with(
+                    l("event", t + 20_000),
+                    json!({"vendor_type": "IF-MIB linkUp", "kind": "port_up", "entity_kind": "switch_port",
+                        "entity_id": format!("{}/{}", sw.mac, p)}),
+                ));
+            }
+            let speed = if mismatch { 100 } else { 1000 };
+            let rx = if congested {
+                rng.random_range(970e6..985e6)
+            } else {
+                rng.random_range(1e6..40e6)
+            };
+            out.push(with(
+                l("switch_port", t),
+                json!({"switch_mac": sw.mac, "port_id": p, "up": !down_now, "speed_mbps": speed,
+                    "full_duplex": !mismatch, "rx_bps": rx as u64, "tx_bps": rng.random_range(1e6..30e6) as u64,
+                    "rx_errors_per_s": if hit(FaultKind::PortErrors) { round(rng.random_range(13.0..16.0), 2) } else { 0.0 },
+                    "tx_errors_per_s": 0.0,
+                    "rx_drops_per_s": 0.0,
+                    "tx_drops_per_s": if congested { round(rng.random_range(55.0..65.0), 1) } else { round(rng.random_range(0.0..0.5), 2) },
+                    "interval_s": 60}),
+            ));
+        }
+        let congested = active(faults, FaultKind::UplinkCongestion, t)
+            .any(|f| f.target == (Target::Uplink { site: s, switch: w }));
+        out.push(with(
+            l("switch_port", t),
+            json!({"switch_mac": sw.mac, "port_id": sw.uplink, "up": true, "speed_mbps": 1000, "full_duplex": true,
+                "rx_bps": (if congested { rng.random_range(980e6..990e6) } else { rng.random_range(50e6..250e6) }) as u64,
+                "tx_bps": rng.random_range(30e6..150e6) as u64,
+                "rx_drops_per_s": if congested { round(rng.random_range(75.0..85.0), 1) } else { 0.0 },
+                "tx_drops_per_s": 0.0, "interval_s": 60}),
+        ));
+    }
+}
+
+/// The WAN links and failover events.
+fn wan(cx: &Ctx<'_>, rng: &mut Pcg64Mcg, out: &mut Vec<Value>) {
+    let Ctx {
+        faults,
+        t,
+        end,
+        s,
+        site,
+        world,
+        ..
+    } = *cx;
+    let l = |kind: &str, time: i64| line(kind, world, &site.id, time);
+    let wan_hit = |kind| active(faults, kind, t).any(|f| f.target == (Target::Wan { site: s }));
+    let failed = wan_hit(FaultKind::WanFailover);
+    if faults.iter().any(|f| {
+        f.kind == FaultKind::WanFailover
+            && f.target == (Target::Wan { site: s })
+            && (t..end).contains(&f.start_ms)
+    }) {
+        out.push(with(
+            l("event", t + 10_000),
+            json!({"vendor_type": "GW_WAN_FAILOVER", "kind": "wan_failover", "entity_kind": "gateway",
+                "entity_id": site.gateway, "reason": "primary link down"}),
+        ));
+    }
+    for link in &site.wan_links {
+        let primary = !link.backup;
+        let up = !(primary && failed);
+        let active_now = if primary { !failed } else { failed };
+        let cap = link.capacity_bps as f64;
+        let (latency, jitter, loss, rx) = if primary && up {
+            (
+                if wan_hit(FaultKind::WanLatency) {
+                    rng.random_range(255.0..270.0)
+                } else {
+                    rng.random_range(12.0..25.0)
+                },
+                if wan_hit(FaultKind::WanJitter) {
+                    rng.random_range(65.0..75.0)
+                } else {
+                    rng.random_range(1.0..4.0)
+                },
+                if wan_hit(FaultKind::WanLoss) {
+                    rng.random_range(0.055..0.065)
+                } else {
+                    rng.random_range(0.0..0.002)
+                },
+                if wan_hit(FaultKind::WanSaturation) {
+                    cap * rng.random_range(0.975..0.99)
+                } else {
+                    cap * rng.random_range(0.1..0.35)
+                },
+            )
+        } else {
+            (
+                rng.random_range(25.0..40.0),
+                rng.random_range(2.0..6.0),
+                rng.random_range(0.0..0.003),
+                cap * rng.random_range(0.0..0.3),
+            )
+        };
+        let mut fields = json!({"gateway_mac": site.gateway, "wan_port_id": link.port, "up": up, "active": active_now,
+            "wan_name": if link.backup { "backup" } else { "primary" }, "path_type": "internet",
+            "capacity_down_bps": link.capacity_bps, "capacity_up_bps": link.capacity_bps,
+            "tx_bps": (cap * rng.random_range(0.05..0.2)) as u64});
+        if up {
+            fields["latency_ms"] = round(latency, 1).into();
+            fields["jitter_ms"] = round(jitter, 1).into();
+            fields["loss_ratio"] = round(loss, 4).into();
+            fields["rx_bps"] = (rx as u64).into();
+        }
+        out.push(with(l("wan_path", t), fields));
+    }
 }
 
 /// `x` rounded to `digits` decimals.
