@@ -42,6 +42,7 @@ pub fn sim_config(seed: u64) -> SimConfig {
             wired_clients_per_site: 6,
             vpn_users: 2,
             external_users: 4,
+            ..WorldConfig::default()
         },
         schedule: Schedule::Demo,
         calls_per_site_hour: 30.0,

@@ -13,6 +13,9 @@ use serde_json::{Value, json};
 /// Margin around a call within which a fault's start or end makes the call's truth unclear.
 pub const EDGE_MS: i64 = 2 * 60_000;
 
+/// Share of unimpaired participants who rate their call poor anyway.
+pub const GRUMPY_SHARE: f64 = 0.02;
+
 /// Peer-to-peer or meeting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallKind {
@@ -57,6 +60,8 @@ struct Party {
     ambiguous: bool,
     /// The media crosses the site's WAN.
     crosses_wan: bool,
+    /// Rated the call poor although nothing impaired it (people do).
+    rated_poor: bool,
 }
 
 fn effect(kind: FaultKind) -> (Effect, Effect) {
@@ -139,6 +144,7 @@ fn parties(world: &World, faults: &[Fault], call: &Call) -> Vec<Party> {
                 fault,
                 ambiguous,
                 crosses_wan,
+                rated_poor: false,
             }
         })
         .collect()
@@ -199,7 +205,7 @@ fn endpoint_info(
         Attachment::Wifi { .. } => {
             network["connectionType"] = "wifi".into();
             if let Some((site, ap)) = current_ap(world, faults, p.client, call.start_ms) {
-                let band = current_band(faults, p.client, call.start_ms);
+                let band = current_band(world, faults, p.client, call.start_ms);
                 let radio =
                     &world.sites[site].aps[ap].radios[if band == "band_2_4ghz" { 0 } else { 1 }];
                 network["basicServiceSetIdentifier"] = colon(&radio.bssid()).into();
@@ -356,6 +362,8 @@ fn participant(world: &World, p: &Party, rng: &mut Pcg64Mcg) -> Value {
         .is_some_and(|f| f.kind == FaultKind::FailingHeadset);
     let rating = if bad {
         "bad"
+    } else if p.rated_poor {
+        "poor"
     } else if p.fault.is_some() && rng.random_bool(0.25) {
         "poor"
     } else {
@@ -377,7 +385,10 @@ pub fn record(
     call: &Call,
     rng: &mut Pcg64Mcg,
 ) -> (Value, Vec<Label>) {
-    let parties = parties(world, faults, call);
+    let mut parties = parties(world, faults, call);
+    for p in parties.iter_mut().filter(|p| p.fault.is_none()) {
+        p.rated_poor = rng.random_bool(GRUMPY_SHARE);
+    }
     let start = rfc3339(call.start_ms);
     let end = rfc3339(call.end_ms);
     let wan_ms = |p: &Party, rng: &mut Pcg64Mcg| {
@@ -429,7 +440,7 @@ pub fn record(
                 let side = if i == 0 { "caller" } else { "callee" };
                 let other_side = if i == 0 { "callee" } else { "caller" };
                 let mut label = own_label(world, call, &session_id, side, me);
-                if label.cause == "good" {
+                if me.fault.is_none() {
                     label.ambiguous |= other.ambiguous;
                     if let Some(f) = other
                         .fault
@@ -498,6 +509,8 @@ fn own_label(world: &World, call: &Call, session_id: &str, side: &str, p: &Party
     let c = &world.clients[p.client];
     let site_id = c.site().map(|s| world.sites[s].id.clone());
     let (cause, scope, guilty) = match &p.fault {
+        // A complaint about a call nothing impaired: the right answer is that the network is clean.
+        None if p.rated_poor => ("unknown_no_network_anomaly".to_string(), Vec::new(), None),
         None => ("good".to_string(), Vec::new(), None),
         Some(f) => {
             let me = Some(LegRef {

@@ -236,10 +236,11 @@ impl Fault {
         let c = &world.clients[client];
         match (&self.target, &c.attachment) {
             (Target::Client { client: t }, _) => *t == client,
-            (Target::Radio { site, ap, .. }, Attachment::Wifi { site: s, ap: a })
-            | (Target::Ap { site, ap }, Attachment::Wifi { site: s, ap: a }) => {
-                site == s && ap == a
+            (Target::Radio { site, ap, radio }, Attachment::Wifi { site: s, ap: a }) => {
+                // A laptop that only does 2.4 GHz is on the first radio.
+                site == s && ap == a && (*radio == 0) == c.legacy_2_4ghz
             }
+            (Target::Ap { site, ap }, Attachment::Wifi { site: s, ap: a }) => site == s && ap == a,
             (
                 Target::Port { site, switch, port },
                 Attachment::Wired {
@@ -371,9 +372,17 @@ fn pick_target(
         | FaultKind::FailingHeadset
         | FaultKind::WeakSignal
         | FaultKind::RoamingStorm
-        | FaultKind::Band24
         | FaultKind::TcpRelay
         | FaultKind::HiddenProblem => pick(of(&wifi_here), rng),
+        FaultKind::Band24 => pick(
+            world
+                .clients
+                .iter()
+                .filter(|c| wifi_here(&c.attachment) && !c.legacy_2_4ghz)
+                .map(|c| Target::Client { client: c.index })
+                .collect(),
+            rng,
+        ),
         FaultKind::Interference | FaultKind::ChannelUtilization => pick(
             aps.iter()
                 .map(|&ap| Target::Radio { site, ap, radio: 1 })

@@ -134,8 +134,10 @@ pub fn current_ap(
 }
 
 /// The band a Wi-Fi client uses at `t`.
-pub fn current_band(faults: &[Fault], client: usize, t: i64) -> &'static str {
-    if active(faults, FaultKind::Band24, t).any(|f| f.target == (Target::Client { client })) {
+pub fn current_band(world: &World, faults: &[Fault], client: usize, t: i64) -> &'static str {
+    let moved =
+        active(faults, FaultKind::Band24, t).any(|f| f.target == (Target::Client { client }));
+    if moved || world.clients[client].legacy_2_4ghz {
         "band_2_4ghz"
     } else {
         "band_5ghz"
@@ -308,7 +310,7 @@ fn clients(cx: &Ctx<'_>, rng: &mut Pcg64Mcg, out: &mut Vec<Value>) {
                 if silent(faults, s, ap, t) {
                     continue;
                 }
-                let band = current_band(faults, c.index, t);
+                let band = current_band(world, faults, c.index, t);
                 let radio = &site.aps[ap].radios[if band == "band_2_4ghz" { 0 } else { 1 }];
                 let mac = c.mac.clone().unwrap_or_default();
                 let weak = active(faults, FaultKind::WeakSignal, t)

@@ -23,6 +23,11 @@ pub struct WorldConfig {
     pub vpn_users: usize,
     /// Participants outside the organisation's network (home, guests).
     pub external_users: usize,
+    /// Share of Wi-Fi laptops that only do 2.4 GHz (old adapters): always on the 2.4 GHz radio.
+    pub legacy_2_4ghz_share: f64,
+    /// The last site is a dense office whose radios are always busy (utilisation 0.6–0.8):
+    /// callsight must judge it against its own baseline.
+    pub busy_last_site: bool,
 }
 
 impl Default for WorldConfig {
@@ -34,6 +39,8 @@ impl Default for WorldConfig {
             wired_clients_per_site: 8,
             vpn_users: 4,
             external_users: 6,
+            legacy_2_4ghz_share: 0.1,
+            busy_last_site: true,
         }
     }
 }
@@ -88,6 +95,8 @@ pub struct Client {
     pub ip: String,
     /// Where it connects.
     pub attachment: Attachment,
+    /// A Wi-Fi laptop that only does 2.4 GHz.
+    pub legacy_2_4ghz: bool,
 }
 
 impl Client {
@@ -177,6 +186,8 @@ pub struct Site {
     pub gateway: String,
     /// WAN links (primary first).
     pub wan_links: Vec<WanLink>,
+    /// Radios always busy (a dense office).
+    pub busy: bool,
 }
 
 impl Site {
@@ -295,6 +306,7 @@ impl World {
                         backup: true,
                     },
                 ],
+                busy: config.busy_last_site && config.sites > 1 && s + 1 == config.sites.max(1),
             };
             sites.push(site);
             for c in 0..config.wifi_clients_per_site {
@@ -312,14 +324,16 @@ impl World {
                 };
                 let ap = c % config.aps_per_site.max(1);
                 let index = clients.len();
-                clients.push(person(
+                let mut client = person(
                     rng,
                     index,
                     Some(mac),
                     random_mac,
                     format!("10.{octet}.{}.{}", 16 + c / 200, 10 + c % 200),
                     Attachment::Wifi { site: s, ap },
-                ));
+                );
+                client.legacy_2_4ghz = rng.random_bool(config.legacy_2_4ghz_share.clamp(0.0, 1.0));
+                clients.push(client);
             }
             for c in 0..config.wired_clients_per_site {
                 let switch = c % switches_n;
@@ -408,6 +422,7 @@ fn person(
         random_mac,
         ip,
         attachment,
+        legacy_2_4ghz: false,
     }
 }
 
