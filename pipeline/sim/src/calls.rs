@@ -362,9 +362,7 @@ fn participant(world: &World, p: &Party, rng: &mut Pcg64Mcg) -> Value {
         .is_some_and(|f| f.kind == FaultKind::FailingHeadset);
     let rating = if bad {
         "bad"
-    } else if p.rated_poor {
-        "poor"
-    } else if p.fault.is_some() && rng.random_bool(0.25) {
+    } else if p.rated_poor || (p.fault.is_some() && rng.random_bool(0.25)) {
         "poor"
     } else {
         "notRated"
