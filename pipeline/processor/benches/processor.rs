@@ -3,6 +3,7 @@
 //! ```text
 //! cargo bench -p callsight-processor --bench processor -- state [CLIENTS] [MINUTES]
 //! cargo bench -p callsight-processor --bench processor -- kafka [CLIENTS] [MINUTES] [LEGS]
+//! cargo bench -p callsight-processor --bench processor -- peer [CLIENTS] [MINUTES] [LEGS]
 //! ```
 //!
 //! - `state`: a campus of CLIENTS wireless clients (25 per AP, 500 per site, every AP with two
@@ -15,6 +16,9 @@
 //!   complete, one every 20 ms, and the time from producing each to reading its verdict from
 //!   `rca.verdicts`; then a second processor with empty state restoring every partition by
 //!   replay.
+//! - `peer`: the `kafka` campus, then the same windowed join written with Quix Streams
+//!   (`bench/peer/quix_join.py`, run by `bench/peer/compare.sh`) on the same broker and bytes:
+//!   throughput and leg latency of both, side by side.
 
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 
@@ -45,6 +49,8 @@ const CLIENTS_PER_SITE: usize = 500;
 /// Kafka benchmark spreads smaller sites over more partitions.
 const KAFKA_PARTITIONS: i32 = 16;
 const KAFKA_CLIENTS_PER_SITE: usize = 100;
+/// The topic the Quix Streams peer writes its joined records to.
+const PEER_TOPIC: &str = "peer.joined";
 /// The reference site's AP (in `samples::inventory_records`), AP 0 of site 0, its 5 GHz BSSID,
 /// the switch ports on its path (LLDP and uplink) and the site's WAN link.
 const REFERENCE_AP: &str = "5c5b35a1c020";
@@ -379,8 +385,181 @@ async fn start_processor(
     (shutdown, metrics)
 }
 
+/// Sends `n` call legs whose windows are complete (ids prefixed `prefix`), one every 20 ms, and
+/// reads `topic` until each has its output: the time from producing each leg to reading its
+/// output, with the output's bytes. `leg_of` finds the leg id in an output.
+async fn leg_latency(
+    fed: &Fed,
+    group: &str,
+    topic: &str,
+    n: usize,
+    prefix: &str,
+    leg_of: impl Fn(&[u8]) -> Option<String>,
+) -> Vec<(Duration, Vec<u8>)> {
+    let (reader, mut outputs) = consumer::start(
+        &fed.config.kafka,
+        fed.cluster.bootstrap(),
+        group,
+        &[topic],
+        fed.kafka_metrics.clone(),
+    )
+    .expect("consumer");
+    // The reader joins its group before the first leg is sent.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let legs: Vec<CallLeg> = fed
+        .campus
+        .legs(n)
+        .into_iter()
+        .map(|mut leg| {
+            leg.call_id = format!("{prefix}-{}", leg.call_id);
+            leg.leg_id = format!("{prefix}-{}", leg.leg_id);
+            leg
+        })
+        .collect();
+    let sent: Arc<std::sync::Mutex<HashMap<String, Instant>>> = Arc::default();
+    let sender = {
+        let (producer, codec, topic, sent) = (
+            fed.producer.clone(),
+            Codec::new(&fed.config.codec).expect("codec"),
+            fed.config.topics.legs.name.clone(),
+            sent.clone(),
+        );
+        tokio::spawn(async move {
+            for leg in legs {
+                let bytes = codec.encode(&topic, &leg).await.expect("encodes");
+                sent.lock()
+                    .expect("lock")
+                    .insert(leg.leg_id.clone(), Instant::now());
+                producer
+                    .send(&topic, leg.key().as_bytes(), &bytes, &[])
+                    .await
+                    .expect("delivered");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    let mut out = Vec::new();
+    while out.len() < n {
+        let event = tokio::time::timeout(Duration::from_secs(60), outputs.recv())
+            .await
+            .expect("outputs within 60 s")
+            .expect("open");
+        if let ConsumerEvent::Record(r) = event {
+            let received = Instant::now();
+            let bytes = r.payload.unwrap_or_default();
+            let at = leg_of(&bytes).and_then(|leg| sent.lock().expect("lock").remove(&leg));
+            if let Some(at) = at {
+                out.push((received - at, bytes));
+            }
+        }
+    }
+    sender.await.expect("sent");
+    let _ = tokio::task::spawn_blocking(move || reader.stop()).await;
+    out
+}
+
+/// The same windowed join written with Quix Streams (`bench/peer/quix_join.py`) on the same
+/// broker and the same bytes, after callsight: throughput from the first sample taken to the
+/// last, and leg latency, side by side.
+async fn peer(clients: usize, minutes: i64, legs: usize) {
+    let fed = feed(clients, minutes).await;
+    let produced = fed.produced;
+    let (shutdown, _metrics, cs_rate, cs_seconds) = callsight_throughput(&fed).await;
+    let verdicts = fed.config.topics.verdicts.name.clone();
+    let mut cs: Vec<Duration> = leg_latency(&fed, "bench-verdicts", &verdicts, legs, "cs", |b| {
+        single_object::decode::<RootCauseVerdict>(b)
+            .ok()
+            .map(|v| v.leg_id)
+    })
+    .await
+    .into_iter()
+    .map(|(d, _)| d)
+    .collect();
+    cs.sort();
+    shutdown.drain(Duration::from_secs(30)).await;
+
+    // The embedded broker creates topics through its own API only (no CreateTopics request).
+    fed.cluster
+        .embedded()
+        .expect("the embedded broker")
+        .create_topic(PEER_TOPIC, KAFKA_PARTITIONS)
+        .expect("the peer's output topic");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut child = std::process::Command::new("python3")
+        .arg(root.join("bench/peer/quix_join.py"))
+        .args(["--broker", fed.cluster.bootstrap()])
+        .arg("--schemas")
+        .arg(root.join("schemas"))
+        .args(["--expect", &produced.to_string(), "--out", PEER_TOPIC])
+        .arg("--embedded-broker")
+        .arg("--state")
+        .arg(fed.dir.path().join("quix"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect(
+            "python3 bench/peer/quix_join.py starts (bench/peer/compare.sh installs Quix Streams)",
+        );
+    let stdout = child.stdout.take().expect("stdout");
+    let taken: serde_json::Value = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|l| serde_json::from_str::<serde_json::Value>(&l).ok())
+    })
+    .await
+    .expect("reader")
+    .expect("the peer reports when it has taken every sample");
+    let quix_seconds = taken["seconds"].as_f64().unwrap_or(f64::NAN);
+    let quix_rate = produced as f64 / quix_seconds.max(1e-3);
+    let mut quix: Vec<Duration> = leg_latency(&fed, "bench-peer", PEER_TOPIC, legs, "quix", |b| {
+        serde_json::from_slice::<serde_json::Value>(b)
+            .ok()
+            .and_then(|v| v["leg_id"].as_str().map(str::to_string))
+    })
+    .await
+    .into_iter()
+    .map(|(d, _)| d)
+    .collect();
+    quix.sort();
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "peer: {clients} clients, {minutes} minutes, {produced} samples, {KAFKA_PARTITIONS} partitions, embedded broker; {legs} legs for latency"
+    );
+    println!("| | callsight | Quix Streams | ratio |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| samples/s from Kafka through the state | {cs_rate:.0} ({cs_seconds:.1} s) | {quix_rate:.0} ({quix_seconds:.1} s) | {:.1}× |",
+        cs_rate / quix_rate
+    );
+    for (name, q) in [("p50", 0.5), ("p99", 0.99)] {
+        println!(
+            "| leg to output {name} | {:.1} ms | {:.1} ms | {:.2}× |",
+            ms(quantile(&cs, q)),
+            ms(quantile(&quix, q)),
+            ms(quantile(&quix, q)) / ms(quantile(&cs, q)).max(1e-9)
+        );
+    }
+}
+
 /// End to end on the embedded broker.
-async fn kafka(clients: usize, minutes: i64, legs: usize) {
+/// The embedded broker with the campus's telemetry (and the reference inventory) produced.
+struct Fed {
+    /// Keeps the state folders.
+    dir: tempfile::TempDir,
+    config: Config,
+    cluster: Cluster,
+    kafka_metrics: Arc<KafkaMetrics>,
+    producer: Producer,
+    campus: Campus,
+    /// Samples produced.
+    produced: u64,
+}
+
+async fn feed(clients: usize, minutes: i64) -> Fed {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = bench_config(&dir.path().join("a"), KAFKA_PARTITIONS);
     let cluster = Cluster::connect(&config.kafka, &config.topics)
@@ -440,9 +619,23 @@ async fn kafka(clients: usize, minutes: i64, legs: usize) {
             "the embedded broker dropped the oldest records of partition {p} ({high} produced): fewer clients or minutes"
         );
     }
+    Fed {
+        dir,
+        config,
+        cluster,
+        kafka_metrics,
+        producer,
+        campus,
+        produced,
+    }
+}
 
-    // Throughput: from the first applied sample to the last.
-    let (shutdown, metrics) = start_processor(&config, &cluster, kafka_metrics.clone()).await;
+/// Starts the process role on the fed broker and waits until it has taken every sample: the
+/// running processor, and samples per second from the first applied sample to the last.
+async fn callsight_throughput(fed: &Fed) -> (Shutdown, Metrics, f64, f64) {
+    let produced = fed.produced;
+    let (shutdown, metrics) =
+        start_processor(&fed.config, &fed.cluster, fed.kafka_metrics.clone()).await;
     // Every outcome (applied, late, expired) counts as taken.
     let telemetry = |m: &Metrics| {
         metric(
@@ -471,67 +664,46 @@ async fn kafka(clients: usize, minutes: i64, legs: usize) {
     let (first_at, first_n) = first.expect("samples applied");
     let seconds = first_at.elapsed().as_secs_f64();
     let rate = (produced as f64 - first_n) / seconds.max(1e-3);
+    (shutdown, metrics, rate, seconds)
+}
+
+async fn kafka(clients: usize, minutes: i64, legs: usize) {
+    let fed = feed(clients, minutes).await;
+    let (shutdown, metrics, rate, seconds) = callsight_throughput(&fed).await;
+    let Fed {
+        dir,
+        config,
+        cluster,
+        kafka_metrics,
+        produced,
+        ..
+    } = &fed;
+    let (produced, topics) = (*produced, config.topics.clone());
 
     // Latency: legs with complete windows, one every 20 ms.
-    let (reader, mut verdicts) = consumer::start(
-        &config.kafka,
-        cluster.bootstrap(),
+    let outputs = leg_latency(
+        &fed,
         "bench-verdicts",
-        &[&topics.verdicts.name],
-        kafka_metrics.clone(),
+        &topics.verdicts.name,
+        legs,
+        "bench",
+        |bytes| {
+            single_object::decode::<RootCauseVerdict>(bytes)
+                .ok()
+                .map(|v| v.leg_id)
+        },
     )
-    .expect("consumer");
-    // The reader joins its group before the first leg is sent.
-    tokio::time::sleep(Duration::from_secs(8)).await;
-    let legs = campus.legs(legs);
-    let sent: Arc<std::sync::Mutex<HashMap<String, Instant>>> = Arc::default();
-    let sender = {
-        let (producer, codec, topic, sent) = (
-            producer.clone(),
-            Codec::new(&config.codec).expect("codec"),
-            topics.legs.name.clone(),
-            sent.clone(),
-        );
-        let legs = legs.clone();
-        tokio::spawn(async move {
-            for leg in legs {
-                let bytes = codec.encode(&topic, &leg).await.expect("encodes");
-                sent.lock()
-                    .expect("lock")
-                    .insert(leg.leg_id.clone(), Instant::now());
-                producer
-                    .send(&topic, leg.key().as_bytes(), &bytes, &[])
-                    .await
-                    .expect("delivered");
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
-    };
-    let reader_codec = Codec::single_object();
-    let mut latencies = Vec::new();
+    .await;
+    let mut latencies: Vec<Duration> = outputs.iter().map(|(d, _)| *d).collect();
+    latencies.sort();
     let mut causes: HashMap<String, usize> = HashMap::new();
     let mut example = None;
-    while latencies.len() < legs.len() {
-        let event = tokio::time::timeout(Duration::from_secs(60), verdicts.recv())
-            .await
-            .expect("verdicts within 60 s")
-            .expect("open");
-        if let ConsumerEvent::Record(r) = event {
-            let received = Instant::now();
-            let v: RootCauseVerdict = reader_codec
-                .decode(&r.payload.expect("payload"))
-                .await
-                .expect("a verdict");
-            if let Some(at) = sent.lock().expect("lock").get(&v.leg_id) {
-                latencies.push(received - *at);
-                *causes.entry(format!("{:?}", v.primary_cause)).or_default() += 1;
-                example.get_or_insert_with(|| v.summary.clone());
-            }
+    for (_, bytes) in &outputs {
+        if let Ok(v) = single_object::decode::<RootCauseVerdict>(bytes) {
+            *causes.entry(format!("{:?}", v.primary_cause)).or_default() += 1;
+            example.get_or_insert_with(|| v.summary.clone());
         }
     }
-    sender.await.expect("sent");
-    latencies.sort();
-    let _ = tokio::task::spawn_blocking(move || reader.stop()).await;
     let partial = metric(
         &metrics,
         "callsight_processor_verdicts_total",
@@ -544,7 +716,7 @@ async fn kafka(clients: usize, minutes: i64, legs: usize) {
     let config_b = bench_config(&dir.path().join("b"), KAFKA_PARTITIONS);
     let t = Instant::now();
     let mut said = Instant::now();
-    let (shutdown, metrics) = start_processor(&config_b, &cluster, kafka_metrics.clone()).await;
+    let (shutdown, metrics) = start_processor(&config_b, cluster, kafka_metrics.clone()).await;
     let mut replay_started = None;
     loop {
         if replay_started.is_none()
@@ -629,9 +801,21 @@ fn main() {
                 arg(&args, 3, 200),
             ));
         }
+        Some("peer") => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(peer(
+                arg(&args, 1, 4_000),
+                arg(&args, 2, 60) as i64,
+                arg(&args, 3, 200),
+            ));
+        }
         _ => {
             eprintln!(
-                "usage: cargo bench -p callsight-processor --bench processor -- state [CLIENTS] [MINUTES] | kafka [CLIENTS] [MINUTES] [LEGS]"
+                "usage: cargo bench -p callsight-processor --bench processor -- state [CLIENTS] [MINUTES] | kafka [CLIENTS] [MINUTES] [LEGS] | peer [CLIENTS] [MINUTES] [LEGS]"
             );
         }
     }
