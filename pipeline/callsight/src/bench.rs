@@ -12,7 +12,6 @@ use std::collections::HashSet;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use tokio_util::sync::CancellationToken;
 
 /// How long to wait for the last verdicts once nothing new arrives.
 const QUIET: Duration = Duration::from_secs(45);
@@ -40,19 +39,6 @@ pub struct AccuracyRun {
     pub setup: String,
     /// The ground truth.
     pub labels: Vec<Label>,
-}
-
-fn leg_of(leg_id: &str) -> Option<LegRef> {
-    callsight_sim::Observed {
-        leg_id: leg_id.to_string(),
-        participant_id: String::new(),
-        quality: String::new(),
-        poor_feedback: false,
-        primary_cause: String::new(),
-        guilty_participant_id: None,
-        scope: None,
-    }
-    .leg()
 }
 
 /// Runs the benchmark.
@@ -87,7 +73,6 @@ pub async fn accuracy(
             },
             &mut labels,
             |_| {},
-            &CancellationToken::new(),
         )
         .await?;
     // Wait for a complete verdict of every scored leg, or for the verdicts to stop coming.
@@ -103,7 +88,7 @@ pub async fn accuracy(
                 .by_leg
                 .values()
                 .filter(|v| !v.completeness.partial)
-                .filter_map(|v| leg_of(&v.leg_id))
+                .filter_map(|v| callsight_sim::accuracy::leg_ref(&v.leg_id))
                 .filter(|l| wanted.contains(l))
                 .count();
             (done, s.records)
@@ -152,11 +137,7 @@ pub async fn accuracy(
     );
     if let Some(dir) = &options.out {
         std::fs::create_dir_all(dir)?;
-        let mut truth = std::io::BufWriter::new(std::fs::File::create(dir.join("truth.ndjson"))?);
-        for l in &labels {
-            writeln!(truth, "{}", serde_json::to_string(l)?)?;
-        }
-        truth.flush()?;
+        crate::sim::write_truth(&dir.join("truth.ndjson"), &labels)?;
         let mut out = std::io::BufWriter::new(std::fs::File::create(dir.join("verdicts.ndjson"))?);
         stage.verdicts.with(|s| -> std::io::Result<()> {
             for v in s.by_leg.values() {

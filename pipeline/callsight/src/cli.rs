@@ -97,7 +97,7 @@ pub enum Command {
         #[arg(long, value_parser = humantime::parse_duration)]
         duration: Option<std::time::Duration>,
         /// Simulated seconds per real second once calls start.
-        #[arg(long, default_value_t = 60.0)]
+        #[arg(long, default_value_t = 60.0, value_parser = parse_speed)]
         speed: f64,
     },
     /// The simulator against a callsight and a graphsim running elsewhere: creates its tenant in
@@ -124,7 +124,7 @@ pub enum Command {
         faults: usize,
         /// Simulated seconds per real second once calls start; 0 runs as fast as callsight
         /// takes it.
-        #[arg(long, default_value_t = 60.0)]
+        #[arg(long, default_value_t = 60.0, value_parser = parse_speed_or_zero)]
         speed: f64,
         /// Org id (default: generated from the seed).
         #[arg(long)]
@@ -199,10 +199,10 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = usize::MAX, hide_default_value = true)]
         faults: usize,
         /// Simulated seconds per real second once calls start.
-        #[arg(long, default_value_t = 600.0)]
+        #[arg(long, default_value_t = 600.0, value_parser = parse_speed)]
         speed: f64,
         /// Calls per site per simulated hour.
-        #[arg(long, default_value_t = 40.0)]
+        #[arg(long, default_value_t = 40.0, value_parser = parse_calls_per_hour)]
         calls_per_site_hour: f64,
         /// Write `truth.ndjson`, `verdicts.ndjson` and `report.json` into this folder.
         #[arg(long)]
@@ -216,5 +216,28 @@ fn parse_schedule(text: &str) -> Result<callsight_sim::Schedule, String> {
         "demo" => Ok(callsight_sim::Schedule::Demo),
         "none" => Ok(callsight_sim::Schedule::None),
         other => Err(format!("unknown schedule {other}: standard, demo or none")),
+    }
+}
+
+fn parse_speed(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        _ => Err(format!(
+            "{text}: a number of simulated seconds per real second above 0"
+        )),
+    }
+}
+
+fn parse_speed_or_zero(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(0.0) => Ok(0.0),
+        _ => parse_speed(text).map_err(|e| format!("{e}, or 0 for as fast as callsight takes it")),
+    }
+}
+
+fn parse_calls_per_hour(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if x.is_finite() && (0.0..=10_000.0).contains(&x) => Ok(x),
+        _ => Err(format!("{text}: calls per site per hour, from 0 to 10000")),
     }
 }

@@ -3,9 +3,9 @@
 //! a report of what was found against what was injected.
 
 use crate::simdrive::{Pace, Progress};
-use crate::stage::Stage;
+use crate::stage::{Stage, is_bad, symbol};
 use callsight_core::Config;
-use callsight_model::types::{LegQuality, RootCauseVerdict};
+use callsight_model::types::RootCauseVerdict;
 use callsight_sim::{Label, Schedule, SimConfig, Simulation, WorldConfig};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -49,17 +49,6 @@ pub fn sim_config(seed: u64) -> SimConfig {
         tail_minutes: 10,
         ..SimConfig::default()
     }
-}
-
-fn is_bad(v: &RootCauseVerdict) -> bool {
-    v.quality == LegQuality::Poor || v.poor_feedback
-}
-
-fn symbol<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 fn clock(ms: i64) -> String {
@@ -130,20 +119,16 @@ pub async fn run(mut config: Config, options: DemoOptions) -> anyhow::Result<Exi
     let stop = CancellationToken::new();
     let progress = Arc::new(Mutex::new(Progress::default()));
     let labels = Arc::new(Mutex::new(Vec::<Label>::new()));
-    let driver = stage.driver(&world.tenant_id);
+    let driver = stage.driver(&world.tenant_id).stop_on(stop.clone());
     let drive = tokio::spawn({
-        let (stop, progress, labels) = (stop.clone(), progress.clone(), labels.clone());
+        let (progress, labels) = (progress.clone(), labels.clone());
         let speed = options.speed;
         async move {
             let mut mine = Vec::new();
             let result = driver
-                .drive(
-                    &mut sim,
-                    Pace { speed: Some(speed) },
-                    &mut mine,
-                    |p| *progress.lock().unwrap_or_else(|e| e.into_inner()) = p.clone(),
-                    &stop,
-                )
+                .drive(&mut sim, Pace { speed: Some(speed) }, &mut mine, |p| {
+                    *progress.lock().unwrap_or_else(|e| e.into_inner()) = p.clone()
+                })
                 .await;
             labels
                 .lock()
@@ -156,19 +141,35 @@ pub async fn run(mut config: Config, options: DemoOptions) -> anyhow::Result<Exi
     let started = Instant::now();
     let mut printed = 0u64;
     let mut finished_at: Option<Instant> = None;
-    let mut interrupted = false;
+    let interrupted = CancellationToken::new();
+    let watcher = tokio::spawn({
+        let interrupted = interrupted.clone();
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                interrupted.cancel();
+            }
+        }
+    });
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => { interrupted = true; break; }
+            _ = interrupted.cancelled() => break,
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
         let p = progress.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let bad: Vec<RootCauseVerdict> = stage
-            .verdicts
-            .with(|s| s.recent.iter().filter(|v| is_bad(v)).cloned().collect());
-        let (legs, poor) = stage.verdicts.with(|s| {
+        let bad: Vec<(u64, RootCauseVerdict)> = stage.verdicts.with(|s| {
+            s.recent
+                .iter()
+                .filter(|(_, v)| is_bad(v))
+                .cloned()
+                .collect()
+        });
+        let (legs, complete, poor) = stage.verdicts.with(|s| {
             (
                 s.by_leg.len(),
+                s.by_leg
+                    .values()
+                    .filter(|v| !v.completeness.partial)
+                    .count(),
                 s.by_leg.values().filter(|v| is_bad(v)).count(),
             )
         });
@@ -190,17 +191,18 @@ pub async fn run(mut config: Config, options: DemoOptions) -> anyhow::Result<Exi
                 screen,
                 "ended  participant          cause                          scope                              conf.  summary"
             );
-            for v in bad.iter().rev().take(ROWS) {
+            for (_, v) in bad.iter().rev().take(ROWS) {
                 let _ = writeln!(screen, "{}", row(v));
             }
             write!(out, "{screen}")?;
             out.flush()?;
         } else {
-            let seen_bad = bad.len() as u64;
-            for v in bad.iter().skip(printed.min(seen_bad) as usize) {
+            // Each poor verdict once, in the order read.
+            let since = printed;
+            for (n, v) in bad.iter().filter(|(n, _)| *n > since) {
                 writeln!(out, "{}", row(v))?;
+                printed = *n;
             }
-            printed = seen_bad;
             if p.calls > 0 && started.elapsed().as_secs().is_multiple_of(15) {
                 writeln!(out, "{status}")?;
             }
@@ -211,11 +213,13 @@ pub async fn run(mut config: Config, options: DemoOptions) -> anyhow::Result<Exi
         if drive.is_finished() {
             let since = *finished_at.get_or_insert_with(Instant::now);
             let all = labels.lock().unwrap_or_else(|e| e.into_inner()).len();
-            if legs >= all || since.elapsed() >= SETTLE {
+            if complete >= all || since.elapsed() >= SETTLE {
                 break;
             }
         }
     }
+    watcher.abort();
+    let interrupted = interrupted.is_cancelled();
     stop.cancel();
     let result = drive.await?;
     let labels = labels.lock().unwrap_or_else(|e| e.into_inner()).clone();

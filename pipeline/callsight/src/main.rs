@@ -242,6 +242,15 @@ async fn bench(config: &Config, which: BenchCommand) -> anyhow::Result<ExitCode>
                 "# callsight bench accuracy\n\n{}\n\n{}",
                 run.setup, run.report
             )?;
+            // A run where legs got no verdict measured the pipeline's failure, not its accuracy.
+            if run.report.legs_scored == 0 || run.report.legs_without_verdict > 0 {
+                writeln!(
+                    stdout,
+                    "incomplete: {} of {} scored legs got no verdict",
+                    run.report.legs_without_verdict, run.report.legs_scored
+                )?;
+                return Ok(ExitCode::FAILURE);
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

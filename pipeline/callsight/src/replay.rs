@@ -7,13 +7,13 @@
 //! are also on `rca.verdicts`).
 
 use crate::stage::Stage;
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use callsight_core::Config;
 use callsight_core::codec::Codec;
 use callsight_core::config::{MistOrgConfig, Secret};
 use callsight_kafka::KafkaMetrics;
 use callsight_kafka::consumer::{self, ConsumerEvent};
-use callsight_model::types::{CallLeg, LegQuality, RootCauseVerdict};
+use callsight_model::types::{CallLeg, RootCauseVerdict};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write as _;
@@ -31,8 +31,6 @@ const INVENTORY_TYPES: [&str; 6] = [
     "gateway",
     "wan_link",
 ];
-/// Lines per telemetry request.
-const BATCH: usize = 5000;
 
 /// The command's options.
 #[derive(Debug, Clone)]
@@ -90,12 +88,15 @@ fn event_time(value: &Value) -> Option<i64> {
     }
 }
 
-/// Reads every input of `dir` with its event time (inputs without one sort first).
-fn read_inputs(dir: &Path) -> anyhow::Result<Vec<(i64, Input)>> {
+/// Reads every input of `dir` with its event time (inputs without one sort first), leaving out
+/// `skip` (the output file, should it be in the folder).
+fn read_inputs(dir: &Path, skip: &Path) -> anyhow::Result<Vec<(i64, Input)>> {
+    let skip = skip.canonicalize().ok();
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_file())
+        .filter(|p| skip.is_none() || p.canonicalize().ok() != skip)
         .collect();
     files.sort();
     let mut inputs = Vec::new();
@@ -147,7 +148,10 @@ fn read_inputs(dir: &Path) -> anyhow::Result<Vec<(i64, Input)>> {
                         .with_context(|| format!("{name}: a call record without endDateTime"))?;
                     inputs.push((time, Input::Call(value)));
                 } else {
-                    bail!("{name}: neither a Graph call record nor a Mist webhook body");
+                    tracing::warn!(
+                        file = %name,
+                        "skipped: neither a Graph call record nor a Mist webhook body"
+                    );
                 }
             }
             _ => {}
@@ -176,7 +180,7 @@ fn main_org(inputs: &[(i64, Input)]) -> Option<String> {
 
 /// Replays the folder; returns the summary once the verdicts are written.
 pub async fn replay(mut config: Config, options: &Options) -> anyhow::Result<Summary> {
-    let inputs = read_inputs(&options.dir)?;
+    let inputs = read_inputs(&options.dir, &options.out)?;
     anyhow::ensure!(
         !inputs.is_empty(),
         "{} holds no recordings",
@@ -217,7 +221,9 @@ pub async fn replay(mut config: Config, options: &Options) -> anyhow::Result<Sum
     let mut summary = Summary::default();
     let mut batch: Vec<Value> = Vec::new();
     for (_, input) in inputs {
-        if !matches!(input, Input::Line(_)) && !batch.is_empty() || batch.len() >= BATCH {
+        if !matches!(input, Input::Line(_)) && !batch.is_empty()
+            || batch.len() >= crate::simdrive::BATCH_LINES
+        {
             let posted = driver
                 .post_lines_counted(&std::mem::take(&mut batch))
                 .await?;
@@ -242,11 +248,15 @@ pub async fn replay(mut config: Config, options: &Options) -> anyhow::Result<Sum
         summary.accepted += posted.accepted;
         summary.rejected += posted.rejected.len() as u64;
     }
-    // Until every leg has a complete verdict, or nothing has changed for `quiet`.
+    // Until the legs of every call are in and each has a complete verdict, or nothing has
+    // changed for `quiet`.
     let mut last = (0u64, 0usize, Instant::now());
     loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        let leg_ids = legs.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let (leg_ids, calls_in) = {
+            let seen = legs.lock().unwrap_or_else(|p| p.into_inner());
+            (seen.legs.clone(), seen.calls.len() as u64)
+        };
         let (records, complete) = stage.verdicts.with(|s| {
             let complete = leg_ids
                 .iter()
@@ -254,7 +264,7 @@ pub async fn replay(mut config: Config, options: &Options) -> anyhow::Result<Sum
                 .count();
             (s.records, complete)
         });
-        if !leg_ids.is_empty() && complete == leg_ids.len() {
+        if calls_in >= summary.calls && complete == leg_ids.len() {
             break;
         }
         if (records, leg_ids.len()) != (last.0, last.1) {
@@ -267,13 +277,10 @@ pub async fn replay(mut config: Config, options: &Options) -> anyhow::Result<Sum
         .verdicts
         .with(|s| s.by_leg.values().cloned().collect());
     verdicts.sort_by(|a, b| (a.leg_end, &a.leg_id).cmp(&(b.leg_end, &b.leg_id)));
-    summary.legs = legs.lock().unwrap_or_else(|p| p.into_inner()).len();
+    summary.legs = legs.lock().unwrap_or_else(|p| p.into_inner()).legs.len();
     summary.verdicts = verdicts.len();
     summary.partial = verdicts.iter().filter(|v| v.completeness.partial).count();
-    summary.poor = verdicts
-        .iter()
-        .filter(|v| v.quality == LegQuality::Poor || v.poor_feedback)
-        .count();
+    summary.poor = verdicts.iter().filter(|v| crate::stage::is_bad(v)).count();
     let mut out = std::io::BufWriter::new(
         std::fs::File::create(&options.out)
             .with_context(|| format!("cannot write {}", options.out.display()))?,
@@ -287,8 +294,17 @@ pub async fn replay(mut config: Config, options: &Options) -> anyhow::Result<Sum
     Ok(summary)
 }
 
-/// Collects the ids of the legs the fetcher publishes.
-fn follow_legs(stage: &Stage) -> anyhow::Result<Arc<Mutex<HashSet<String>>>> {
+/// The legs the fetcher published.
+#[derive(Default)]
+struct LegsSeen {
+    /// Leg ids.
+    legs: HashSet<String>,
+    /// Call ids.
+    calls: HashSet<String>,
+}
+
+/// Collects the legs the fetcher publishes.
+fn follow_legs(stage: &Stage) -> anyhow::Result<Arc<Mutex<LegsSeen>>> {
     let metrics = Arc::new(KafkaMetrics::register(
         &callsight_core::metrics::Metrics::new(),
     )?);
@@ -299,7 +315,7 @@ fn follow_legs(stage: &Stage) -> anyhow::Result<Arc<Mutex<HashSet<String>>>> {
         &[&stage.config.topics.legs.name],
         metrics,
     )?;
-    let ids: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let ids: Arc<Mutex<LegsSeen>> = Arc::default();
     let sink = ids.clone();
     let token = stage.shutdown.token.clone();
     tokio::spawn(async move {
@@ -315,18 +331,20 @@ fn follow_legs(stage: &Stage) -> anyhow::Result<Arc<Mutex<HashSet<String>>>> {
                 && let Some(bytes) = &record.payload
                 && let Ok(leg) = codec.decode::<CallLeg>(bytes).await
             {
-                sink.lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(leg.leg_id);
+                let mut seen = sink.lock().unwrap_or_else(|p| p.into_inner());
+                seen.calls.insert(leg.call_id);
+                seen.legs.insert(leg.leg_id);
             }
         }
     });
     Ok(ids)
 }
 
-/// `callsight replay`: runs the replay and prints its summary.
+/// `callsight replay`: runs the replay and prints its summary; fails when call records gave no
+/// legs or legs got no verdict.
 pub async fn run(config: Config, options: Options) -> anyhow::Result<ExitCode> {
     let summary = replay(config, &options).await?;
+    let complete = summary.calls == 0 || (summary.legs > 0 && summary.verdicts >= summary.legs);
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -341,5 +359,13 @@ pub async fn run(config: Config, options: Options) -> anyhow::Result<ExitCode> {
         summary.partial,
         options.out.display()
     )?;
+    if !complete {
+        writeln!(
+            out,
+            "callsight replay: incomplete: {} call records gave {} legs and {} verdicts",
+            summary.calls, summary.legs, summary.verdicts
+        )?;
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -55,7 +55,7 @@ pub fn record(
         writeln!(telemetry, "{line}")?;
     }
     let mut labels = Vec::new();
-    let mut tail = 8;
+    let mut tail = crate::simdrive::TAIL_MINUTES;
     while tail > 0 {
         if sim.calls_done() {
             tail -= 1;
@@ -77,7 +77,8 @@ pub fn record(
     Ok(labels)
 }
 
-fn write_truth(path: &std::path::Path, labels: &[callsight_sim::Label]) -> anyhow::Result<()> {
+/// Writes the ground truth as NDJSON, one label per line.
+pub fn write_truth(path: &std::path::Path, labels: &[callsight_sim::Label]) -> anyhow::Result<()> {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
     for l in labels {
         writeln!(out, "{}", serde_json::to_string(l)?)?;
@@ -136,14 +137,19 @@ pub async fn run(options: Options) -> anyhow::Result<ExitCode> {
     }
     let deadline = tokio::time::Instant::now() + options.wait;
     loop {
-        let stats: serde_json::Value = http
-            .get(format!("{}/_sim/stats", options.graphsim))
+        let subscriptions: serde_json::Value = http
+            .get(format!("{}/_sim/subscriptions", options.graphsim))
             .send()
             .await
-            .context("graphsim: GET /_sim/stats")?
+            .and_then(|r| r.error_for_status())
+            .context("graphsim: GET /_sim/subscriptions")?
             .json()
             .await?;
-        if stats["validations"].as_u64().unwrap_or(0) > 0 {
+        let subscribed = subscriptions.as_array().is_some_and(|subs| {
+            subs.iter()
+                .any(|s| s["tenant_id"] == world.tenant_id.as_str())
+        });
+        if subscribed {
             break;
         }
         anyhow::ensure!(
@@ -154,13 +160,14 @@ pub async fn run(options: Options) -> anyhow::Result<ExitCode> {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    let stop = CancellationToken::new();
     let driver = Driver::new(
         options.ingest.clone(),
         options.token.clone(),
         options.graphsim.clone(),
         world.tenant_id.clone(),
-    );
-    let stop = CancellationToken::new();
+    )
+    .stop_on(stop.clone());
     let watcher = tokio::spawn({
         let stop = stop.clone();
         async move {
@@ -189,7 +196,6 @@ pub async fn run(options: Options) -> anyhow::Result<ExitCode> {
                     );
                 }
             },
-            &stop,
         )
         .await;
     watcher.abort();

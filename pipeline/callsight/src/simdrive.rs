@@ -9,11 +9,13 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 /// Lines per telemetry request.
-const BATCH_LINES: usize = 5000;
+pub const BATCH_LINES: usize = 5000;
 /// Minutes of telemetry after the last call, so that every leg's windows close.
-const TAIL_MINUTES: i64 = 8;
+pub const TAIL_MINUTES: i64 = 8;
 /// The inventory is sent again this often (simulated time), as an exporter would.
 const INVENTORY_EVERY_MS: i64 = 3_600_000;
+/// How long a request is retried while ingest answers 503 (overloaded, or Kafka unavailable).
+pub const OVERLOAD_PATIENCE: Duration = Duration::from_secs(120);
 
 /// Where the simulation sends what it produces.
 #[derive(Debug, Clone)]
@@ -27,6 +29,8 @@ pub struct Driver {
     pub graphsim: String,
     /// The tenant whose calls graphsim completes.
     pub tenant: String,
+    /// Cancelled to stop: the drive ends, a request waiting out an overload gives up.
+    stop: CancellationToken,
 }
 
 /// How fast simulated time runs.
@@ -82,7 +86,14 @@ impl Driver {
             token,
             graphsim,
             tenant,
+            stop: CancellationToken::new(),
         }
+    }
+
+    /// Stops when `token` is cancelled.
+    pub fn stop_on(mut self, token: CancellationToken) -> Driver {
+        self.stop = token;
+        self
     }
 
     /// Posts telemetry lines; every line must be accepted (the simulator writes valid lines only,
@@ -134,11 +145,7 @@ impl Driver {
         body: Vec<u8>,
         secret: &str,
     ) -> anyhow::Result<Posted> {
-        use hmac::{KeyInit, Mac};
-        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes())
-            .map_err(|e| anyhow::anyhow!("webhook secret: {e}"))?;
-        mac.update(&body);
-        let signature = hex::encode(mac.finalize().into_bytes());
+        let signature = callsight_telemetry::mist::signature::sign_v2(secret.as_bytes(), &body);
         let answer = self
             .post(
                 format!("{}/telemetry/mist/{org}", self.ingest),
@@ -154,13 +161,15 @@ impl Driver {
         Ok(posted)
     }
 
-    /// POSTs `body`, retrying while ingest answers 503, and returns the JSON answer.
+    /// POSTs `body`, retrying while ingest answers 503 (for at most [`OVERLOAD_PATIENCE`], and
+    /// not once stopped), and returns the JSON answer.
     async fn post(
         &self,
         url: String,
         body: Vec<u8>,
         decorate: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
     ) -> anyhow::Result<Value> {
+        let deadline = tokio::time::Instant::now() + OVERLOAD_PATIENCE;
         loop {
             let response = decorate(self.http.post(&url).body(body.clone()))
                 .send()
@@ -173,8 +182,17 @@ impl Driver {
                     .get("retry-after")
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.parse::<u64>().ok())
-                    .unwrap_or(1);
-                tokio::time::sleep(Duration::from_secs(wait)).await;
+                    .unwrap_or(1)
+                    .max(1);
+                if tokio::time::Instant::now() + Duration::from_secs(wait) > deadline {
+                    bail!(
+                        "POST {url}: ingest still overloaded or without Kafka after {OVERLOAD_PATIENCE:?}"
+                    );
+                }
+                tokio::select! {
+                    _ = self.stop.cancelled() => bail!("POST {url}: stopped while ingest was overloaded"),
+                    _ = tokio::time::sleep(Duration::from_secs(wait)) => {}
+                }
                 continue;
             }
             let answer: Value = response.json().await.unwrap_or_default();
@@ -207,7 +225,7 @@ impl Driver {
         Ok(())
     }
 
-    /// Runs `sim` to its end (or until `stop`): telemetry minute by minute, calls as their
+    /// Runs `sim` to its end (or until stopped): telemetry minute by minute, calls as their
     /// records become ready, their labels appended to `labels`. `report` sees the progress after
     /// every minute.
     pub async fn drive(
@@ -216,8 +234,8 @@ impl Driver {
         pace: Pace,
         labels: &mut Vec<Label>,
         mut report: impl FnMut(&Progress),
-        stop: &CancellationToken,
     ) -> anyhow::Result<Progress> {
+        let stop = &self.stop;
         let mut progress = Progress::default();
         let inventory = sim.inventory(sim.start_ms());
         self.post_lines(&inventory).await?;

@@ -28,8 +28,8 @@ const RECENT: usize = 64;
 pub struct Seen {
     /// Latest verdict per leg id (a complete one replaces a partial one of the same version).
     pub by_leg: HashMap<String, RootCauseVerdict>,
-    /// The most recent verdicts, newest last.
-    pub recent: VecDeque<RootCauseVerdict>,
+    /// The most recent verdicts with their number in the order read (from 1), newest last.
+    pub recent: VecDeque<(u64, RootCauseVerdict)>,
     /// Verdict records read (revisions and partial ones included).
     pub records: u64,
     /// Records that did not decode.
@@ -84,7 +84,8 @@ impl Verdicts {
                 if replace {
                     seen.by_leg.insert(verdict.leg_id.clone(), verdict.clone());
                 }
-                seen.recent.push_back(verdict);
+                let n = seen.records;
+                seen.recent.push_back((n, verdict));
                 if seen.recent.len() > RECENT {
                     seen.recent.pop_front();
                 }
@@ -107,8 +108,13 @@ impl Verdicts {
     }
 }
 
+/// Whether a verdict is about a bad leg: poor streams, or rated bad or poor.
+pub fn is_bad(v: &RootCauseVerdict) -> bool {
+    v.quality == callsight_model::types::LegQuality::Poor || v.poor_feedback
+}
+
 /// A schema symbol (`poor`, `wan_loss`, `ap_radio`) of a serde enum.
-fn symbol<T: serde::Serialize>(value: &T) -> String {
+pub fn symbol<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_value(value)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
@@ -158,6 +164,13 @@ impl Stage {
     /// Starts graphsim with `tenant` and every role configured against it, the tenant declared
     /// in configuration for `org`.
     pub async fn start(mut config: Config, tenant: &str, org: &str) -> anyhow::Result<Stage> {
+        // Self-contained whatever the configuration says: the embedded broker (simulated
+        // telemetry never reaches a real cluster, and no verdict of a real one is read back),
+        // graphsim's tenant only, notifications to the in-process ingest, no Mist polling.
+        config.kafka.brokers = String::new();
+        config.graph.public_url = String::new();
+        config.graph.tenants.clear();
+        config.ingest.mist.poll = false;
         let graphsim = GraphSim::start(GraphSimConfig::default()).await?;
         graphsim.add_tenant(TenantSpec {
             consented: true,

@@ -10,8 +10,8 @@
 //! notification delivery (batched, retried when not acknowledged within 3 s). Faults: 429 with a
 //! fractional `Retry-After`, 503, slow answers, 404 before a record is ready, refused consent.
 //!
-//! Control (`/_sim`): add tenants, complete and update calls, set faults, read counters, send
-//! lifecycle events.
+//! Control (`/_sim`): add tenants, complete and update calls, set faults, read counters and
+//! subscriptions, send lifecycle events.
 
 mod delivery;
 mod entra;
@@ -351,6 +351,21 @@ mod control {
         Json(shared.lock().stats.clone())
     }
 
+    /// `GET /_sim/subscriptions`: `[{"id", "tenant_id", "expiration"}]`.
+    pub(crate) async fn get_subscriptions(
+        AxState(shared): AxState<Arc<Shared>>,
+    ) -> Json<serde_json::Value> {
+        let subs: Vec<serde_json::Value> = shared
+            .lock()
+            .subscriptions
+            .values()
+            .map(|s| {
+                serde_json::json!({"id": s.id, "tenant_id": s.tenant_id, "expiration": s.expiration})
+            })
+            .collect();
+        Json(serde_json::Value::Array(subs))
+    }
+
     pub(crate) async fn post_lifecycle(
         AxState(shared): AxState<Arc<Shared>>,
         Path((id, event)): Path<(String, String)>,
@@ -397,6 +412,7 @@ fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/_sim/faults", put(control::put_faults))
         .route("/_sim/stats", get(control::get_stats))
+        .route("/_sim/subscriptions", get(control::get_subscriptions))
         .route(
             "/_sim/subscriptions/{id}/lifecycle/{event}",
             post(control::post_lifecycle),

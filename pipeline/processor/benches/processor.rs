@@ -51,6 +51,8 @@ const KAFKA_PARTITIONS: i32 = 16;
 const KAFKA_CLIENTS_PER_SITE: usize = 100;
 /// The topic the Quix Streams peer writes its joined records to.
 const PEER_TOPIC: &str = "peer.joined";
+/// How long the peer may take over the samples.
+const PEER_PATIENCE: Duration = Duration::from_secs(900);
 /// The reference site's AP (in `samples::inventory_records`), AP 0 of site 0, its 5 GHz BSSID,
 /// the switch ports on its path (LLDP and uplink) and the site's WAN link.
 const REFERENCE_AP: &str = "5c5b35a1c020";
@@ -500,16 +502,22 @@ async fn peer(clients: usize, minutes: i64, legs: usize) {
             "python3 bench/peer/quix_join.py starts (bench/peer/compare.sh installs Quix Streams)",
         );
     let stdout = child.stdout.take().expect("stdout");
-    let taken: serde_json::Value = tokio::task::spawn_blocking(move || {
+    let reader = tokio::task::spawn_blocking(move || {
         use std::io::BufRead;
         std::io::BufReader::new(stdout)
             .lines()
             .map_while(Result::ok)
             .find_map(|l| serde_json::from_str::<serde_json::Value>(&l).ok())
-    })
-    .await
-    .expect("reader")
-    .expect("the peer reports when it has taken every sample");
+    });
+    let taken: serde_json::Value = match tokio::time::timeout(PEER_PATIENCE, reader).await {
+        Ok(answer) => answer
+            .expect("reader")
+            .expect("the peer reports when it has taken every sample"),
+        Err(_) => {
+            let _ = child.kill();
+            panic!("the peer did not take every sample within {PEER_PATIENCE:?}");
+        }
+    };
     let quix_seconds = taken["seconds"].as_f64().unwrap_or(f64::NAN);
     let quix_rate = produced as f64 / quix_seconds.max(1e-3);
     let mut quix: Vec<Duration> = leg_latency(&fed, "bench-peer", PEER_TOPIC, legs, "quix", |b| {

@@ -25,19 +25,28 @@ pub struct Observed {
     pub scope: Option<ScopeRef>,
 }
 
+/// The leg (session and side) of a callsight leg id (`call/participant/session/side`, with
+/// `#n` after a side that repeats).
+pub fn leg_ref(leg_id: &str) -> Option<LegRef> {
+    let parts: Vec<&str> = leg_id.split('/').collect();
+    if parts.len() < 4 {
+        return None;
+    }
+    let side = parts[parts.len() - 1];
+    let side = side.split('#').next().unwrap_or(side);
+    Some(LegRef {
+        session_id: parts[parts.len() - 2].to_string(),
+        side: side.to_string(),
+    })
+}
+
+/// The label a leg without a verdict counts as.
+pub const NO_VERDICT: &str = "no_verdict";
+
 impl Observed {
     /// The leg (session and side) from the leg id.
     pub fn leg(&self) -> Option<LegRef> {
-        let parts: Vec<&str> = self.leg_id.split('/').collect();
-        if parts.len() < 4 {
-            return None;
-        }
-        let side = parts[parts.len() - 1];
-        let side = side.split('#').next().unwrap_or(side);
-        Some(LegRef {
-            session_id: parts[parts.len() - 2].to_string(),
-            side: side.to_string(),
-        })
+        leg_ref(&self.leg_id)
     }
 
     /// The label the verdict amounts to: its cause when the leg was bad, else `good`.
@@ -78,9 +87,9 @@ pub struct Report {
     pub legs_labelled: usize,
     /// Legs left out because a fault touched their call only in part.
     pub legs_ambiguous: usize,
-    /// Scored legs without a verdict.
+    /// Scored legs without a verdict (they count as a wrong answer, `no_verdict`).
     pub legs_without_verdict: usize,
-    /// Legs scored.
+    /// Legs scored (every labelled leg not left out).
     pub legs_scored: usize,
     /// Per class (every cause in the truth or the verdicts, and `good`).
     pub classes: Vec<ClassScore>,
@@ -118,11 +127,22 @@ pub fn score(labels: &[Label], verdicts: &[Observed]) -> Report {
             ambiguous += 1;
             continue;
         }
+        scored += 1;
         let Some(v) = by_leg.get(&label.leg()) else {
             without += 1;
+            *confusion
+                .entry(label.cause.clone())
+                .or_default()
+                .entry(NO_VERDICT.to_string())
+                .or_default() += 1;
+            if !label.scope.is_empty() {
+                scope_n += 1;
+            }
+            if label.guilty.is_some() {
+                guilty_n += 1;
+            }
             continue;
         };
-        scored += 1;
         let predicted = v.predicted().to_string();
         if predicted == label.cause {
             right += 1;
@@ -150,6 +170,8 @@ pub fn score(labels: &[Label], verdicts: &[Observed]) -> Report {
     for row in confusion.values() {
         classes.extend(row.keys().cloned());
     }
+    // Not a class: a miss of the leg's true class.
+    classes.remove(NO_VERDICT);
     let scores: Vec<ClassScore> = classes
         .iter()
         .map(|c| {
@@ -208,8 +230,8 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "legs: {} labelled, {} scored, {} left out (a fault touched the call only in part), {} without a verdict",
-            self.legs_labelled, self.legs_scored, self.legs_ambiguous, self.legs_without_verdict
+            "legs: {} labelled, {} scored ({} of them without a verdict, counted wrong), {} left out (a fault began or ended within two minutes of the call)",
+            self.legs_labelled, self.legs_scored, self.legs_without_verdict, self.legs_ambiguous
         )?;
         writeln!(f)?;
         writeln!(f, "| cause | support | precision | recall | F1 |")?;
@@ -331,8 +353,11 @@ mod tests {
     }
 
     #[test]
-    fn a_leg_without_a_verdict_is_counted_not_scored() {
+    fn a_leg_without_a_verdict_counts_as_a_miss() {
         let r = score(&[label("s1", "wan_loss", None)], &[]);
-        assert_eq!((r.legs_scored, r.legs_without_verdict), (0, 1));
+        assert_eq!((r.legs_scored, r.legs_without_verdict), (1, 1));
+        assert_eq!(r.confusion["wan_loss"][NO_VERDICT], 1);
+        assert_eq!(r.macro_f1, 0.0);
+        assert_eq!(r.scope_accuracy, 0.0);
     }
 }

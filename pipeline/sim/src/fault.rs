@@ -316,7 +316,10 @@ pub fn schedule(
             FaultKind::VpnHairpin => 0,
             _ => i % sites,
         };
-        let target = pick_target(world, kind, site, &used, rng);
+        // A world without the equipment or people a kind needs gets no fault of that kind.
+        let Some(target) = pick_target(world, kind, site, &used, rng) else {
+            continue;
+        };
         let start = next_free[site];
         next_free[site] = start + FAULT_MS + GAP_MS;
         used.push(target.clone());
@@ -342,17 +345,20 @@ fn pick_target(
     site: usize,
     used: &[Target],
     rng: &mut Pcg64Mcg,
-) -> Target {
+) -> Option<Target> {
     let s = &world.sites[site];
     let fresh = |t: &Target| !used.contains(t);
-    let pick = |candidates: Vec<Target>, rng: &mut Pcg64Mcg| -> Target {
+    let pick = |candidates: Vec<Target>, rng: &mut Pcg64Mcg| -> Option<Target> {
         let unused: Vec<&Target> = candidates.iter().filter(|t| fresh(t)).collect();
         let pool: Vec<&Target> = if unused.is_empty() {
             candidates.iter().collect()
         } else {
             unused
         };
-        pool[rng.random_range(0..pool.len())].clone()
+        if pool.is_empty() {
+            return None;
+        }
+        Some(pool[rng.random_range(0..pool.len())].clone())
     };
     let of = |f: &dyn Fn(&Attachment) -> bool| -> Vec<Target> {
         world
@@ -424,10 +430,14 @@ fn pick_target(
         | FaultKind::WanLoss
         | FaultKind::WanJitter
         | FaultKind::WanFailover
-        | FaultKind::WanSaturation => Target::Wan { site },
-        FaultKind::VpnHairpin => Target::VpnPool,
+        | FaultKind::WanSaturation => Some(Target::Wan { site }),
+        FaultKind::VpnHairpin => world
+            .clients
+            .iter()
+            .any(|c| c.attachment == Attachment::Vpn)
+            .then_some(Target::VpnPool),
         FaultKind::RemoteBadNetwork => pick(of(&|a: &Attachment| *a == Attachment::External), rng),
-        FaultKind::MediaRelay => Target::Site { site },
+        FaultKind::MediaRelay => Some(Target::Site { site }),
     }
 }
 

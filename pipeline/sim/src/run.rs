@@ -201,7 +201,13 @@ impl Simulation {
     }
 
     fn plan_calls(&mut self, t: i64) {
-        let per_minute = self.config.calls_per_site_hour / 60.0;
+        // Not a number or negative: no calls; the command line refuses such values.
+        let per_hour = self.config.calls_per_site_hour;
+        let per_minute = if per_hour.is_finite() {
+            per_hour.max(0.0) / 60.0
+        } else {
+            0.0
+        };
         for site in 0..self.world.sites.len() {
             let mut n = per_minute.floor() as usize;
             if self
@@ -211,14 +217,16 @@ impl Simulation {
                 n += 1;
             }
             for _ in 0..n {
-                let call = self.plan_call(site, t);
-                let ready = call.end_ms + self.rng.random_range(RECORD_DELAY) * 60_000;
-                self.planned.push((ready, call));
+                // A world too small for the call plans none.
+                if let Some(call) = self.plan_call(site, t) {
+                    let ready = call.end_ms + self.rng.random_range(RECORD_DELAY) * 60_000;
+                    self.planned.push((ready, call));
+                }
             }
         }
     }
 
-    fn plan_call(&mut self, site: usize, t: i64) -> Call {
+    fn plan_call(&mut self, site: usize, t: i64) -> Option<Call> {
         let rng = &mut self.rng;
         let start = t + rng.random_range(0..60) * 1000;
         let end = start + rng.random_range(DURATION) * 60_000;
@@ -235,6 +243,9 @@ impl Simulation {
             .map(|c| c.index)
             .collect();
         let anyone: Vec<usize> = (0..world.clients.len()).collect();
+        if anyone.len() < 2 {
+            return None;
+        }
         // A call that puts somebody behind a fault active for the whole call.
         let focus: Vec<&Fault> = self
             .faults
@@ -264,7 +275,7 @@ impl Simulation {
         let mut tries = 0;
         while parties.len() < size && tries < 50 {
             tries += 1;
-            let pool = if rng.random_bool(0.75) {
+            let pool = if rng.random_bool(0.75) && !here.is_empty() {
                 &here
             } else {
                 &anyone
@@ -290,14 +301,17 @@ impl Simulation {
                 parties.push(c);
             }
         }
-        Call {
+        if parties.len() < 2 {
+            return None;
+        }
+        Some(Call {
             id: guid(rng),
             kind,
             start_ms: start,
             end_ms: end,
             parties,
             video: rng.random_bool(0.3),
-        }
+        })
     }
 }
 
@@ -324,6 +338,30 @@ mod tests {
             }
         }
         (lines, records, labels)
+    }
+
+    #[test]
+    fn a_world_without_desks_externals_or_vpn_still_runs() {
+        let mut sim = Simulation::new(SimConfig {
+            world: WorldConfig {
+                sites: 1,
+                aps_per_site: 1,
+                wifi_clients_per_site: 2,
+                wired_clients_per_site: 0,
+                vpn_users: 0,
+                external_users: 0,
+                ..WorldConfig::default()
+            },
+            warmup_minutes: 5,
+            ..SimConfig::default()
+        });
+        // Kinds that need desks, VPN users or external participants are left out.
+        assert!(sim.faults().len() < crate::fault::FaultKind::ALL.len());
+        let mut calls = 0;
+        while !sim.calls_done() {
+            calls += sim.step().calls.len();
+        }
+        assert!(calls > 0);
     }
 
     #[test]

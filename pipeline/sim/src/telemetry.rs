@@ -271,6 +271,12 @@ fn aps(cx: &Ctx<'_>, rng: &mut Pcg64Mcg, out: &mut Vec<Value>) {
                 rng.random_range(0.93..0.97)
             } else if overload {
                 rng.random_range(0.55..0.62)
+            } else if site.busy {
+                // A dense office: always busy, judged against its own baseline.
+                rng.random_range(0.6..0.8)
+            } else if rng.random_bool(0.005) {
+                // A one-minute burst, not a sustained condition.
+                rng.random_range(0.85..0.9)
             } else {
                 rng.random_range(0.2..0.45)
             };

@@ -20,7 +20,7 @@ pub(super) fn gather(
     // own client saw its network degrade what it sent, the degradation starts there. In a
     // meeting the received stream comes from the media server, and its network figures describe
     // the hop from the server to this participant, not what the others sent.
-    if received_poor && leg.counterpart == CounterpartKind::Participant {
+    if received_poor && leg.counterpart != CounterpartKind::MediaServer {
         for other in &leg.other_legs {
             measure(
                 out,
