@@ -103,65 +103,11 @@ pub enum Command {
     /// The simulator against a callsight and a graphsim running elsewhere: creates its tenant in
     /// graphsim, waits for callsight's subscription, then sends NDJSON telemetry to the ingest
     /// role and completes calls in graphsim, and writes the ground truth of every leg.
-    Sim {
-        /// Base URL of callsight's ingest role.
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        ingest: String,
-        /// Base URL of graphsim.
-        #[arg(long, default_value = "http://127.0.0.1:8450")]
-        graphsim: String,
-        /// Bearer token of `POST /telemetry` (`ingest.telemetry_token`).
-        #[arg(long, env = "CALLSIGHT_TELEMETRY_TOKEN")]
-        token: Option<String>,
-        /// Simulation seed.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Which faults: `standard` (one per cause), `demo`, `none`.
-        #[arg(long, default_value = "standard", value_parser = parse_schedule)]
-        schedule: callsight_sim::Schedule,
-        /// Inject only the first N faults of the schedule.
-        #[arg(long, default_value_t = usize::MAX, hide_default_value = true)]
-        faults: usize,
-        /// Simulated seconds per real second once calls start; 0 runs as fast as callsight
-        /// takes it.
-        #[arg(long, default_value_t = 60.0, value_parser = parse_speed_or_zero)]
-        speed: f64,
-        /// Org id (default: generated from the seed).
-        #[arg(long)]
-        org: Option<String>,
-        /// Tenant GUID (default: generated from the seed).
-        #[arg(long)]
-        tenant: Option<String>,
-        /// Write the ground truth here (NDJSON, one label per leg).
-        #[arg(long)]
-        truth: Option<PathBuf>,
-        /// How long to wait for callsight's subscription to the tenant.
-        #[arg(long, default_value = "2m", value_parser = humantime::parse_duration)]
-        wait: std::time::Duration,
-        /// Write the recordings into this folder instead of driving a callsight (for `callsight
-        /// replay`): `telemetry.ndjson` and one `call-<id>.json` per call record.
-        #[arg(long)]
-        record: Option<PathBuf>,
-    },
+    Sim(crate::sim::Options),
     /// The whole pipeline over recorded inputs (Graph call records as fetched, Mist webhook
     /// bodies, NDJSON telemetry and inventory) in event-time order, in this process on the
     /// embedded broker; the verdicts are written as NDJSON.
-    Replay {
-        /// Folder of recordings: `*.json` (call records, Mist webhook bodies), `*.ndjson`.
-        dir: PathBuf,
-        /// Where to write the verdicts.
-        #[arg(long, default_value = "verdicts.ndjson")]
-        out: PathBuf,
-        /// Org the call records belong to (default: the org most telemetry names).
-        #[arg(long)]
-        org: Option<String>,
-        /// Tenant GUID to file the call records under.
-        #[arg(long, default_value = "00000000-0000-4000-8000-00000000c0de")]
-        tenant: String,
-        /// End this long after the last input once nothing new arrives.
-        #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
-        quiet: std::time::Duration,
-    },
+    Replay(crate::replay::Options),
     /// End-to-end benchmarks, each printing its figures and its exact setup.
     Bench {
         /// Which benchmark.
@@ -210,7 +156,8 @@ pub enum BenchCommand {
     },
 }
 
-fn parse_schedule(text: &str) -> Result<callsight_sim::Schedule, String> {
+/// A fault schedule by name.
+pub(crate) fn parse_schedule(text: &str) -> Result<callsight_sim::Schedule, String> {
     match text {
         "standard" => Ok(callsight_sim::Schedule::Standard),
         "demo" => Ok(callsight_sim::Schedule::Demo),
@@ -228,7 +175,8 @@ fn parse_speed(text: &str) -> Result<f64, String> {
     }
 }
 
-fn parse_speed_or_zero(text: &str) -> Result<f64, String> {
+/// A speed above 0, or 0 for as fast as possible.
+pub(crate) fn parse_speed_or_zero(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(0.0) => Ok(0.0),
         _ => parse_speed(text).map_err(|e| format!("{e}, or 0 for as fast as callsight takes it")),

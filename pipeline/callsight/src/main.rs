@@ -46,7 +46,7 @@ fn main() -> ExitCode {
             // The demo and the benchmarks print to the terminal: only warnings in between.
             if matches!(
                 command,
-                Command::Demo { .. } | Command::Bench { .. } | Command::Replay { .. }
+                Command::Demo { .. } | Command::Bench { .. } | Command::Replay(_)
             ) && log.filter == "info"
             {
                 log.filter = "warn".into();
@@ -83,55 +83,10 @@ fn main() -> ExitCode {
                     }
                     Command::Broker => broker(&config).await,
                     Command::Bench { which } => bench(&config, which).await,
-                    Command::Replay {
-                        dir,
-                        out,
-                        org,
-                        tenant,
-                        quiet,
-                    } => {
-                        callsight::replay::run(
-                            config.clone(),
-                            callsight::replay::Options {
-                                dir,
-                                out,
-                                org,
-                                tenant,
-                                quiet,
-                            },
-                        )
-                        .await
+                    Command::Replay(options) => {
+                        callsight::replay::run(config.clone(), options).await
                     }
-                    Command::Sim {
-                        ingest,
-                        graphsim,
-                        token,
-                        seed,
-                        schedule,
-                        faults,
-                        speed,
-                        org,
-                        tenant,
-                        truth,
-                        wait,
-                        record,
-                    } => {
-                        callsight::sim::run(callsight::sim::Options {
-                            ingest,
-                            graphsim,
-                            token,
-                            seed,
-                            schedule,
-                            faults,
-                            speed,
-                            org,
-                            tenant,
-                            truth,
-                            wait,
-                            record,
-                        })
-                        .await
-                    }
+                    Command::Sim(options) => callsight::sim::run(options).await,
                     Command::Demo {
                         seed,
                         duration,

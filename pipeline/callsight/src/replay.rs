@@ -32,18 +32,22 @@ const INVENTORY_TYPES: [&str; 6] = [
     "wan_link",
 ];
 
-/// The command's options.
-#[derive(Debug, Clone)]
+/// The command's options (`callsight replay --help`).
+#[derive(Debug, Clone, clap::Args)]
 pub struct Options {
-    /// The folder of recordings.
+    /// Folder of recordings: `*.json` (call records, Mist webhook bodies), `*.ndjson`.
     pub dir: PathBuf,
-    /// Where to write the verdicts (NDJSON, the latest per leg, by leg end).
+    /// Where to write the verdicts.
+    #[arg(long, default_value = "verdicts.ndjson")]
     pub out: PathBuf,
     /// Org the call records belong to (default: the org most telemetry names).
+    #[arg(long)]
     pub org: Option<String>,
     /// Tenant GUID to file the call records under.
+    #[arg(long, default_value = "00000000-0000-4000-8000-00000000c0de")]
     pub tenant: String,
-    /// How long after the last input, with nothing new, the replay ends.
+    /// End this long after the last input once nothing new arrives.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     pub quiet: Duration,
 }
 

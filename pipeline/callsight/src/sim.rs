@@ -12,33 +12,46 @@ use std::process::ExitCode;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// The command's options.
-#[derive(Debug, Clone)]
+/// The command's options (`callsight sim --help`).
+#[derive(Debug, Clone, clap::Args)]
 pub struct Options {
     /// Base URL of callsight's ingest role.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub ingest: String,
     /// Base URL of graphsim.
+    #[arg(long, default_value = "http://127.0.0.1:8450")]
     pub graphsim: String,
-    /// Bearer token of `POST /telemetry`.
+    /// Bearer token of `POST /telemetry` (`ingest.telemetry_token`).
+    #[arg(long, env = "CALLSIGHT_TELEMETRY_TOKEN")]
     pub token: Option<String>,
     /// Simulation seed.
+    #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Which faults.
+    /// Which faults: `standard` (one per cause), `demo`, `none`.
+    #[arg(long, default_value = "standard", value_parser = crate::cli::parse_schedule)]
     pub schedule: Schedule,
-    /// At most this many faults.
+    /// Inject only the first N faults of the schedule.
+    #[arg(long, default_value_t = usize::MAX, hide_default_value = true)]
     pub faults: usize,
-    /// Simulated seconds per real second once calls start; 0: as fast as callsight takes it.
+    /// Simulated seconds per real second once calls start; 0 runs as fast as callsight
+    /// takes it.
+    #[arg(long, default_value_t = 60.0, value_parser = crate::cli::parse_speed_or_zero)]
     pub speed: f64,
     /// Org id (default: generated from the seed).
+    #[arg(long)]
     pub org: Option<String>,
-    /// Tenant id (default: generated from the seed).
+    /// Tenant GUID (default: generated from the seed).
+    #[arg(long)]
     pub tenant: Option<String>,
-    /// Where to write the ground truth (NDJSON, one label per leg).
+    /// Write the ground truth here (NDJSON, one label per leg).
+    #[arg(long)]
     pub truth: Option<PathBuf>,
     /// How long to wait for callsight's subscription to the tenant.
+    #[arg(long, default_value = "2m", value_parser = humantime::parse_duration)]
     pub wait: Duration,
-    /// Instead of driving a callsight, write the recordings into this folder (for `callsight
+    /// Write the recordings into this folder instead of driving a callsight (for `callsight
     /// replay`): `telemetry.ndjson` and one `call-<id>.json` per call record.
+    #[arg(long)]
     pub record: Option<PathBuf>,
 }
 
