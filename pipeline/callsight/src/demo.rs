@@ -100,7 +100,7 @@ pub async fn run(mut config: Config, options: DemoOptions) -> anyhow::Result<Exi
         "callsight demo: starting the embedded broker, every role and graphsim…"
     )?;
     let stage = Stage::start(config, &world.tenant_id, &world.org_id).await?;
-    let admin = stage.running.admin_addr;
+    let admin = crate::stage::local(stage.running.admin_addr);
     let header = format!(
         "callsight demo — {} sites, {} people, {} faults over {} simulated hours at {}× (seed {})\n\
          metrics  http://{admin}/metrics    readiness http://{admin}/readyz\n\

@@ -153,6 +153,20 @@ pub struct Stage {
     pub ingest_url: String,
 }
 
+/// `addr` as this machine reaches it: a wildcard listen address (`0.0.0.0`, `::`) becomes the
+/// loopback address with the same port.
+pub fn local(addr: std::net::SocketAddr) -> std::net::SocketAddr {
+    if addr.ip().is_unspecified() {
+        let loopback = match addr {
+            std::net::SocketAddr::V4(_) => std::net::IpAddr::from([127, 0, 0, 1]),
+            std::net::SocketAddr::V6(_) => std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+        };
+        std::net::SocketAddr::new(loopback, addr.port())
+    } else {
+        addr
+    }
+}
+
 /// A fresh 256-bit key as hex.
 fn random_key() -> anyhow::Result<String> {
     let mut key = [0u8; 32];
@@ -197,7 +211,7 @@ impl Stage {
         let running = run::start(&config, Roles::ALL, &shutdown).await?;
         let ingest_url = format!(
             "http://{}",
-            running.ingest_addr.context("the ingest role runs")?
+            local(running.ingest_addr.context("the ingest role runs")?)
         );
         let verdicts = Verdicts::follow(
             &config,
