@@ -9,10 +9,7 @@
 use crate::stage::Stage;
 use anyhow::Context as _;
 use callsight_core::Config;
-use callsight_core::codec::Codec;
 use callsight_core::config::{MistOrgConfig, Secret};
-use callsight_kafka::KafkaMetrics;
-use callsight_kafka::consumer::{self, ConsumerEvent};
 use callsight_model::types::{CallLeg, RootCauseVerdict};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
@@ -220,7 +217,7 @@ pub async fn replay(mut config: Config, options: &Options) -> anyhow::Result<Sum
         }
     }
     let stage = Stage::start(config, &options.tenant, &org).await?;
-    let legs = follow_legs(&stage)?;
+    let (legs, legs_handle) = follow_legs(&stage)?;
     let driver = stage.driver(&options.tenant);
     let mut summary = Summary::default();
     let mut batch: Vec<Value> = Vec::new();
@@ -293,6 +290,7 @@ pub async fn replay(mut config: Config, options: &Options) -> anyhow::Result<Sum
         writeln!(out, "{}", serde_json::to_string(v)?)?;
     }
     out.flush()?;
+    drop(legs_handle);
     stage.stop().await;
     drop(state);
     Ok(summary)
@@ -307,41 +305,29 @@ struct LegsSeen {
     calls: HashSet<String>,
 }
 
-/// Collects the legs the fetcher publishes.
-fn follow_legs(stage: &Stage) -> anyhow::Result<Arc<Mutex<LegsSeen>>> {
-    let metrics = Arc::new(KafkaMetrics::register(
-        &callsight_core::metrics::Metrics::new(),
-    )?);
-    let (handle, mut events) = consumer::start(
-        &stage.config.kafka,
-        &stage.running.bootstrap,
-        &format!("callsight-replay-legs-{}", std::process::id()),
-        &[&stage.config.topics.legs.name],
-        metrics,
-    )?;
+/// Collects the legs the fetcher publishes, for as long as the handle is kept.
+fn follow_legs(
+    stage: &Stage,
+) -> anyhow::Result<(
+    Arc<Mutex<LegsSeen>>,
+    callsight_kafka::consumer::ConsumerHandle,
+)> {
     let ids: Arc<Mutex<LegsSeen>> = Arc::default();
     let sink = ids.clone();
-    let token = stage.shutdown.token.clone();
-    tokio::spawn(async move {
-        let _handle = handle;
-        let codec = Codec::single_object();
-        loop {
-            let event = tokio::select! {
-                _ = token.cancelled() => return,
-                e = events.recv() => e,
-            };
-            let Some(event) = event else { return };
-            if let ConsumerEvent::Record(record) = event
-                && let Some(bytes) = &record.payload
-                && let Ok(leg) = codec.decode::<CallLeg>(bytes).await
-            {
+    let handle = crate::stage::follow(
+        &stage.config,
+        &stage.running.bootstrap,
+        &format!("callsight-replay-legs-{}", std::process::id()),
+        &stage.config.topics.legs.name,
+        move |leg: Option<CallLeg>| {
+            if let Some(leg) = leg {
                 let mut seen = sink.lock().unwrap_or_else(|p| p.into_inner());
                 seen.calls.insert(leg.call_id);
                 seen.legs.insert(leg.leg_id);
             }
-        }
-    });
-    Ok(ids)
+        },
+    )?;
+    Ok((ids, handle))
 }
 
 /// `callsight replay`: runs the replay and prints its summary; fails when call records gave no

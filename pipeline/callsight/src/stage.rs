@@ -45,33 +45,19 @@ pub struct Verdicts {
 impl Verdicts {
     /// Starts following the topic from its beginning.
     pub fn follow(config: &Config, bootstrap: &str, group: &str) -> anyhow::Result<Verdicts> {
-        let metrics = Arc::new(KafkaMetrics::register(
-            &callsight_core::metrics::Metrics::new(),
-        )?);
-        let (handle, mut events) = consumer::start(
-            &config.kafka,
-            bootstrap,
-            group,
-            &[&config.topics.verdicts.name],
-            metrics,
-        )?;
         let seen: Arc<Mutex<Seen>> = Arc::default();
         let sink = seen.clone();
-        tokio::spawn(async move {
-            let codec = Codec::single_object();
-            while let Some(event) = events.recv().await {
-                let ConsumerEvent::Record(record) = event else {
-                    continue;
-                };
-                let decoded = match &record.payload {
-                    Some(bytes) => codec.decode::<RootCauseVerdict>(bytes).await.ok(),
-                    None => None,
-                };
+        let handle = follow(
+            config,
+            bootstrap,
+            group,
+            &config.topics.verdicts.name,
+            move |decoded: Option<RootCauseVerdict>| {
                 let mut seen = sink.lock().unwrap_or_else(|p| p.into_inner());
                 seen.records += 1;
                 let Some(verdict) = decoded else {
                     seen.undecodable += 1;
-                    continue;
+                    return;
                 };
                 let replace = match seen.by_leg.get(&verdict.leg_id) {
                     None => true,
@@ -89,8 +75,8 @@ impl Verdicts {
                 if seen.recent.len() > RECENT {
                     seen.recent.pop_front();
                 }
-            }
-        });
+            },
+        )?;
         Ok(Verdicts {
             seen,
             _handle: handle,
@@ -106,6 +92,34 @@ impl Verdicts {
     pub fn observed(&self) -> Vec<Observed> {
         self.with(|s| s.by_leg.values().map(observed).collect())
     }
+}
+
+/// Follows `topic` from its beginning in consumer group `group`, handing every record to `on`
+/// decoded as a `T` (`None` when it does not decode). Following stops when the handle is dropped.
+pub fn follow<T: callsight_model::Record + Send + 'static>(
+    config: &Config,
+    bootstrap: &str,
+    group: &str,
+    topic: &str,
+    mut on: impl FnMut(Option<T>) + Send + 'static,
+) -> anyhow::Result<ConsumerHandle> {
+    let metrics = Arc::new(KafkaMetrics::register(
+        &callsight_core::metrics::Metrics::new(),
+    )?);
+    let (handle, mut events) = consumer::start(&config.kafka, bootstrap, group, &[topic], metrics)?;
+    tokio::spawn(async move {
+        let codec = Codec::single_object();
+        while let Some(event) = events.recv().await {
+            if let ConsumerEvent::Record(record) = event {
+                let decoded = match &record.payload {
+                    Some(bytes) => codec.decode::<T>(bytes).await.ok(),
+                    None => None,
+                };
+                on(decoded);
+            }
+        }
+    });
+    Ok(handle)
 }
 
 /// Whether a verdict is about a bad leg: poor streams, or rated bad or poor.

@@ -789,6 +789,15 @@ async fn kafka(clients: usize, minutes: i64, legs: usize) {
     );
 }
 
+/// The two-worker runtime the Kafka modes run on (the machine's two cores).
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; the rest are ours.
     let args: Vec<String> = std::env::args()
@@ -798,24 +807,14 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("state") => state(arg(&args, 1, 100_000), arg(&args, 2, 240) as i64),
         Some("kafka") => {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(kafka(
+            runtime().block_on(kafka(
                 arg(&args, 1, 10_000),
                 arg(&args, 2, 60) as i64,
                 arg(&args, 3, 200),
             ));
         }
         Some("peer") => {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(peer(
+            runtime().block_on(peer(
                 arg(&args, 1, 4_000),
                 arg(&args, 2, 60) as i64,
                 arg(&args, 3, 200),

@@ -355,27 +355,18 @@ impl World {
                 ));
             }
         }
-        for v in 0..config.vpn_users {
-            let index = clients.len();
-            clients.push(person(
-                rng,
-                index,
-                None,
-                false,
-                format!("10.1.200.{}", 10 + v),
-                Attachment::Vpn,
-            ));
-        }
-        for e in 0..config.external_users {
-            let index = clients.len();
-            clients.push(person(
-                rng,
-                index,
-                None,
-                false,
-                format!("198.51.100.{}", 10 + e),
-                Attachment::External,
-            ));
+        // People off every site: at home over the VPN (an address in headquarters' pool), or
+        // outside the organisation's network.
+        let remote = [
+            (config.vpn_users, "10.1.200", Attachment::Vpn),
+            (config.external_users, "198.51.100", Attachment::External),
+        ];
+        for (count, prefix, attachment) in remote {
+            for n in 0..count {
+                let index = clients.len();
+                let ip = format!("{prefix}.{}", 10 + n);
+                clients.push(person(rng, index, None, false, ip, attachment.clone()));
+            }
         }
         World {
             org_id,

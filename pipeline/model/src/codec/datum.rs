@@ -53,6 +53,14 @@ pub fn current_schema<T: Record>() -> Result<&'static SchemaEntry, CodecError> {
         })
 }
 
+/// Turns an apache-avro error into the codec's encode error for `type_name`.
+fn encode_error(type_name: &'static str) -> impl Fn(apache_avro::Error) -> CodecError + Copy {
+    move |e| CodecError::Encode {
+        type_name,
+        reason: super::error::describe(&e),
+    }
+}
+
 /// Appends `value` encoded under `schema` to `out`.
 pub fn encode_datum_into<T: Serialize>(
     schema: &Schema,
@@ -60,10 +68,7 @@ pub fn encode_datum_into<T: Serialize>(
     value: &T,
     out: &mut Vec<u8>,
 ) -> Result<(), CodecError> {
-    let encode = |e: apache_avro::Error| CodecError::Encode {
-        type_name,
-        reason: super::error::describe(&e),
-    };
+    let encode = encode_error(type_name);
     let writer = GenericDatumWriter::builder(schema)
         .build()
         .map_err(encode)?;
@@ -78,10 +83,7 @@ pub fn encode_compiled_into<T: Serialize>(
     value: &T,
     out: &mut Vec<u8>,
 ) -> Result<(), CodecError> {
-    let encode = |e: apache_avro::Error| CodecError::Encode {
-        type_name,
-        reason: super::error::describe(&e),
-    };
+    let encode = encode_error(type_name);
     let writer = cached(&WRITERS, (address(schema), 0), || {
         GenericDatumWriter::builder(schema).build().map_err(encode)
     })?;
