@@ -51,6 +51,9 @@ pub enum Command {
     },
     /// The embedded broker alone, with every topic created, for external clients (kcat, Python).
     Broker,
+    /// Create the missing topics on the configured cluster (when `kafka.create_topics` is set),
+    /// check every topic's partition count, print them and exit: a deployment's set-up step.
+    Topics,
     /// Evaluate one leg from a JSON file (a saved leg and view, or a scenario) with the
     /// configured thresholds, and print the verdict with its evidence and attribution. Exits 1
     /// when a scenario's expectation is not met.

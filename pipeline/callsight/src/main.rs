@@ -82,6 +82,7 @@ fn main() -> ExitCode {
                         .await
                     }
                     Command::Broker => broker(&config).await,
+                    Command::Topics => topics(&config).await,
                     Command::Bench { which } => bench(&config, which).await,
                     Command::Replay(options) => {
                         callsight::replay::run(config.clone(), options).await
@@ -168,6 +169,27 @@ async fn broker(config: &Config) -> anyhow::Result<ExitCode> {
     let shutdown = Shutdown::new();
     shutdown.wait_for_signal().await;
     drop(broker);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn topics(config: &Config) -> anyhow::Result<ExitCode> {
+    if config.kafka.embedded() {
+        eprintln!(
+            "callsight: `topics` sets up a Kafka cluster: set kafka.brokers (the embedded broker creates its topics itself)"
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let cluster = callsight_kafka::cluster::Cluster::connect(&config.kafka, &config.topics).await?;
+    let mut out = std::io::stdout().lock();
+    for spec in cluster.specs() {
+        writeln!(
+            out,
+            "{}\t{} partitions\t{}",
+            spec.name,
+            spec.partitions,
+            if spec.compacted { "compact" } else { "delete" }
+        )?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -228,3 +228,52 @@ fn legs_prints_what_a_saved_record_normalises_to() {
         serde_json::from_slice(&run().stdout).expect("legs");
     assert_eq!(again[0].participant_id, legs[0].participant_id);
 }
+
+#[test]
+fn topics_checks_every_topic_of_a_cluster_and_names_a_mismatch() {
+    let config = callsight_core::Config::default();
+    let broker = callsight::broker::start(&config).expect("broker starts");
+    let bootstrap = broker.bootstrap_servers().to_string();
+    let topics = |extra: &[(&str, &str)]| {
+        let mut command = callsight();
+        command
+            .arg("topics")
+            .env("CALLSIGHT__KAFKA__BROKERS", &bootstrap)
+            // The embedded broker has every topic already and answers no admin request.
+            .env("CALLSIGHT__KAFKA__CREATE_TOPICS", "false");
+        for (k, v) in extra {
+            command.env(k, v);
+        }
+        command.output().expect("runs")
+    };
+
+    let output = topics(&[]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for spec in callsight_kafka::topics::specs(&config.topics) {
+        assert!(
+            stdout.contains(&format!("{}\t{} partitions", spec.name, spec.partitions)),
+            "{} missing from {stdout}",
+            spec.name
+        );
+    }
+
+    let output = topics(&[
+        ("CALLSIGHT__TOPICS__LEGS__PARTITIONS", "24"),
+        ("CALLSIGHT__TOPICS__TELEMETRY__PARTITIONS", "24"),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("calls.legs"), "{stderr}");
+
+    let output = callsight().arg("topics").output().expect("runs");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "no kafka.brokers: nothing to set up"
+    );
+}

@@ -856,12 +856,7 @@ async fn publish(
     for o in &outgoing {
         match &o.output {
             Output::Verdict { verdict, .. } => {
-                let label = if verdict.completeness.partial {
-                    "partial"
-                } else {
-                    "complete"
-                };
-                run.metrics.verdicts.with_label_values(&[label]).inc();
+                run.metrics.count_verdict(verdict);
                 if let Some(taken) = taken {
                     run.metrics
                         .verdict_latency
