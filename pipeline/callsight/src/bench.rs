@@ -27,7 +27,7 @@ pub struct AccuracyOptions {
     pub speed: f64,
     /// Calls per site per simulated hour.
     pub calls_per_site_hour: f64,
-    /// Folder for `truth.ndjson`, `verdicts.ndjson` and `report.json`.
+    /// Folder for `truth.ndjson`, `verdicts.ndjson`, `report.json` and `metrics.prom`.
     pub out: Option<PathBuf>,
 }
 
@@ -39,6 +39,8 @@ pub struct AccuracyRun {
     pub setup: String,
     /// The ground truth.
     pub labels: Vec<Label>,
+    /// What the callsight's `/metrics` served at the end of the run (Prometheus text).
+    pub metrics: String,
 }
 
 /// Runs the benchmark.
@@ -135,8 +137,18 @@ pub async fn accuracy(
         parts = stage.config.topics.legs.partitions,
         secs = elapsed.as_secs_f64(),
     );
+    let metrics_url = format!(
+        "http://{}/metrics",
+        crate::stage::local(stage.running.admin_addr)
+    );
+    let metrics = reqwest::get(&metrics_url)
+        .await?
+        .error_for_status()?
+        .text()
+        .await?;
     if let Some(dir) = &options.out {
         std::fs::create_dir_all(dir)?;
+        std::fs::write(dir.join("metrics.prom"), &metrics)?;
         crate::sim::write_truth(&dir.join("truth.ndjson"), &labels)?;
         let mut out = std::io::BufWriter::new(std::fs::File::create(dir.join("verdicts.ndjson"))?);
         stage.verdicts.with(|s| -> std::io::Result<()> {
@@ -157,5 +169,6 @@ pub async fn accuracy(
         report,
         setup,
         labels,
+        metrics,
     })
 }

@@ -153,7 +153,7 @@ pub enum BenchCommand {
         /// Calls per site per simulated hour.
         #[arg(long, default_value_t = 40.0, value_parser = parse_calls_per_hour)]
         calls_per_site_hour: f64,
-        /// Write `truth.ndjson`, `verdicts.ndjson` and `report.json` into this folder.
+        /// Write `truth.ndjson`, `verdicts.ndjson`, `report.json` and `metrics.prom` into this folder.
         #[arg(long)]
         out: Option<PathBuf>,
     },

@@ -26,11 +26,18 @@ pub struct MetricError {
     pub source: prometheus::Error,
 }
 
+/// A registered family: what `/metrics` declares for it.
+struct Declared {
+    name: String,
+    help: String,
+    kind: &'static str,
+}
+
 /// The process's registry. Cheap to clone (the registry is reference-counted).
 #[derive(Clone)]
 pub struct Metrics {
     registry: Registry,
-    names: Arc<Mutex<Vec<String>>>,
+    declared: Arc<Mutex<Vec<Declared>>>,
     sets: Arc<Mutex<HashMap<TypeId, Box<dyn Any + Send>>>>,
 }
 
@@ -51,7 +58,7 @@ impl Metrics {
     pub fn new() -> Self {
         let metrics = Metrics {
             registry: Registry::new(),
-            names: Arc::default(),
+            declared: Arc::default(),
             sets: Arc::default(),
         };
         if let Ok(info) = metrics.gauge_vec(
@@ -93,6 +100,8 @@ impl Metrics {
     fn register<C: Collector + Clone + 'static>(
         &self,
         name: &str,
+        help: &str,
+        kind: &'static str,
         collector: Result<C, prometheus::Error>,
     ) -> Result<C, MetricError> {
         let err = |source| MetricError {
@@ -103,21 +112,26 @@ impl Metrics {
         self.registry
             .register(Box::new(collector.clone()))
             .map_err(err)?;
-        self.names
+        self.declared
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(name.to_string());
+            .push(Declared {
+                name: name.to_string(),
+                help: help.to_string(),
+                kind,
+            });
         Ok(collector)
     }
 
-    /// Names of every registered family, including those with no samples yet (which
-    /// `/metrics` does not show until a first label set is used).
+    /// Names of every registered family, including those with no samples yet.
     pub fn names(&self) -> Vec<String> {
-        let mut names = self
-            .names
+        let mut names: Vec<String> = self
+            .declared
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
+            .iter()
+            .map(|d| d.name.clone())
+            .collect();
         names.sort();
         names
     }
@@ -130,13 +144,23 @@ impl Metrics {
         labels: &[&str],
     ) -> Result<IntCounterVec, MetricError> {
         debug_assert!(name.ends_with("_total"), "{name}: counters end in _total");
-        self.register(name, IntCounterVec::new(Opts::new(name, help), labels))
+        self.register(
+            name,
+            help,
+            "counter",
+            IntCounterVec::new(Opts::new(name, help), labels),
+        )
     }
 
     /// Registers a counter without labels; `name` must end in `_total`.
     pub fn counter(&self, name: &str, help: &str) -> Result<IntCounter, MetricError> {
         debug_assert!(name.ends_with("_total"), "{name}: counters end in _total");
-        self.register(name, IntCounter::with_opts(Opts::new(name, help)))
+        self.register(
+            name,
+            help,
+            "counter",
+            IntCounter::with_opts(Opts::new(name, help)),
+        )
     }
 
     /// Registers a gauge family.
@@ -146,12 +170,22 @@ impl Metrics {
         help: &str,
         labels: &[&str],
     ) -> Result<IntGaugeVec, MetricError> {
-        self.register(name, IntGaugeVec::new(Opts::new(name, help), labels))
+        self.register(
+            name,
+            help,
+            "gauge",
+            IntGaugeVec::new(Opts::new(name, help), labels),
+        )
     }
 
     /// Registers a gauge.
     pub fn gauge(&self, name: &str, help: &str) -> Result<IntGauge, MetricError> {
-        self.register(name, IntGauge::with_opts(Opts::new(name, help)))
+        self.register(
+            name,
+            help,
+            "gauge",
+            IntGauge::with_opts(Opts::new(name, help)),
+        )
     }
 
     /// Registers a histogram family; `name` must end in a unit such as `_seconds`.
@@ -164,6 +198,8 @@ impl Metrics {
     ) -> Result<HistogramVec, MetricError> {
         self.register(
             name,
+            help,
+            "histogram",
             HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), labels),
         )
     }
@@ -177,17 +213,40 @@ impl Metrics {
     ) -> Result<Histogram, MetricError> {
         self.register(
             name,
+            help,
+            "histogram",
             Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets)),
         )
     }
 
-    /// Everything registered, in the Prometheus text format.
+    /// Everything registered, in the Prometheus text format. A family whose labels are not
+    /// known in advance (an error code, an HTTP status) has no series until its first sample;
+    /// it is still declared (`# HELP`, `# TYPE`), so every family callsight has is visible from
+    /// the start.
     pub fn render(&self) -> String {
+        let families = self.registry.gather();
         let mut out = Vec::new();
-        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+        if let Err(e) = TextEncoder::new().encode(&families, &mut out) {
             tracing::warn!(error = %e, "cannot render metrics");
         }
-        String::from_utf8(out).unwrap_or_default()
+        let mut text = String::from_utf8(out).unwrap_or_default();
+        let present: std::collections::HashSet<&str> = families.iter().map(|f| f.name()).collect();
+        let declared = self
+            .declared
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for d in declared
+            .iter()
+            .filter(|d| !present.contains(d.name.as_str()))
+        {
+            let help = d.help.replace('\\', "\\\\").replace('\n', "\\n");
+            text.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n",
+                name = d.name,
+                kind = d.kind
+            ));
+        }
+        text
     }
 }
 
@@ -213,6 +272,33 @@ mod tests {
             metrics
                 .counter_vec("callsight_test_things_total", "Again.", &["kind"])
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn a_family_without_series_is_declared_and_gets_its_series_once_used() {
+        let metrics = Metrics::new();
+        let errors = metrics
+            .counter_vec("callsight_test_errors_total", "Errors by code.", &["code"])
+            .expect("registers");
+        let text = metrics.render();
+        assert!(
+            text.contains(
+                "# HELP callsight_test_errors_total Errors by code.\n# TYPE callsight_test_errors_total counter\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("callsight_test_errors_total{"), "{text}");
+        errors.with_label_values(&["e1"]).inc();
+        let text = metrics.render();
+        assert_eq!(
+            text.matches("# TYPE callsight_test_errors_total ").count(),
+            1,
+            "{text}"
+        );
+        assert!(
+            text.contains("callsight_test_errors_total{code=\"e1\"} 1"),
+            "{text}"
         );
     }
 }
