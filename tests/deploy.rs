@@ -177,17 +177,32 @@ fn every_workload_of_the_chart_runs_a_configuration_callsight_accepts() {
                     >= config.processor.retention,
                 "{case}: net.telemetry keeps less than the processor's retention"
             );
-            // Secrets by reference arrive where callsight reads them.
+            // Secrets by reference arrive where callsight reads them (the topic Job gets only
+            // Kafka's, checked by the chart script).
+            let is_job = w["kind"] == "Job";
             for (org, _) in values["secrets"]["mistWebhookSecrets"]
                 .as_object()
                 .expect("map")
+                .iter()
+                .filter(|_| !is_job)
             {
                 let settings = config.ingest.mist.orgs.get(org).unwrap_or_else(|| {
                     panic!("{case}: {name}: Mist org {org} missing from the configuration")
                 });
                 assert!(!settings.webhook_secret.is_empty(), "{case}: {org}");
             }
-            if values["secrets"]["masterKey"].get("name").is_some() {
+            // extraEnv reaches keys the chart does not render.
+            for e in values["extraEnv"].as_array().expect("extraEnv") {
+                let (name, value) = (e["name"].as_str(), e["value"].as_str());
+                if let (Some("CALLSIGHT__RCA__THRESHOLDS__RSSI_DBM_P10"), Some(v)) = (name, value) {
+                    assert_eq!(
+                        config.rca.thresholds.get("rssi_dbm_p10").copied(),
+                        v.parse::<f64>().ok(),
+                        "{case}: {name:?}"
+                    );
+                }
+            }
+            if values["secrets"]["masterKey"].get("name").is_some() && !is_job {
                 assert!(!config.privacy.master_key.is_empty(), "{case}: {name}");
             }
             if let Some(password) = values["kafka"]["secretProperties"].get("sasl.password") {

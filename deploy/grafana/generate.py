@@ -24,7 +24,11 @@ def panel(kind, title, description, targets, unit="short", width=12, height=8, *
         "title": title,
         "description": description,
         "datasource": DATASOURCE,
-        "targets": [target(*t) if isinstance(t, tuple) else t for t in targets],
+        # A stat shows one number: an instant query over the dashboard's range.
+        "targets": [
+            (target(*t, instant=True) if kind == "stat" else target(*t)) if isinstance(t, tuple) else t
+            for t in targets
+        ],
         "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
         "options": {},
         "_size": (width, height),
@@ -177,15 +181,15 @@ def pipeline():
               [(f"sum(increase(callsight_backfill_notifications_total[{R}]))", "backfilled")], "short", 12),
 
         row("Subscriptions and links"),
-        panel("table", "Subscription expiry", "Hours until each organization's Graph subscription expires; renewals happen a day ahead.",
-              [target("(callsight_subscription_expiry_timestamp_seconds - time()) / 3600", "{{org}}", "A", True)], "h", 8,
+        panel("table", "Subscription expiry", "Hours until each organization's Graph subscription expires; renewals happen a day ahead. Every ingest and fetch pod exports it: the earliest is shown.",
+              [target("(min by (org) (callsight_subscription_expiry_timestamp_seconds) - time()) / 3600", "{{org}}", "A", True)], "h", 8,
               transformations=[{"id": "organize", "options": {"excludeByName": {"Time": True}}}]),
         panel(ts, "Subscription operations", "Create, renew, reauthorize, delete, backfill, by outcome.",
               [(f"sum by (operation, outcome) (increase(callsight_subscription_operations_total[{R}]))", "{{operation}} {{outcome}}")], "short", 8),
         panel("stat", "Managers", "Processes managing links and subscriptions: exactly 1.",
               [("sum(callsight_subscription_manager_leader)", "managers")], "short", 4),
-        panel("stat", "Links", "Tenant links by state.",
-              [("sum by (state) (callsight_teams_links)", "{{state}}")], "short", 4),
+        panel("stat", "Links", "Tenant links by state (every ingest and fetch pod knows them all).",
+              [("max by (state) (callsight_teams_links)", "{{state}}")], "short", 4),
         panel(ts, "Control messages", "Instructions the manager applied.",
               [(f"sum by (kind, outcome) (increase(callsight_control_messages_total[{R}]))", "{{kind}} {{outcome}}")], "short", 12),
         panel(ts, "Teams endpoints", "Requests to the linking endpoints, by status.",
@@ -203,12 +207,12 @@ def pipeline():
                (f"histogram_quantile(0.99, sum by (le) (rate(callsight_processor_batch_seconds_bucket[{R}])))", "batch p99", "C")], "s", 8),
         panel(ts, "Watermark delay by partition", "How far each partition's event-time watermark is behind now.",
               [("time() - max by (partition) (callsight_processor_watermark_timestamp_seconds)", "{{partition}}")], "s", 8),
-        panel(ts, "Partitions and restore", "Owned partitions restoring or live; records replayed while restoring.",
+        panel(ts, "Partitions and restore", "Owned partitions restoring or live; records replayed per second while restoring; outputs a restore found already published.",
               [("sum by (state) (callsight_processor_partitions)", "{{state}}"),
-               (f"sum(rate(callsight_processor_restore_records_total[{R}]))", "replayed/s", "B")], "short", 8),
+               (f"sum(rate(callsight_processor_restore_records_total[{R}]))", "replayed/s", "B"),
+               (f"sum(increase(callsight_processor_replayed_outputs_total[{R}]))", "outputs not published again", "C")], "short", 8),
         panel(ts, "Restore duration", "From a partition's assignment to the end of its restore.",
-              [(f"histogram_quantile(0.99, sum by (le) (rate(callsight_processor_restore_seconds_bucket[{R}])))", "p99"),
-               (f"sum(increase(callsight_processor_replayed_outputs_total[{R}]))", "outputs not published again", "B")], "s", 8),
+              [(f"histogram_quantile(0.99, sum by (le) (rate(callsight_processor_restore_seconds_bucket[{R}])))", "p99")], "s", 8),
         panel(ts, "State size", "RocksDB memory (memtables and block cache) and disk (windows).",
               [("sum by (kind) (callsight_processor_state_bytes)", "{{kind}}")], "bytes", 12),
         panel(ts, "Transactions", "With processor.transactional_id: committed, aborted, failed.",
@@ -224,8 +228,8 @@ def pipeline():
 def call_quality():
     sel = 'org=~"$org", site=~"$site"'
     poor_share = (
-        f'sum by (site) (increase(callsight_processor_legs_total{{{sel}, quality="poor"}}[1h]))'
-        f' / sum by (site) (increase(callsight_processor_legs_total{{{sel}, quality!="unclassified"}}[1h]))'
+        f'sum by (org, site) (increase(callsight_processor_legs_total{{{sel}, quality="poor"}}[1h]))'
+        f' / sum by (org, site) (increase(callsight_processor_legs_total{{{sel}, quality!="unclassified"}}[1h]))'
     )
     panels = [
         panel("stat", "Poor legs", "Share of judged call legs (good or poor) that were poor, over the dashboard's range.",
@@ -233,7 +237,7 @@ def call_quality():
               "percentunit", 6, 5),
         panel("stat", "Legs judged", "Call legs given a complete verdict, good or poor.",
               [(f'sum(increase(callsight_processor_legs_total{{{sel}, quality!="unclassified"}}[$__range]))', "legs")], "short", 6, 5),
-        panel("stat", "Poor legs scoped to infrastructure", "Poor legs whose cause reaches beyond the call: an AP radio, AP, switch port, switch, gateway, WAN link or ISP.",
+        panel("stat", "Poor legs scoped to infrastructure", "Poor legs whose cause reaches beyond the call: an AP radio, AP, switch port, switch, gateway, WAN link or path, or ISP.",
               [(f"sum(increase(callsight_processor_scoped_poor_legs_total{{{sel}}}[$__range]))", "scoped")], "short", 6, 5),
         panel("stat", "Scope alerts", "Scope alerts raised or cleared (rca.alerts).",
               [("sum(increase(callsight_processor_alerts_total[$__range]))", "alerts")], "short", 6, 5),

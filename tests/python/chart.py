@@ -152,6 +152,29 @@ def check_release(docs, values, case):
         check(hook_config and int(hook_config["metadata"]["annotations"]["helm.sh/hook-weight"])
               < int(job["metadata"]["annotations"]["helm.sh/hook-weight"]), f"{case}: the Job's ConfigMap must come before it")
     check(bool(by_kind(docs, "KafkaTopic")) == (management == "strimzi"), f"{case}: KafkaTopics with management {management}")
+    for topic in by_kind(docs, "KafkaTopic"):
+        check(topic["metadata"]["annotations"].get("helm.sh/resource-policy") == "keep",
+              f"{case}: uninstalling would delete topic {topic['spec']['topicName']}")
+    if job:
+        # The hook runs before anything else: it must not wait for Secrets it does not use.
+        names = {e["name"] for e in container(job).get("env", [])}
+        extra = {e["name"] for e in values.get("extraEnv", [])}
+        allowed = {"CALLSIGHT_CONFIG", "CALLSIGHT__KAFKA__CREATE_TOPICS", "CALLSIGHT__CODEC__SCHEMA_REGISTRY_PASSWORD"}
+        stray = {n for n in names - extra - allowed if not n.startswith("CALLSIGHT__KAFKA__PROPERTIES__")}
+        check(not stray, f"{case}: the topic Job gets environment it does not need: {sorted(stray)}")
+    # The Ingress serves the public endpoints, and NDJSON only when a token guards it.
+    for ingress in by_kind(docs, "Ingress"):
+        paths = {p["path"] for r in ingress["spec"]["rules"] for p in r["http"]["paths"]}
+        token = bool((values["secrets"].get("telemetryToken") or {}).get("name"))
+        check({"/telemetry/mist", "/graph", "/teams"} <= paths, f"{case}: Ingress paths {paths}")
+        check(("/telemetry" in paths) == token, f"{case}: /telemetry exposed={'/telemetry' in paths} with a token={token}")
+    ingest = named(docs, "Deployment", "-ingest")
+    if ingest:
+        pre_stop = values["ingestRole"]["preStopSeconds"]
+        hook = container(ingest).get("lifecycle", {}).get("preStop", {}).get("exec", {}).get("command")
+        check(hook == ["sleep", str(pre_stop)] if pre_stop else hook is None, f"{case}: ingest preStop {hook}")
+        check(ingest["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > values["shutdown"]["drainTimeoutSeconds"] + pre_stop,
+              f"{case}: the grace period does not cover preStop and drain")
 
 
 def workload_summary(docs):
@@ -257,6 +280,9 @@ REFUSED = [
     ({"processor": {"retention": "six hours"}}, "retention"),
     ({"secrets": {"masterKey": {"name": "only-a-name"}}}, "masterKey"),
     ({"kafka": {"brokerz": "x:1"}}, "brokerz"),
+    ({"shutdown": {"drainTimeoutSeconds": 30, "terminationGracePeriodSeconds": 33}}, "plus ingestRole.preStopSeconds"),
+    ({"graph": {"publicUrl": "https://example.com/callsight"}}, "publicUrl"),
+    ({"graph": {"publicUrl": "https://example.com:8443"}, "ingestRole": {"ingress": {"enabled": True}}}, "must not name a port"),
 ]
 
 

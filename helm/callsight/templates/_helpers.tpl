@@ -68,8 +68,9 @@ app.kubernetes.io/component: {{ .component }}
 {{- if not .Values.kafka.brokers }}
 {{- fail "kafka.brokers is required: the bootstrap servers of the Kafka cluster (callsight's embedded broker is for laptops and tests)" }}
 {{- end }}
-{{- if le (int .Values.shutdown.terminationGracePeriodSeconds) (int .Values.shutdown.drainTimeoutSeconds) }}
-{{- fail (printf "shutdown.terminationGracePeriodSeconds (%d) must exceed shutdown.drainTimeoutSeconds (%d), or Kubernetes kills processes mid-drain" (int .Values.shutdown.terminationGracePeriodSeconds) (int .Values.shutdown.drainTimeoutSeconds)) }}
+{{- $bound := add .Values.shutdown.drainTimeoutSeconds .Values.ingestRole.preStopSeconds }}
+{{- if le (int .Values.shutdown.terminationGracePeriodSeconds) (int $bound) }}
+{{- fail (printf "shutdown.terminationGracePeriodSeconds (%d) must exceed shutdown.drainTimeoutSeconds plus ingestRole.preStopSeconds (%d), or Kubernetes kills processes mid-drain" (int .Values.shutdown.terminationGracePeriodSeconds) (int $bound)) }}
 {{- end }}
 {{- if gt (int .Values.processorRole.replicas) (int .Values.topics.streamPartitions) }}
 {{- fail (printf "processorRole.replicas (%d) exceeds topics.streamPartitions (%d): the extra processors would own no partition" (int .Values.processorRole.replicas) (int .Values.topics.streamPartitions)) }}
@@ -82,6 +83,9 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- if and .Values.ingestRole.ingress.enabled (not .Values.graph.publicUrl) }}
 {{- fail "ingestRole.ingress.enabled needs graph.publicUrl: the Ingress serves its host" }}
+{{- end }}
+{{- if and .Values.ingestRole.ingress.enabled (contains ":" (urlParse .Values.graph.publicUrl).host) }}
+{{- fail "ingestRole.ingress.enabled: graph.publicUrl must not name a port (an Ingress host has none)" }}
 {{- end }}
 {{- end }}
 
@@ -96,18 +100,24 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end }}
 
-{{/* Environment of every callsight container: secrets by reference, then extraEnv. */}}
-{{- define "callsight.env" -}}
+{{/* What reaching Kafka needs: the configuration file, Kafka's and the Schema Registry's
+secrets. The topic Job gets only this (and extraEnv). */}}
+{{- define "callsight.kafkaEnv" -}}
 - name: CALLSIGHT_CONFIG
   value: {{ include "callsight.configPath" . }}
-{{- include "callsight.secretEnv" (dict "env" "CALLSIGHT__GRAPH__CLIENT_SECRET" "ref" .Values.secrets.graphClientSecret) }}
-{{- include "callsight.secretEnv" (dict "env" "CALLSIGHT__PRIVACY__MASTER_KEY" "ref" .Values.secrets.masterKey) }}
-{{- include "callsight.secretEnv" (dict "env" "CALLSIGHT__GRAPH__ADMIN_TOKEN" "ref" .Values.secrets.adminToken) }}
-{{- include "callsight.secretEnv" (dict "env" "CALLSIGHT__INGEST__TELEMETRY_TOKEN" "ref" .Values.secrets.telemetryToken) }}
 {{- include "callsight.secretEnv" (dict "env" "CALLSIGHT__CODEC__SCHEMA_REGISTRY_PASSWORD" "ref" .Values.secrets.schemaRegistryPassword) }}
 {{- range $property, $ref := .Values.kafka.secretProperties }}
 {{- include "callsight.secretEnv" (dict "env" (printf "CALLSIGHT__KAFKA__PROPERTIES__%s" ($property | replace "." "_" | upper)) "ref" $ref) }}
 {{- end }}
+{{- end }}
+
+{{/* Environment of every callsight role: Kafka's, the other secrets by reference, then extraEnv. */}}
+{{- define "callsight.env" -}}
+{{ include "callsight.kafkaEnv" . }}
+{{- include "callsight.secretEnv" (dict "env" "CALLSIGHT__GRAPH__CLIENT_SECRET" "ref" .Values.secrets.graphClientSecret) }}
+{{- include "callsight.secretEnv" (dict "env" "CALLSIGHT__PRIVACY__MASTER_KEY" "ref" .Values.secrets.masterKey) }}
+{{- include "callsight.secretEnv" (dict "env" "CALLSIGHT__GRAPH__ADMIN_TOKEN" "ref" .Values.secrets.adminToken) }}
+{{- include "callsight.secretEnv" (dict "env" "CALLSIGHT__INGEST__TELEMETRY_TOKEN" "ref" .Values.secrets.telemetryToken) }}
 {{- range $org, $ref := .Values.secrets.mistWebhookSecrets }}
 {{- include "callsight.secretEnv" (dict "env" (printf "CALLSIGHT__INGEST__MIST__ORGS__%s__WEBHOOK_SECRET" $org) "ref" $ref) }}
 {{- end }}
@@ -208,11 +218,6 @@ max_wait = {{ .Values.processor.maxWait | quote }}
 state_dir = "/var/lib/callsight/state"
 block_cache_bytes = {{ int64 .Values.processor.blockCacheBytes }}
 write_buffer_bytes = {{ int64 .Values.processor.writeBufferBytes }}
-{{- with .Values.extraConfig }}
-
-# extraConfig
-{{ . }}
-{{- end }}
 {{- end }}
 
 {{/* Probes and ports shared by every callsight container. */}}

@@ -35,14 +35,22 @@ impl ClientContext for Context {
         }
         for (topic, stats) in &statistics.topics {
             for (partition, p) in &stats.partitions {
-                // Partition -1 is librdkafka's internal "unassigned" queue; lag -1 is unknown.
-                if *partition < 0 || p.consumer_lag < 0 {
+                // Partition -1 is librdkafka's internal "unassigned" queue.
+                if *partition < 0 {
                     continue;
                 }
-                self.metrics
-                    .consumer_lag
-                    .with_label_values(&[topic.as_str(), &partition.to_string()])
-                    .set(p.consumer_lag);
+                let labels = [topic.as_str(), &partition.to_string()];
+                if p.consumer_lag < 0 {
+                    // Unknown: the partition is not (or no longer) consumed here. Its series
+                    // goes, so that a revoked partition's last lag is not counted next to its
+                    // new owner's.
+                    self.metrics.consumer_lag.remove_label_values(&labels).ok();
+                } else {
+                    self.metrics
+                        .consumer_lag
+                        .with_label_values(&labels)
+                        .set(p.consumer_lag);
+                }
             }
         }
     }

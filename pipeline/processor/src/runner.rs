@@ -276,6 +276,9 @@ struct Run {
     transactions: Option<TransactionalProducer>,
     /// To stop the process, failing, when the role cannot go on.
     shutdown: Shutdown,
+    /// Whether the group has given this process partitions yet: until then it is not ready (a
+    /// processor that just started has restored nothing).
+    given_partitions: std::sync::atomic::AtomicBool,
 }
 
 /// Starts the process role; it runs until `shutdown.token` is cancelled.
@@ -394,6 +397,7 @@ pub async fn start(
         batch_records: config.processor.batch_records,
         transactions,
         shutdown: shutdown.clone(),
+        given_partitions: std::sync::atomic::AtomicBool::new(false),
     };
     let look_back = config.processor.retention + config.processor.allowed_lateness;
     let (kafka, bootstrap, token, tick) = (
@@ -421,7 +425,11 @@ pub async fn start(
                     kafka_metrics,
                 ) {
                     Ok((handle, events)) => {
-                        run.readiness.set("processor", true, "no partitions assigned yet");
+                        run.readiness.set(
+                            "processor",
+                            false,
+                            "waiting for the first partition assignment",
+                        );
                         process(run, handle, events, tick, token).await;
                     }
                     Err(e) => tracing::error!(error = %e, "the processor cannot consume"),
@@ -537,7 +545,16 @@ fn report(run: &Run, owned: &HashMap<i32, Owned>) {
         .partitions
         .with_label_values(&["live"])
         .set((owned.len() - restoring) as i64);
-    if restoring == 0 {
+    if !run
+        .given_partitions
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        run.readiness.set(
+            "processor",
+            false,
+            "waiting for the first partition assignment",
+        );
+    } else if restoring == 0 {
         run.readiness.set(
             "processor",
             true,
@@ -569,6 +586,8 @@ async fn assigned(
 ) {
     let mut seen = std::collections::BTreeSet::new();
     for p in partitions {
+        run.given_partitions
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         if !seen.insert(p) || owned.contains_key(&p) {
             continue;
         }
