@@ -173,6 +173,48 @@ async fn start(
     (shutdown, readiness)
 }
 
+/// Waits until the processors' consumer group has committed at least `records` of the telemetry
+/// topic, summed over its partitions.
+async fn committed_telemetry(config: &Config, cluster: &Cluster, records: i64) {
+    use rdkafka::consumer::{BaseConsumer, Consumer as _};
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", cluster.bootstrap())
+        .set("group.id", format!("{}-process", config.kafka.group_id))
+        .create()
+        .expect("a consumer that only reads the group's offsets");
+    let mut partitions = rdkafka::TopicPartitionList::new();
+    for p in 0..config.topics.telemetry.partitions {
+        partitions.add_partition(&config.topics.telemetry.name, p);
+    }
+    let consumer = Arc::new(consumer);
+    tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let (c, list) = (consumer.clone(), partitions.clone());
+            let committed: i64 = tokio::task::spawn_blocking(move || {
+                c.committed_offsets(list, Duration::from_secs(5))
+                    .map(|tpl| {
+                        tpl.elements()
+                            .iter()
+                            .filter_map(|e| match e.offset() {
+                                rdkafka::Offset::Offset(n) => Some(n),
+                                _ => None,
+                            })
+                            .sum()
+                    })
+                    .unwrap_or(0)
+            })
+            .await
+            .expect("joins");
+            if committed >= records {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await
+    .expect("the group commits what it applied");
+}
+
 fn metric(metrics: &Metrics, line: &str) -> f64 {
     metrics
         .render()
@@ -329,6 +371,9 @@ async fn partitions_move_between_two_processors_and_no_verdict_is_lost_or_wrong(
     })
     .await
     .expect("A owns every partition");
+    // A has taken the first half and committed it, so that what moves to B is restored by replay
+    // (a partition with no committed offset is consumed afresh from its beginning instead).
+    committed_telemetry(&config_a, &cluster, half as i64).await;
     let metrics_b = Metrics::new();
     let (stop_b, _) = start(&config_b, &cluster, &metrics_b, kafka_metrics.clone()).await;
     tokio::time::timeout(Duration::from_secs(60), async {
