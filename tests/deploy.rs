@@ -409,7 +409,7 @@ fn the_alert_rules_pass_promtool_and_their_unit_tests() {
         Command::new("promtool")
             .args(["check", "rules", "callsight.rules.yml"])
             .current_dir(&dir),
-        "promtool check rules (Debian's prometheus package)",
+        "promtool check rules (scripts/dev test puts promtool from Debian's prometheus package on PATH)",
     );
     let out = run_ok(
         Command::new("promtool")

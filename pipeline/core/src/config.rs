@@ -6,7 +6,7 @@
 
 pub use callsight_rca::config::{ClassificationConfig, RcaConfig, RuleSet};
 use figment::Figment;
-use figment::providers::{Env, Format, Serialized, Toml};
+use figment::providers::{Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -624,10 +624,16 @@ pub enum ConfigError {
 impl Config {
     /// Loads defaults < `file` < the process environment, then validates.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
-        Self::load_from(file, Env::prefixed(ENV_PREFIX).split("__"))
+        let vars: Vec<(String, String)> = std::env::vars()
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+            .collect();
+        let pairs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        Self::load_with_env(file, &pairs)
     }
 
-    /// Like [`Config::load`], with the environment given as pairs (for tests).
+    /// Like [`Config::load`], with the environment given as pairs. A variable's value is taken
+    /// as written for a key that holds text (a secret, an id, a librdkafka property: a token of
+    /// digits stays text), and parsed (number, boolean, list) for the other keys.
     pub fn load_with_env(file: Option<&Path>, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let vars: Vec<(String, String)> = env
             .iter()
@@ -638,10 +644,12 @@ impl Config {
             .collect();
         let mut figment = Figment::new();
         for (key, value) in vars {
-            figment = figment.merge(figment::providers::Serialized::global(
-                &key,
-                parse_env_value(&value),
-            ));
+            let value = if holds_text(&key) {
+                figment::value::Value::from(value)
+            } else {
+                parse_env_value(&value)
+            };
+            figment = figment.merge(figment::providers::Serialized::global(&key, value));
         }
         Self::load_from(file, figment)
     }
@@ -1044,6 +1052,62 @@ fn check_topic_name(name: &str) -> Result<(), String> {
 }
 
 /// Environment values are typed the way figment types them: numbers, booleans, else strings.
+/// Whether the dotted configuration `key` holds text: a string in the defaults (with an entry
+/// in each map of named sections), or any librdkafka property.
+fn holds_text(key: &str) -> bool {
+    static TEXT_KEYS: std::sync::OnceLock<std::collections::BTreeSet<String>> =
+        std::sync::OnceLock::new();
+    let keys = TEXT_KEYS.get_or_init(|| {
+        let mut sample = Config::default();
+        sample
+            .ingest
+            .mist
+            .orgs
+            .insert("*".into(), Default::default());
+        sample.graph.tenants.insert("*".into(), Default::default());
+        sample.codec.schema_registry_url = Some(String::new());
+        sample.codec.schema_registry_username = Some(String::new());
+        sample.processor.transactional_id = Some(String::new());
+        let mut keys = std::collections::BTreeSet::new();
+        fn walk(
+            prefix: &str,
+            value: &serde_json::Value,
+            keys: &mut std::collections::BTreeSet<String>,
+        ) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    for (k, v) in map {
+                        let path = if prefix.is_empty() {
+                            k.clone()
+                        } else {
+                            format!("{prefix}.{k}")
+                        };
+                        walk(&path, v, keys);
+                    }
+                }
+                serde_json::Value::String(_) => {
+                    keys.insert(prefix.to_string());
+                }
+                _ => {}
+            }
+        }
+        if let Ok(json) = serde_json::to_value(&sample) {
+            walk("", &json, &mut keys);
+        }
+        keys
+    });
+    let parts: Vec<&str> = key.split('.').collect();
+    let normalised = match parts.as_slice() {
+        ["kafka", "properties", _] => return true,
+        ["ingest", "mist", "orgs", _, rest @ ..] => {
+            format!("ingest.mist.orgs.*.{}", rest.join("."))
+        }
+        ["graph", "tenants", _, rest @ ..] => format!("graph.tenants.*.{}", rest.join(".")),
+        _ => key.to_string(),
+    };
+    keys.contains(&normalised)
+}
+
 fn parse_env_value(value: &str) -> figment::value::Value {
     value
         .parse::<figment::value::Value>()

@@ -173,3 +173,37 @@ fn printing_redacts_secrets() {
     let f = file(&printed);
     Config::load_with_env(Some(f.path()), &[]).expect("printed configuration loads");
 }
+
+#[test]
+fn environment_values_that_look_like_numbers_stay_text_where_the_key_holds_text() {
+    let org = "6748cfa6-4e12-11e6-9188-0242ac110007";
+    let secret_key = format!("CALLSIGHT__INGEST__MIST__ORGS__{org}__WEBHOOK_SECRET");
+    let config = Config::load_with_env(
+        None,
+        &[
+            ("CALLSIGHT__INGEST__TELEMETRY_TOKEN", "0012345"),
+            ("CALLSIGHT__GRAPH__ADMIN_TOKEN", "true"),
+            (secret_key.as_str(), "4242"),
+            (
+                "CALLSIGHT__KAFKA__PROPERTIES__ENABLE_AUTO_OFFSET_STORE",
+                "false",
+            ),
+            ("CALLSIGHT__KAFKA__PROPERTIES__SOCKET_TIMEOUT_MS", "30000"),
+            // Keys that hold numbers, booleans and lists are still parsed.
+            ("CALLSIGHT__TOPICS__LEGS__PARTITIONS", "24"),
+            ("CALLSIGHT__TOPICS__TELEMETRY__PARTITIONS", "24"),
+            ("CALLSIGHT__KAFKA__CREATE_TOPICS", "false"),
+            ("CALLSIGHT__RCA__THRESHOLDS__RSSI_DBM_P10", "-72.5"),
+        ],
+    )
+    .expect("loads");
+    assert_eq!(config.ingest.telemetry_token.expose(), "0012345");
+    assert_eq!(config.graph.admin_token.expose(), "true");
+    assert_eq!(config.ingest.mist.orgs[org].webhook_secret.expose(), "4242");
+    let props = config.kafka.librdkafka_properties();
+    assert_eq!(props["enable.auto.offset.store"], "false");
+    assert_eq!(props["socket.timeout.ms"], "30000");
+    assert_eq!(config.topics.legs.partitions, 24);
+    assert!(!config.kafka.create_topics);
+    assert_eq!(config.rca.thresholds["rssi_dbm_p10"], -72.5);
+}
