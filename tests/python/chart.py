@@ -168,6 +168,11 @@ def check_release(docs, values, case):
         token = bool((values["secrets"].get("telemetryToken") or {}).get("name"))
         check({"/telemetry/mist", "/graph", "/teams"} <= paths, f"{case}: Ingress paths {paths}")
         check(("/telemetry" in paths) == token, f"{case}: /telemetry exposed={'/telemetry' in paths} with a token={token}")
+    # The poller and the topic Job are scheduled where ingest pods are.
+    for w in [named(docs, "Deployment", "-ingest"), named(docs, "Deployment", "-mist-poller"), job]:
+        if w:
+            tolerations = w["spec"]["template"]["spec"].get("tolerations", [])
+            check(tolerations == values["ingestRole"]["tolerations"], f"{case}: {w['metadata']['name']} tolerations {tolerations}")
     ingest = named(docs, "Deployment", "-ingest")
     if ingest:
         pre_stop = values["ingestRole"]["preStopSeconds"]

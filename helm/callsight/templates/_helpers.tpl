@@ -268,3 +268,19 @@ checksum/config: {{ include "callsight.config" . | sha256sum }}
 {{ toYaml . }}
 {{- end }}
 {{- end }}
+
+{{/* Where ingest pods run; the Mist poller (an ingest pod) runs there too. */}}
+{{- define "callsight.ingestScheduling" -}}
+{{- with .Values.ingestRole.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.ingestRole.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.ingestRole.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
