@@ -157,6 +157,73 @@ pub enum BenchCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// The processor's state alone: a campus of wireless clients (25 per AP, 500 per site)
+    /// reporting every minute, applied to four partitions' RocksDB state as the process role
+    /// applies it (no Kafka, no decoding): samples per second, peak RSS, RocksDB memory and disk.
+    State {
+        /// Wireless clients of the campus.
+        #[arg(default_value_t = 100_000)]
+        clients: usize,
+        /// Minutes of telemetry (and retention).
+        #[arg(default_value_t = 240)]
+        minutes: i64,
+    },
+    /// The processor from Kafka: a campus (100 clients per site, 16 partitions) produced to the
+    /// embedded broker, then the process role on it: samples per second through the state; then
+    /// LEGS legs and each one's time to its verdict; then a second processor restoring every
+    /// partition by replay.
+    Kafka {
+        /// Wireless clients of the campus.
+        #[arg(default_value_t = 10_000)]
+        clients: usize,
+        /// Minutes of telemetry.
+        #[arg(default_value_t = 60)]
+        minutes: i64,
+        /// Legs timed from production to verdict.
+        #[arg(default_value_t = 200)]
+        legs: usize,
+    },
+    /// The `kafka` workload through callsight and through the same windowed join written with
+    /// Quix Streams (`bench/peer/quix_join.py`), on one broker with the same bytes; run it with
+    /// `bench/peer/compare.sh`, which installs the pinned Quix Streams.
+    Peer {
+        /// Wireless clients of the campus.
+        #[arg(default_value_t = 4_000)]
+        clients: usize,
+        /// Minutes of telemetry.
+        #[arg(default_value_t = 60)]
+        minutes: i64,
+        /// Legs joined by both.
+        #[arg(default_value_t = 200)]
+        legs: usize,
+    },
+    /// The Teams connector under load: Graph-shaped webhook deliveries (one and ten change
+    /// notifications) from concurrent senders, then the fetcher over call records in graphsim.
+    Graph {
+        /// Seconds per webhook phase.
+        #[arg(default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent senders.
+        #[arg(default_value_t = 64)]
+        concurrency: usize,
+        /// Call records the fetcher fetches.
+        #[arg(default_value_t = 2_000)]
+        records: usize,
+    },
+    /// Ingest under sustained load through HTTP into the embedded broker: batched NDJSON (1,000
+    /// samples per request) and signed Mist webhooks (one event each); requests and records per
+    /// second, latency percentiles.
+    Ingest {
+        /// Seconds per phase.
+        #[arg(default_value_t = 15)]
+        seconds: u64,
+        /// Concurrent senders.
+        #[arg(default_value_t = 16)]
+        concurrency: usize,
+        /// Only this phase: `ndjson` or `webhook`.
+        #[arg(value_parser = ["ndjson", "webhook"])]
+        phase: Option<String>,
+    },
 }
 
 /// A fault schedule by name.

@@ -230,5 +230,50 @@ async fn bench(config: &Config, which: BenchCommand) -> anyhow::Result<ExitCode>
             }
             Ok(ExitCode::SUCCESS)
         }
+        BenchCommand::State { clients, minutes } => {
+            tokio::task::spawn_blocking(move || {
+                callsight::bench::processor::state(clients, minutes)
+            })
+            .await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        BenchCommand::Kafka {
+            clients,
+            minutes,
+            legs,
+        } => {
+            callsight::bench::processor::kafka(clients, minutes, legs).await;
+            Ok(ExitCode::SUCCESS)
+        }
+        BenchCommand::Peer {
+            clients,
+            minutes,
+            legs,
+        } => {
+            callsight::bench::processor::peer(clients, minutes, legs).await;
+            Ok(ExitCode::SUCCESS)
+        }
+        BenchCommand::Graph {
+            seconds,
+            concurrency,
+            records,
+        } => {
+            callsight::bench::graph::graph(config.clone(), seconds, concurrency, records).await;
+            Ok(ExitCode::SUCCESS)
+        }
+        BenchCommand::Ingest {
+            seconds,
+            concurrency,
+            phase,
+        } => {
+            callsight::bench::ingest::load(
+                config.clone(),
+                seconds,
+                concurrency,
+                phase.as_deref().unwrap_or_default(),
+            )
+            .await;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

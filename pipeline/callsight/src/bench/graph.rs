@@ -1,7 +1,7 @@
 //! The Teams connector under load, on the embedded broker.
 //!
-//! `cargo bench -p callsight-teams --bench graph -- [seconds] [concurrency] [records]`
-//! (`CALLSIGHT__...` variables configure it, e.g. `CALLSIGHT__KAFKA__LINGER=2ms`).
+//! `callsight bench graph [SECONDS] [CONCURRENCY] [RECORDS]` (the configuration applies, e.g.
+//! `CALLSIGHT__KAFKA__LINGER=2ms`; the broker is always the embedded one).
 //!
 //! 1. The webhook: Graph-shaped deliveries of one and of ten change notifications, each checked
 //!    (tenant, subscription, `clientState`) and acknowledged by the broker before the 202, from
@@ -44,8 +44,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((p / 100.0) * (sorted.len() - 1) as f64).round() as usize]
 }
 
-fn base_config() -> Config {
-    let mut config = Config::load(None).expect("configuration");
+fn base_config(base: &Config) -> Config {
+    let mut config = base.clone();
+    config.kafka.brokers = String::new();
     config.ingest.listen = "127.0.0.1:0".parse().expect("addr");
     config.ingest.mist.poll = false;
     config.kafka.statistics_interval = Duration::ZERO;
@@ -105,8 +106,8 @@ fn delivery(n: usize, salt: usize, client_state: &str) -> Vec<u8> {
     serde_json::to_vec(&json!({ "value": value })).expect("JSON")
 }
 
-async fn webhook_phase(seconds: u64, concurrency: usize) {
-    let config = base_config();
+async fn webhook_phase(base: &Config, seconds: u64, concurrency: usize) {
+    let config = base_config(base);
     let cluster = Cluster::connect(&config.kafka, &config.topics)
         .await
         .expect("cluster");
@@ -211,7 +212,7 @@ fn metric(metrics: &Metrics, line: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-async fn fetch_phase(records: usize) {
+async fn fetch_phase(base: &Config, records: usize) {
     let sim = GraphSim::start(SimConfig {
         page_size: 2,
         ..SimConfig::default()
@@ -228,14 +229,12 @@ async fn fetch_phase(records: usize) {
         },
         consented: true,
     });
-    let sample_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../graph/tests/data/02a_group_meeting_page1.json");
-    let page2_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../graph/tests/data/02b_group_meeting_sessions_page2.json");
-    let mut sample: Value =
-        serde_json::from_slice(&std::fs::read(sample_path).expect("sample")).expect("JSON");
-    let page2: Value =
-        serde_json::from_slice(&std::fs::read(page2_path).expect("sample")).expect("JSON");
+    // Realistic call records, built into the binary so that the benchmark runs anywhere.
+    let sample_json = include_str!("../../../graph/tests/data/02a_group_meeting_page1.json");
+    let page2_json =
+        include_str!("../../../graph/tests/data/02b_group_meeting_sessions_page2.json");
+    let mut sample: Value = serde_json::from_str(sample_json).expect("JSON");
+    let page2: Value = serde_json::from_str(page2_json).expect("JSON");
     // One record with all three sessions; graphsim pages them (two per page).
     let mut sessions = sample["sessions"].as_array().cloned().unwrap_or_default();
     sessions.extend(page2["value"].as_array().cloned().unwrap_or_default());
@@ -252,7 +251,7 @@ async fn fetch_phase(records: usize) {
         ids.push(id);
     }
 
-    let mut config = base_config();
+    let mut config = base_config(base);
     config.graph.base_url = sim.graph_url();
     config.graph.login_url = sim.login_url();
     config.graph.client_id = sim.client_id();
@@ -325,14 +324,9 @@ async fn fetch_phase(records: usize) {
     shutdown.token.cancel();
 }
 
-fn main() {
-    let args: Vec<String> = std::env::args().filter(|a| !a.starts_with("--")).collect();
-    let seconds: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(10);
-    let concurrency: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(64);
-    let records: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(2000);
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    runtime.block_on(async move {
-        webhook_phase(seconds, concurrency).await;
-        fetch_phase(records).await;
-    });
+/// Runs the webhook phase for `seconds` with `concurrency` senders, then the fetcher over
+/// `records` call records.
+pub async fn graph(config: Config, seconds: u64, concurrency: usize, records: usize) {
+    webhook_phase(&config, seconds, concurrency).await;
+    fetch_phase(&config, records).await;
 }

@@ -1,7 +1,7 @@
 //! Sustained ingest load through HTTP into Kafka (the embedded broker), with latency percentiles.
 //!
-//! `cargo bench -p callsight-ingest --bench load -- [seconds] [concurrency] [phase]`
-//! (phase: `ndjson`, `webhook` or both when omitted; `CALLSIGHT__...` variables configure it).
+//! `callsight bench ingest [SECONDS] [CONCURRENCY] [PHASE]` (phase: `ndjson`, `webhook` or both
+//! when omitted; the configuration, `--config` and `CALLSIGHT__...` variables, applies).
 //!
 //! Runs two phases against one in-process ingest role: batched NDJSON (1,000 samples per request)
 //! and signed Mist webhook deliveries (one client-join event each). The load generator shares
@@ -126,14 +126,11 @@ async fn hammer(
     phase
 }
 
-fn main() {
-    let args: Vec<String> = std::env::args().filter(|a| !a.starts_with("--")).collect();
-    let seconds: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(15);
-    let concurrency: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(16);
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    runtime.block_on(async move {
-        // CALLSIGHT__... environment variables apply, e.g. CALLSIGHT__KAFKA__LINGER=2ms.
-        let mut config = Config::load(None).expect("configuration");
+/// Runs the phases (`phase` empty: both) for `seconds` each with `concurrency` senders, on the
+/// embedded broker (`kafka.brokers` is ignored), with `config` otherwise.
+pub async fn load(mut config: Config, seconds: u64, concurrency: usize, phase: &str) {
+    {
+        config.kafka.brokers = String::new();
         config.ingest.listen = "127.0.0.1:0".parse().expect("addr");
         config.ingest.mist.poll = false;
         config.ingest.mist.orgs.insert(
@@ -144,26 +141,43 @@ fn main() {
             },
         );
         config.kafka.statistics_interval = Duration::ZERO;
-        let cluster = Cluster::connect(&config.kafka, &config.topics).await.expect("cluster");
+        let cluster = Cluster::connect(&config.kafka, &config.topics)
+            .await
+            .expect("cluster");
         let metrics = Metrics::new();
         let kafka_metrics = Arc::new(KafkaMetrics::register(&metrics).expect("metrics"));
         let shutdown = Shutdown::new();
-        let ingest = callsight_ingest::start(&config, cluster.bootstrap(), &metrics, kafka_metrics, &shutdown)
-            .await
-            .expect("ingest");
+        let ingest = callsight_ingest::start(
+            &config,
+            cluster.bootstrap(),
+            &metrics,
+            kafka_metrics,
+            &shutdown,
+        )
+        .await
+        .expect("ingest");
         let base = format!("http://{}", ingest.addr);
-        println!("ingest load, {seconds} s per phase, {concurrency} concurrent senders, embedded broker");
+        println!(
+            "ingest load, {seconds} s per phase, {concurrency} concurrent senders, embedded broker"
+        );
 
-        let phase = args.get(3).cloned().unwrap_or_default();
         if phase.is_empty() || phase == "ndjson" {
-        let batches: Vec<(Vec<u8>, Option<String>)> =
-            (0..8).map(|salt| (ndjson_batch(1000, salt).into_bytes(), None)).collect();
-        hammer("NDJSON, 1,000 per request", format!("{base}/telemetry"), batches, 1000, concurrency, Duration::from_secs(seconds))
+            let batches: Vec<(Vec<u8>, Option<String>)> = (0..8)
+                .map(|salt| (ndjson_batch(1000, salt).into_bytes(), None))
+                .collect();
+            hammer(
+                "NDJSON, 1,000 per request",
+                format!("{base}/telemetry"),
+                batches,
+                1000,
+                concurrency,
+                Duration::from_secs(seconds),
+            )
             .await
             .report();
         }
         if phase.is_empty() || phase == "webhook" {
-        let webhooks: Vec<(Vec<u8>, Option<String>)> = (0..64)
+            let webhooks: Vec<(Vec<u8>, Option<String>)> = (0..64)
             .map(|i| {
                 let body = format!(
                     r#"{{"topic":"client-join","events":[{{"ap":"5c5b35a1c020","band":"5","bssid":"5c5b35f2d221","connect":{t},"mac":"a4c3f085{i:04x}","org_id":"{ORG}","rssi":-60,"site_id":"3f9c1e2a-7b4d-4c8e-9a01-5d6e7f809a1b","timestamp":{t}}}]}}"#,
@@ -174,11 +188,18 @@ fn main() {
                 (body, Some(signature))
             })
             .collect();
-        hammer("Mist webhook, 1 event", format!("{base}/telemetry/mist/{ORG}"), webhooks, 1, concurrency, Duration::from_secs(seconds))
+            hammer(
+                "Mist webhook, 1 event",
+                format!("{base}/telemetry/mist/{ORG}"),
+                webhooks,
+                1,
+                concurrency,
+                Duration::from_secs(seconds),
+            )
             .await
             .report();
         }
         shutdown.token.cancel();
         drop(cluster);
-    });
+    }
 }

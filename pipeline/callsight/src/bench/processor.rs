@@ -1,9 +1,9 @@
-//! The processor's benchmarks; they print their figures (see BENCHMARKS.md).
+//! `callsight bench state|kafka|peer`: the processor end to end.
 //!
 //! ```text
-//! cargo bench -p callsight-processor --bench processor -- state [CLIENTS] [MINUTES]
-//! cargo bench -p callsight-processor --bench processor -- kafka [CLIENTS] [MINUTES] [LEGS]
-//! cargo bench -p callsight-processor --bench processor -- peer [CLIENTS] [MINUTES] [LEGS]
+//! callsight bench state [CLIENTS] [MINUTES]
+//! callsight bench kafka [CLIENTS] [MINUTES] [LEGS]
+//! callsight bench peer [CLIENTS] [MINUTES] [LEGS]
 //! ```
 //!
 //! - `state`: a campus of CLIENTS wireless clients (25 per AP, 500 per site, every AP with two
@@ -263,10 +263,6 @@ fn mib(bytes: u64) -> String {
     format!("{:.0} MiB", bytes as f64 / (1 << 20) as f64)
 }
 
-fn arg(args: &[String], i: usize, default: usize) -> usize {
-    args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default)
-}
-
 fn bench_config(state: &std::path::Path, partitions: i32) -> Config {
     let mut config = Config::default();
     config.kafka.linger = Duration::from_millis(1);
@@ -288,8 +284,9 @@ fn bench_config(state: &std::path::Path, partitions: i32) -> Config {
     config
 }
 
-/// Samples straight into the partitions' state.
-fn state(clients: usize, minutes: i64) {
+/// `state`: a campus of CLIENTS wireless clients reporting every minute for MINUTES, applied
+/// straight to the partitions' state (no Kafka, no decoding), as the process role applies it.
+pub fn state(clients: usize, minutes: i64) {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = bench_config(dir.path(), PARTITIONS);
     let store = Store::open(dir.path(), &StoreOptions::default()).expect("store");
@@ -463,7 +460,9 @@ async fn leg_latency(
 /// The same windowed join written with Quix Streams (`bench/peer/quix_join.py`) on the same
 /// broker and the same bytes, after callsight: throughput from the first sample taken to the
 /// last, and leg latency, side by side.
-async fn peer(clients: usize, minutes: i64, legs: usize) {
+/// `peer`: the `kafka` campus, then the same windowed join with Quix Streams on the same broker
+/// and bytes (run by `bench/peer/compare.sh`).
+pub async fn peer(clients: usize, minutes: i64, legs: usize) {
     let fed = feed(clients, minutes).await;
     let produced = fed.produced;
     let (shutdown, _metrics, cs_rate, cs_seconds) = callsight_throughput(&fed).await;
@@ -675,7 +674,9 @@ async fn callsight_throughput(fed: &Fed) -> (Shutdown, Metrics, f64, f64) {
     (shutdown, metrics, rate, seconds)
 }
 
-async fn kafka(clients: usize, minutes: i64, legs: usize) {
+/// `kafka`: the campus through the embedded broker into a process role, then leg latency, then
+/// a second processor restoring every partition by replay.
+pub async fn kafka(clients: usize, minutes: i64, legs: usize) {
     let fed = feed(clients, minutes).await;
     let (shutdown, metrics, rate, seconds) = callsight_throughput(&fed).await;
     let Fed {
@@ -787,43 +788,4 @@ async fn kafka(clients: usize, minutes: i64, legs: usize) {
         mib(now),
         mib(peak)
     );
-}
-
-/// The two-worker runtime the Kafka modes run on (the machine's two cores).
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
-fn main() {
-    // `cargo bench` passes `--bench`; the rest are ours.
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
-    match args.first().map(String::as_str) {
-        Some("state") => state(arg(&args, 1, 100_000), arg(&args, 2, 240) as i64),
-        Some("kafka") => {
-            runtime().block_on(kafka(
-                arg(&args, 1, 10_000),
-                arg(&args, 2, 60) as i64,
-                arg(&args, 3, 200),
-            ));
-        }
-        Some("peer") => {
-            runtime().block_on(peer(
-                arg(&args, 1, 4_000),
-                arg(&args, 2, 60) as i64,
-                arg(&args, 3, 200),
-            ));
-        }
-        _ => {
-            eprintln!(
-                "usage: cargo bench -p callsight-processor --bench processor -- state [CLIENTS] [MINUTES] | kafka [CLIENTS] [MINUTES] [LEGS] | peer [CLIENTS] [MINUTES] [LEGS]"
-            );
-        }
-    }
 }
