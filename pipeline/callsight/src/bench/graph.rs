@@ -14,6 +14,7 @@
 
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 
+use super::{metric, quantile};
 use callsight_core::Config;
 use callsight_core::codec::Codec;
 use callsight_core::config::Secret;
@@ -36,13 +37,6 @@ const ORG: &str = "org-bench";
 const TENANT: &str = "5e3ce6c0-2b1f-4285-8d4b-75ee78787346";
 const SUBSCRIPTION: &str = "7f105c7d-2dc5-4530-97cd-4e7ae6534c07";
 const MASTER: &str = "5f1e3a9c7b2d4e6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f";
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((p / 100.0) * (sorted.len() - 1) as f64).round() as usize]
-}
 
 fn base_config(base: &Config) -> Config {
     let mut config = base.clone();
@@ -195,21 +189,11 @@ async fn webhook_phase(base: &Config, seconds: u64, concurrency: usize) {
             "  {per_delivery:>2} per delivery: {:>8.0} deliveries/s {:>8.0} notifications/s  p50 {:>6.1} ms  p99 {:>6.1} ms  ({ok} answered 202, {failed} not)",
             ok as f64 / secs,
             (ok * per_delivery as u64) as f64 / secs,
-            percentile(&latencies, 50.0).as_secs_f64() * 1000.0,
-            percentile(&latencies, 99.0).as_secs_f64() * 1000.0,
+            quantile(&latencies, 0.5).as_secs_f64() * 1000.0,
+            quantile(&latencies, 0.99).as_secs_f64() * 1000.0,
         );
     }
     shutdown.token.cancel();
-}
-
-fn metric(metrics: &Metrics, line: &str) -> f64 {
-    metrics
-        .render()
-        .lines()
-        .find(|l| l.starts_with(line))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
 }
 
 async fn fetch_phase(base: &Config, records: usize) {
@@ -302,8 +286,8 @@ async fn fetch_phase(base: &Config, records: usize) {
         }
     });
     futures::future::join_all(sends).await;
-    let published = "callsight_fetch_records_total{outcome=\"published\"}";
-    while metric(&metrics, published) < records as f64 {
+    let published = "outcome=\"published\"";
+    while metric(&metrics, "callsight_fetch_records_total", &[published]) < records as f64 {
         assert!(
             started.elapsed() < Duration::from_secs(600),
             "the fetcher did not finish"
@@ -311,7 +295,11 @@ async fn fetch_phase(base: &Config, records: usize) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let secs = started.elapsed().as_secs_f64();
-    let legs = metric(&metrics, "callsight_fetch_legs_total{origin=\"webhook\"}");
+    let legs = metric(
+        &metrics,
+        "callsight_fetch_legs_total",
+        &["origin=\"webhook\""],
+    );
     let stats = sim.stats();
     println!(
         "fetcher, {records} records of 3 sessions (2 pages each), fetch_concurrency {}: {:.0} records/s, {:.0} legs/s ({:.1} s, {} Graph requests)",

@@ -9,6 +9,7 @@
 
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 
+use super::quantile;
 use callsight_core::Config;
 use callsight_core::config::{MistOrgConfig, Secret};
 use callsight_core::metrics::Metrics;
@@ -44,13 +45,6 @@ struct Phase {
     elapsed: Duration,
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((p / 100.0) * (sorted.len() - 1) as f64).round() as usize]
-}
-
 impl Phase {
     fn report(&mut self) {
         self.latencies.sort();
@@ -60,8 +54,8 @@ impl Phase {
             self.name,
             self.requests as f64 / secs,
             (self.requests * self.records_per_request) as f64 / secs,
-            percentile(&self.latencies, 50.0).as_secs_f64() * 1000.0,
-            percentile(&self.latencies, 99.0).as_secs_f64() * 1000.0,
+            quantile(&self.latencies, 0.5).as_secs_f64() * 1000.0,
+            quantile(&self.latencies, 0.99).as_secs_f64() * 1000.0,
             self.requests,
             self.failures,
             secs

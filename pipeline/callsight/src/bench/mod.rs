@@ -8,3 +8,26 @@ pub mod ingest;
 pub mod processor;
 
 pub use accuracy::{AccuracyOptions, AccuracyRun, accuracy};
+
+use callsight_core::metrics::Metrics;
+use std::time::Duration;
+
+/// The `q` quantile (0..1) of sorted durations; zero when there are none.
+fn quantile(sorted: &[Duration], q: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
+}
+
+/// The sum of a metric's series whose labels include every one of `labels` (`key="value"`),
+/// as the process's `/metrics` renders them.
+fn metric(metrics: &Metrics, name: &str, labels: &[&str]) -> f64 {
+    metrics
+        .render()
+        .lines()
+        .filter(|l| l.starts_with(name) && labels.iter().all(|x| l.contains(x)))
+        .filter(|l| l[name.len()..].starts_with(['{', ' ']))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}

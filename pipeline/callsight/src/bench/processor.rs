@@ -22,6 +22,7 @@
 
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 
+use super::{metric, quantile};
 use callsight_core::Config;
 use callsight_core::codec::Codec;
 use callsight_core::metrics::Metrics;
@@ -347,22 +348,6 @@ pub fn state(clients: usize, minutes: i64) {
         mib(store.memory_bytes())
     );
     println!("  RocksDB disk           {}", mib(store.disk_bytes()));
-}
-
-fn metric(metrics: &Metrics, name: &str, labels: &[&str]) -> f64 {
-    metrics
-        .render()
-        .lines()
-        .filter(|l| l.starts_with(name) && labels.iter().all(|x| l.contains(x)))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
-fn quantile(sorted: &[Duration], q: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
 }
 
 async fn start_processor(
