@@ -14,7 +14,8 @@
 
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 
-use super::{metric, quantile};
+use super::load::{Body, hammer};
+use super::metric;
 use callsight_core::Config;
 use callsight_core::codec::Codec;
 use callsight_core::config::Secret;
@@ -147,50 +148,28 @@ async fn webhook_phase(base: &Config, seconds: u64, concurrency: usize) {
         config.kafka.linger
     );
     for per_delivery in [1usize, 10] {
-        let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
-            (0..64)
-                .map(|salt| delivery(per_delivery, salt, &state))
-                .collect(),
-        );
-        let started = Instant::now();
-        let duration = Duration::from_secs(seconds);
-        let tasks: Vec<_> = (0..concurrency)
-            .map(|worker| {
-                let (http, url, bodies) = (http.clone(), url.clone(), bodies.clone());
-                tokio::spawn(async move {
-                    let (mut ok, mut failed, mut latencies) = (0u64, 0u64, Vec::new());
-                    let mut i = worker;
-                    while started.elapsed() < duration {
-                        let body = bodies[i % bodies.len()].clone();
-                        i += 1;
-                        let sent = Instant::now();
-                        match http.post(&url).body(body).send().await {
-                            Ok(r) if r.status() == 202 => {
-                                latencies.push(sent.elapsed());
-                                ok += 1;
-                            }
-                            _ => failed += 1,
-                        }
-                    }
-                    (ok, failed, latencies)
-                })
+        let bodies: Vec<Body> = (0..64)
+            .map(|salt| Body {
+                bytes: delivery(per_delivery, salt, &state),
+                headers: Vec::new(),
             })
             .collect();
-        let (mut ok, mut failed, mut latencies) = (0u64, 0u64, Vec::new());
-        for task in tasks {
-            let (o, f, l) = task.await.expect("worker");
-            ok += o;
-            failed += f;
-            latencies.extend(l);
-        }
-        let secs = started.elapsed().as_secs_f64();
-        latencies.sort();
+        let load = hammer(
+            &url,
+            bodies,
+            concurrency,
+            Duration::from_secs(seconds),
+            |s| s == reqwest::StatusCode::ACCEPTED,
+        )
+        .await;
         println!(
-            "  {per_delivery:>2} per delivery: {:>8.0} deliveries/s {:>8.0} notifications/s  p50 {:>6.1} ms  p99 {:>6.1} ms  ({ok} answered 202, {failed} not)",
-            ok as f64 / secs,
-            (ok * per_delivery as u64) as f64 / secs,
-            quantile(&latencies, 0.5).as_secs_f64() * 1000.0,
-            quantile(&latencies, 0.99).as_secs_f64() * 1000.0,
+            "  {per_delivery:>2} per delivery: {:>8.0} deliveries/s {:>8.0} notifications/s  p50 {:>6.1} ms  p99 {:>6.1} ms  ({} answered 202, {} not)",
+            load.rate(),
+            load.rate() * per_delivery as f64,
+            load.latency_ms(0.5),
+            load.latency_ms(0.99),
+            load.answered,
+            load.failed,
         );
     }
     shutdown.token.cancel();

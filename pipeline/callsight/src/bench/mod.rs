@@ -5,6 +5,7 @@
 pub mod accuracy;
 pub mod graph;
 pub mod ingest;
+mod load;
 pub mod processor;
 
 pub use accuracy::{AccuracyOptions, AccuracyRun, accuracy};
