@@ -49,6 +49,10 @@ pub fn consumer(kafka: &KafkaConfig, bootstrap: &str, group_id: &str) -> ClientC
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("partition.assignment.strategy", "cooperative-sticky")
+        // librdkafka postpones a partition's next fetch by this much once its local queue is
+        // full; its default (1 s) is longer than a fast consumer takes to empty that queue, so
+        // the consumer would stall for most of every second.
+        .set("fetch.queue.backoff.ms", "10")
         .set(
             "session.timeout.ms",
             kafka.session_timeout.as_millis().to_string(),
