@@ -136,3 +136,39 @@ fn tables_are_ranged_per_partition_and_partitions_drop_whole() {
     );
     assert!(store.memory_bytes() > 0);
 }
+
+#[test]
+fn within_a_batch_the_last_write_of_a_key_wins() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path(), &small()).expect("opens");
+    let mut batch = Batch::new();
+    // Observations are written in key order, the later of two writes of one key last.
+    batch.put_window(&key(1, "b", 5, 1), b"first".to_vec());
+    batch.put_window(&key(1, "a", 9, 1), b"a".to_vec());
+    batch.put_window(&key(1, "b", 5, 1), b"second".to_vec());
+    // Other tables keep the batch's order.
+    batch.put(Table::Legs, 1, b"leg", b"waiting".to_vec());
+    batch.delete(Table::Legs, 1, b"leg");
+    batch.put(Table::Verdicts, 1, b"leg", b"old".to_vec());
+    batch.put(Table::Verdicts, 1, b"leg", b"new".to_vec());
+    store.write(batch).expect("writes");
+    let b = store
+        .window(1, Window::Radio, "b", i64::MIN, i64::MAX)
+        .expect("scans");
+    assert_eq!(b.len(), 1);
+    assert_eq!(b[0].1, b"second");
+    assert_eq!(store.get(Table::Legs, 1, b"leg").expect("reads"), None);
+    assert_eq!(
+        store.get(Table::Verdicts, 1, b"leg").expect("reads"),
+        Some(b"new".to_vec())
+    );
+    // Flushed, the same.
+    store.flush().expect("flushes");
+    assert_eq!(
+        store
+            .window(1, Window::Radio, "b", i64::MIN, i64::MAX)
+            .expect("scans")[0]
+            .1,
+        b"second"
+    );
+}
