@@ -73,11 +73,34 @@ impl Codec {
     /// Decodes a record in either framing into `T`, resolving its writer schema into the current
     /// one.
     pub async fn decode<T: Record>(&self, bytes: &[u8]) -> Result<T, CodecError> {
+        self.prepare(bytes).await?;
+        self.decode_prepared(bytes)
+    }
+
+    /// Fetches from the Schema Registry (once) the writer schema a Confluent-framed record
+    /// names, so that [`Codec::decode_prepared`] decodes it without waiting; single-object
+    /// records need nothing. Fails as decoding would for a record of neither framing.
+    pub async fn prepare(&self, bytes: &[u8]) -> Result<(), CodecError> {
+        if let Framing::Confluent = codec::detect(bytes)? {
+            let (id, _) = confluent::split(bytes)?;
+            self.schema_by_id(id).await?;
+        }
+        Ok(())
+    }
+
+    /// Decodes a record [`Codec::prepare`] was given (or a single-object one) without waiting,
+    /// so on any thread: a Confluent-framed record whose writer schema was not fetched yet is
+    /// an error.
+    pub fn decode_prepared<T: Record>(&self, bytes: &[u8]) -> Result<T, CodecError> {
         match codec::detect(bytes)? {
             Framing::SingleObject => single_object::decode(bytes),
             Framing::Confluent => {
                 let (id, datum) = confluent::split(bytes)?;
-                let writer = self.schema_by_id(id).await?;
+                let writer = self
+                    .schemas
+                    .get(&id)
+                    .map(|s| s.clone())
+                    .ok_or(CodecError::UnknownSchemaId(id))?;
                 decode_datum(&writer, datum)
             }
         }

@@ -569,6 +569,10 @@ pub struct ProcessorConfig {
     pub write_buffer_bytes: usize,
     /// Records taken from Kafka and applied in one RocksDB write batch, at most.
     pub batch_records: usize,
+    /// Threads a batch's partitions are decoded and applied on, side by side (one partition
+    /// per thread at a time); 0: one per CPU available to the process (its cgroup quota
+    /// counts).
+    pub apply_threads: usize,
     /// How often legs that waited `max_wait` are looked for (wall clock).
     #[serde(with = "humantime_serde")]
     pub tick_interval: Duration,
@@ -577,6 +581,16 @@ pub struct ProcessorConfig {
     /// processor instance, e.g. the StatefulSet pod's name). Unset: the idempotent producer and
     /// the outbox, committing offsets after the outputs were acknowledged.
     pub transactional_id: Option<String>,
+}
+
+impl ProcessorConfig {
+    /// The threads batches are applied on: `apply_threads`, or one per available CPU.
+    pub fn apply_threads(&self) -> usize {
+        match self.apply_threads {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        }
+    }
 }
 
 impl Default for ProcessorConfig {
@@ -592,6 +606,7 @@ impl Default for ProcessorConfig {
             block_cache_bytes: 128 << 20,
             write_buffer_bytes: 128 << 20,
             batch_records: 2000,
+            apply_threads: 0,
             tick_interval: Duration::from_secs(5),
             transactional_id: None,
         }

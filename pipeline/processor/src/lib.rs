@@ -7,8 +7,10 @@
 //! - [`partition`]: one partition's event-time processing (watermark, waiting legs,
 //!   evaluation, revisions, scope, outbox); synchronous, no Kafka.
 //! - [`runner`]: the process role: the paired consumer, restore, publishing, commits.
+//! - `batch`: a consumed batch decoded and applied, partitions side by side on several threads.
 //! - [`metrics`]: the processor's metric families.
 
+mod batch;
 pub mod index;
 pub mod metrics;
 pub mod partition;

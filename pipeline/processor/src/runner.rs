@@ -18,8 +18,9 @@
 //!   output and changes no verdict: what was not committed is taken again, and everything it
 //!   writes is an idempotent upsert under a deterministic key.
 
+use crate::batch;
 use crate::metrics::ProcessorMetrics;
-use crate::partition::{Committed, Meta, Outgoing, Output, Partition, Record, Settings};
+use crate::partition::{Committed, Meta, Outgoing, Output, Partition, Settings};
 
 use callsight_core::Config;
 use callsight_core::codec::Codec;
@@ -33,8 +34,8 @@ use callsight_kafka::dead_letter::DeadLetters;
 use callsight_kafka::paired::{self, Start};
 use callsight_kafka::transactions::{NextOffset, TransactionalProducer, TxnError, TxnRecord};
 use callsight_kafka::{KafkaMetrics, Producer};
-use callsight_model::codec::single_object;
-use callsight_model::types::{CallLeg, InventoryRecord, NetworkSample};
+use callsight_model::codec::CodecError;
+use callsight_model::types::InventoryRecord;
 use callsight_state::{Store, StoreOptions, Table};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
@@ -272,6 +273,8 @@ struct Run {
     readiness: Readiness,
     plans: Plans,
     batch_records: usize,
+    /// Threads a batch's partitions are decoded and applied on.
+    apply_threads: usize,
     /// With `processor.transactional_id`: outputs and offsets committed together.
     transactions: Option<TransactionalProducer>,
     /// To stop the process, failing, when the role cannot go on.
@@ -395,6 +398,7 @@ pub async fn start(
         readiness: readiness.clone(),
         plans: plans.clone(),
         batch_records: config.processor.batch_records,
+        apply_threads: config.processor.apply_threads(),
         transactions,
         shutdown: shutdown.clone(),
         given_partitions: std::sync::atomic::AtomicBool::new(false),
@@ -440,15 +444,6 @@ pub async fn start(
         let _ = tokio::task::spawn_blocking(move || drop(table)).await;
     });
     Ok(())
-}
-
-/// Single-object bytes of a sample as consumed (re-encoded when framed otherwise).
-fn sample_bytes(payload: &[u8], sample: &NetworkSample) -> Option<Vec<u8>> {
-    if payload.starts_with(&[0xC3, 0x01]) {
-        Some(payload.to_vec())
-    } else {
-        single_object::encode(sample).ok()
-    }
 }
 
 async fn process(
@@ -532,6 +527,11 @@ async fn process(
         apply(&run, &handle, &mut owned, records, &token).await;
     }
     let _ = tokio::task::spawn_blocking(move || handle.stop()).await;
+    // The store writes no log: what is in memory reaches the disk now (a crash would replay it).
+    let store = run.store.clone();
+    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.flush()).await {
+        tracing::warn!(error = %e, "cannot flush the state; it will be replayed");
+    }
     run.readiness.set("processor", false, "stopped");
 }
 
@@ -635,51 +635,10 @@ async fn assigned(
     report(run, owned);
 }
 
-/// A record that did not decode and could not be kept as a dead letter either.
-struct Unkept;
-
-async fn decode(run: &Run, record: &ConsumedRecord) -> Result<Option<Record>, Unkept> {
-    let payload = record.payload.as_deref().unwrap_or_default();
-    let topic_label = if record.topic == run.telemetry_topic {
-        "telemetry"
-    } else {
-        "legs"
-    };
-    let decoded = if record.topic == run.telemetry_topic {
-        run.codec
-            .decode::<NetworkSample>(payload)
-            .await
-            .map(|sample| {
-                sample_bytes(payload, &sample).map(|bytes| Record::Sample {
-                    sample,
-                    bytes,
-                    offset: record.offset,
-                })
-            })
-    } else {
-        run.codec.decode::<CallLeg>(payload).await.map(|leg| {
-            Some(Record::Leg {
-                leg: Box::new(leg),
-                offset: record.offset,
-            })
-        })
-    };
-    match decoded {
-        Ok(r) => Ok(r),
-        Err(e) => {
-            run.metrics
-                .records
-                .with_label_values(&[topic_label, "undecodable"])
-                .inc();
-            run.dead_letters
-                .undecodable(record, "process", &e, crate::now_ms())
-                .await
-                .map(|()| None)
-                .map_err(|_| Unkept)
-        }
-    }
-}
-
+/// Takes a consumed batch: records whose writer schema must come from the Schema Registry get
+/// it first, then every partition's records are decoded and applied, partitions side by side
+/// (`batch`); records that do not decode go to the dead-letter topic before the rest of their
+/// partition is applied. Then, partition by partition, outputs are published and offsets stored.
 async fn apply(
     run: &Run,
     handle: &ConsumerHandle,
@@ -692,55 +651,89 @@ async fn apply(
     }
     let taken = Instant::now();
     // Per partition, in order.
-    let mut by_partition: std::collections::BTreeMap<i32, Vec<ConsumedRecord>> = Default::default();
-    for r in records {
+    let mut by_partition: std::collections::BTreeMap<i32, Vec<&ConsumedRecord>> =
+        Default::default();
+    for r in &records {
+        if !owned.contains_key(&r.partition) {
+            continue;
+        }
+        if let Err(e) = run
+            .codec
+            .prepare(r.payload.as_deref().unwrap_or_default())
+            .await
+        {
+            if dead_letter(run, r, &e).await.is_err() {
+                return;
+            }
+            continue;
+        }
         by_partition.entry(r.partition).or_default().push(r);
     }
-    for (p, consumed) in by_partition {
+    // What each partition was given, for offsets: undecodable records count as consumed.
+    let mut last: HashMap<i32, (Option<i64>, Option<i64>, usize)> = HashMap::new();
+    for r in &records {
+        let entry = last.entry(r.partition).or_default();
+        if r.topic == run.legs_topic {
+            entry.0 = Some(r.offset);
+        } else {
+            entry.1 = Some(r.offset);
+        }
+        entry.2 += 1;
+    }
+    let shared = batch::Shared {
+        store: &run.store,
+        inventory: &run.inventory,
+        settings: &run.settings,
+        codec: &run.codec,
+        telemetry_topic: &run.telemetry_topic,
+        now: crate::now_ms(),
+    };
+    let mut jobs = Vec::new();
+    for (p, state) in owned.iter_mut() {
+        let Some(&(_, _, consumed)) = last.get(p) else {
+            continue;
+        };
+        let restoring = !state.restored();
+        if restoring {
+            run.metrics.restore_records.inc_by(consumed as u64);
+        }
+        jobs.push((
+            *p,
+            batch::Job {
+                restore: state.restore.filter(|_| restoring),
+                records: by_partition.remove(p).unwrap_or_default(),
+                partition: &mut state.partition,
+            },
+        ));
+    }
+    jobs.sort_by_key(|(p, _)| *p);
+    let (partitions, jobs): (Vec<i32>, Vec<batch::Job>) = jobs.into_iter().unzip();
+    let restores: Vec<Option<Committed>> = jobs.iter().map(|j| j.restore).collect();
+    let outcomes = batch::run(&shared, jobs, run.apply_threads);
+    let mut results = Vec::with_capacity(outcomes.len());
+    for ((p, outcome), restore) in partitions.iter().zip(outcomes).zip(restores) {
+        let (result, took) = match outcome {
+            batch::Outcome::Applied(result, took) => (result, took),
+            batch::Outcome::Undecodable { decoded, failed } => {
+                for (record, e) in failed {
+                    if dead_letter(run, record, &e).await.is_err() {
+                        return;
+                    }
+                }
+                let partition = &mut owned.get_mut(p).expect("owned").partition;
+                batch::apply(&shared, partition, decoded, restore)
+            }
+        };
+        run.metrics.batch_seconds.observe(took.as_secs_f64());
+        results.push((*p, result));
+    }
+    drop(records);
+    for (p, result) in results {
         let Some(state) = owned.get_mut(&p) else {
             continue;
         };
-        let mut batch = Vec::with_capacity(consumed.len());
-        let (mut last_legs, mut last_tel) = (None, None);
-        for r in &consumed {
-            if r.topic == run.legs_topic {
-                last_legs = Some(r.offset);
-            } else {
-                last_tel = Some(r.offset);
-            }
-            match decode(run, r).await {
-                Ok(Some(record)) => batch.push(record),
-                Ok(None) => {}
-                Err(Unkept) => {
-                    tracing::error!(
-                        partition = p,
-                        "a record neither decodes nor can be dead-lettered; the processor stops"
-                    );
-                    run.shutdown.fail();
-                    return;
-                }
-            }
-        }
         let restoring = !state.restored();
-        let restore = state.restore.filter(|_| restoring);
-        if restoring {
-            run.metrics.restore_records.inc_by(consumed.len() as u64);
-        }
-        let started = Instant::now();
-        let result = {
-            let inventory = run.inventory.read().unwrap_or_else(|e| e.into_inner());
-            state.partition.apply(
-                &run.store,
-                &inventory,
-                &run.settings,
-                batch,
-                crate::now_ms(),
-                restore,
-            )
-        };
-        run.metrics
-            .batch_seconds
-            .observe(started.elapsed().as_secs_f64());
+        let (last_legs, last_tel, _) = last.get(&p).copied().unwrap_or_default();
         let (outgoing, counts) = match result {
             Ok(r) => r,
             Err(e) => {
@@ -822,6 +815,37 @@ async fn apply(
             report(run, owned);
         }
     }
+}
+
+/// A record that did not decode and could not be kept as a dead letter either: the processor
+/// stops (failing) rather than lose it.
+struct Unkept;
+
+/// Sends a record that does not decode to the dead-letter topic, counted.
+async fn dead_letter(run: &Run, record: &ConsumedRecord, error: &CodecError) -> Result<(), Unkept> {
+    let topic = if record.topic == run.telemetry_topic {
+        "telemetry"
+    } else {
+        "legs"
+    };
+    run.metrics
+        .records
+        .with_label_values(&[topic, "undecodable"])
+        .inc();
+    if run
+        .dead_letters
+        .undecodable(record, "process", error, crate::now_ms())
+        .await
+        .is_err()
+    {
+        tracing::error!(
+            partition = record.partition,
+            "a record neither decodes nor can be dead-lettered; the processor stops"
+        );
+        run.shutdown.fail();
+        return Err(Unkept);
+    }
+    Ok(())
 }
 
 async fn tick(

@@ -1,7 +1,8 @@
 //! The process role on the embedded broker: inventory, telemetry and legs in, verdicts out;
 //! a restart on the same state publishes nothing twice; a restart without state replays, and
 //! publishes only what had not been published; topics that are not co-partitioned are refused;
-//! with Kafka transactions, an aborted transaction's batch goes again and a fatal error stops the
+//! records that do not decode go to the dead-letter topics and the rest is applied; with Kafka
+//! transactions, an aborted transaction's batch goes again and a fatal error stops the
 //! processor (the embedded broker speaks the transactional protocol but does not isolate
 //! aborted records, so these tests check the flow and the error handling).
 
@@ -225,27 +226,38 @@ fn metric(metrics: &Metrics, line: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn legs_and_telemetry_in_verdicts_out_and_restarts_change_nothing() {
+/// A state directory, its configuration, an embedded cluster and Kafka metrics.
+async fn setup() -> (tempfile::TempDir, Config, Cluster, Arc<KafkaMetrics>) {
     let state = tempfile::tempdir().expect("temp dir");
     let config = config(state.path());
     let cluster = Cluster::connect(&config.kafka, &config.topics)
         .await
         .expect("cluster");
     let kafka_metrics = Arc::new(KafkaMetrics::register(&Metrics::new()).expect("metrics"));
+    (state, config, cluster, kafka_metrics)
+}
+
+/// The world's three legs on the congested radio are found to be.
+fn assert_congested_radio(verdicts: &BTreeMap<String, RootCauseVerdict>) {
+    for id in ["call-1/p-1/0", "call-2/p-2/0", "call-3/p-3/0"] {
+        assert_eq!(
+            verdicts[id].primary_cause,
+            CauseCode::WirelessChannelUtilization,
+            "{id}: {}",
+            verdicts[id].summary
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legs_and_telemetry_in_verdicts_out_and_restarts_change_nothing() {
+    let (_state, config, cluster, kafka_metrics) = setup().await;
     produce_world(&config, &cluster, kafka_metrics.clone()).await;
 
     let metrics = Metrics::new();
     let (shutdown, readiness) = start(&config, &cluster, &metrics, kafka_metrics.clone()).await;
     let (first, published) = verdicts(&config, &cluster, kafka_metrics.clone(), "read-1", 5).await;
-    for id in ["call-1/p-1/0", "call-2/p-2/0", "call-3/p-3/0"] {
-        assert_eq!(
-            first[id].primary_cause,
-            CauseCode::WirelessChannelUtilization,
-            "{id}: {}",
-            first[id].summary
-        );
-    }
+    assert_congested_radio(&first);
     assert_eq!(
         first["call-1/p-1/0"].record_version,
         legs()[5].record_version,
@@ -424,6 +436,96 @@ async fn partitions_move_between_two_processors_and_no_verdict_is_lost_or_wrong(
         "B restored moved partitions by replay"
     );
     stop_b.drain(Duration::from_secs(20)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_that_do_not_decode_are_dead_lettered_and_the_rest_is_applied() {
+    let (_state, config, cluster, kafka_metrics) = setup().await;
+    let feed = Feed::new(&config, &cluster, kafka_metrics.clone());
+    feed.inventory().await;
+    let telemetry = telemetry(30);
+    let (half, rest) = telemetry.split_at(telemetry.len() / 2);
+    feed.samples(half).await;
+    // Between good records of the same partitions: a record of no known framing (refused before
+    // decoding), a sample cut short and a leg of an unknown writer schema (refused while
+    // decoding, beside the partition's good records).
+    let site = format!("{}|{}", half[0].org_id, half[0].site_id);
+    let whole = feed
+        .codec
+        .encode(&config.topics.telemetry.name, &half[0])
+        .await
+        .expect("encodes");
+    let mut unknown_writer = callsight_model::codec::single_object::MARKER.to_vec();
+    unknown_writer.extend_from_slice(&[0; 8]);
+    unknown_writer.extend_from_slice(b"\x02");
+    let bad = [
+        (&config.topics.telemetry.name, b"\xde\xad\xbe\xef".to_vec()),
+        (
+            &config.topics.telemetry.name,
+            whole[..whole.len() - 4].to_vec(),
+        ),
+        (&config.topics.legs.name, unknown_writer),
+    ];
+    for (topic, payload) in &bad {
+        feed.producer
+            .send(topic, site.as_bytes(), payload, &[])
+            .await
+            .expect("delivered");
+    }
+    feed.samples(rest).await;
+    for leg in legs() {
+        feed.leg(&leg).await;
+    }
+
+    let metrics = Metrics::new();
+    let (shutdown, _) = start(&config, &cluster, &metrics, kafka_metrics.clone()).await;
+    let (verdicts, _) = verdicts(&config, &cluster, kafka_metrics.clone(), "read", 5).await;
+    assert_congested_radio(&verdicts);
+    let undecodable = |topic: &str| {
+        metric(
+            &metrics,
+            &format!(
+                "callsight_processor_records_total{{outcome=\"undecodable\",topic=\"{topic}\"}}"
+            ),
+        )
+    };
+    assert_eq!(undecodable("telemetry"), 2.0);
+    assert_eq!(undecodable("legs"), 1.0);
+    shutdown.drain(Duration::from_secs(20)).await;
+
+    let letters = [
+        format!("{}.dlq", config.topics.telemetry.name),
+        format!("{}.dlq", config.topics.legs.name),
+    ];
+    let (handle, mut events) = consumer::start(
+        &config.kafka,
+        cluster.bootstrap(),
+        "read-dead-letters",
+        &[&letters[0], &letters[1]],
+        kafka_metrics,
+    )
+    .expect("consumer");
+    let mut kept = Vec::new();
+    while kept.len() < bad.len() {
+        let event = tokio::time::timeout(Duration::from_secs(30), events.recv())
+            .await
+            .expect("dead letters within 30 s")
+            .expect("open");
+        if let ConsumerEvent::Record(r) = event {
+            let letter: callsight_model::types::DeadLetter =
+                callsight_model::codec::single_object::decode(&r.payload.expect("payload"))
+                    .expect("a dead letter");
+            kept.push((letter.source_topic, letter.payload, letter.stage));
+        }
+    }
+    kept.sort();
+    let mut expected: Vec<_> = bad
+        .iter()
+        .map(|(topic, payload)| (topic.to_string(), payload.clone(), "process".to_string()))
+        .collect();
+    expected.sort();
+    assert_eq!(kept, expected);
+    let _ = tokio::task::spawn_blocking(move || handle.stop()).await;
 }
 
 /// The world on a fresh embedded broker, a processor configured for transactions, and the

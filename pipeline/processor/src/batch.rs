@@ -1,0 +1,166 @@
+//! One consumed batch, decoded and applied with partitions side by side on several threads.
+//!
+//! Partitions share nothing but the store (which takes concurrent writes) and the inventory
+//! (read only here), so each partition's records are decoded and applied on whichever thread
+//! is free, in the partition's own order; what each produced comes back in the order of the
+//! jobs. Synchronous: the caller does the waiting (Schema Registry, dead letters, publishing).
+
+use crate::partition::{Committed, Counts, Outgoing, Partition, Record, Settings};
+use callsight_core::codec::Codec;
+use callsight_inventory::Inventory;
+use callsight_kafka::consumer::ConsumedRecord;
+use callsight_model::codec::{CodecError, single_object};
+use callsight_model::types::{CallLeg, NetworkSample};
+use callsight_state::{StateError, Store};
+use std::sync::{Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+/// What every job reads.
+pub(crate) struct Shared<'a> {
+    /// The state.
+    pub store: &'a Store,
+    /// The inventory.
+    pub inventory: &'a RwLock<Inventory>,
+    /// Event-time settings.
+    pub settings: &'a Settings,
+    /// Decodes records whose writer schemas were fetched ([`Codec::prepare`]).
+    pub codec: &'a Codec,
+    /// Records of this topic are telemetry; the others are legs.
+    pub telemetry_topic: &'a str,
+    /// Wall clock, epoch ms.
+    pub now: i64,
+}
+
+/// One partition's share of the batch.
+pub(crate) struct Job<'p, 'r> {
+    /// The partition.
+    pub partition: &'p mut Partition,
+    /// Its records, in order.
+    pub records: Vec<&'r ConsumedRecord>,
+    /// Replaying up to these offsets.
+    pub restore: Option<Committed>,
+}
+
+/// What became of a job.
+pub(crate) enum Outcome<'r> {
+    /// Applied (or failed to be): outputs and counts, and the time applying took.
+    Applied(Result<(Vec<Outgoing>, Counts), StateError>, Duration),
+    /// Some records do not decode: they go to the dead-letter topic before the decoded rest
+    /// is applied ([`apply`]).
+    Undecodable {
+        /// The records that decoded, in order.
+        decoded: Vec<Record>,
+        /// Those that did not, with why.
+        failed: Vec<(&'r ConsumedRecord, CodecError)>,
+    },
+}
+
+/// Decodes and applies `jobs` on up to `threads` threads (the caller's one included); the
+/// outcomes are in the order of the jobs.
+pub(crate) fn run<'r>(
+    shared: &Shared<'_>,
+    jobs: Vec<Job<'_, 'r>>,
+    threads: usize,
+) -> Vec<Outcome<'r>> {
+    let count = jobs.len();
+    let threads = threads.clamp(1, count.max(1));
+    if threads == 1 {
+        return jobs.into_iter().map(|job| one(shared, job)).collect();
+    }
+    // Largest first, so that one big partition does not start last.
+    let mut queue: Vec<(usize, Job<'_, 'r>)> = jobs.into_iter().enumerate().collect();
+    queue.sort_by_key(|(_, job)| job.records.len());
+    let queue = Mutex::new(queue);
+    let done: Mutex<Vec<Option<Outcome<'r>>>> = Mutex::new((0..count).map(|_| None).collect());
+    let work = || {
+        loop {
+            let Some((index, job)) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop() else {
+                break;
+            };
+            let outcome = one(shared, job);
+            done.lock().unwrap_or_else(|e| e.into_inner())[index] = Some(outcome);
+        }
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..threads {
+            let spawned = std::thread::Builder::new()
+                .name("callsight-apply".into())
+                .spawn_scoped(scope, work);
+            if let Err(e) = spawned {
+                // The caller's thread does the work alone.
+                tracing::warn!(error = %e, "cannot start an apply thread");
+                break;
+            }
+        }
+        work();
+    });
+    done.into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .map(|o| o.expect("every job was taken and done"))
+        .collect()
+}
+
+fn one<'r>(shared: &Shared<'_>, job: Job<'_, 'r>) -> Outcome<'r> {
+    let mut decoded = Vec::with_capacity(job.records.len());
+    let mut failed = Vec::new();
+    for record in job.records {
+        match decode(shared, record) {
+            Ok(r) => decoded.push(r),
+            Err(e) => failed.push((record, e)),
+        }
+    }
+    if !failed.is_empty() {
+        return Outcome::Undecodable { decoded, failed };
+    }
+    let (result, took) = apply(shared, job.partition, decoded, job.restore);
+    Outcome::Applied(result, took)
+}
+
+/// Applies decoded records to a partition: outputs and counts, and the time it took.
+pub(crate) fn apply(
+    shared: &Shared<'_>,
+    partition: &mut Partition,
+    records: Vec<Record>,
+    restore: Option<Committed>,
+) -> (Result<(Vec<Outgoing>, Counts), StateError>, Duration) {
+    let started = Instant::now();
+    let inventory = shared.inventory.read().unwrap_or_else(|e| e.into_inner());
+    let result = partition.apply(
+        shared.store,
+        &inventory,
+        shared.settings,
+        records,
+        shared.now,
+        restore,
+    );
+    (result, started.elapsed())
+}
+
+fn decode(shared: &Shared<'_>, record: &ConsumedRecord) -> Result<Record, CodecError> {
+    let payload = record.payload.as_deref().unwrap_or_default();
+    if record.topic == shared.telemetry_topic {
+        let sample = shared.codec.decode_prepared::<NetworkSample>(payload)?;
+        let bytes = sample_bytes(payload, &sample)?;
+        Ok(Record::Sample {
+            sample,
+            bytes,
+            offset: record.offset,
+        })
+    } else {
+        let leg = shared.codec.decode_prepared::<CallLeg>(payload)?;
+        Ok(Record::Leg {
+            leg: Box::new(leg),
+            offset: record.offset,
+        })
+    }
+}
+
+/// Single-object bytes of a sample as consumed (re-encoded when framed otherwise).
+fn sample_bytes(payload: &[u8], sample: &NetworkSample) -> Result<Vec<u8>, CodecError> {
+    if payload.starts_with(&single_object::MARKER) {
+        Ok(payload.to_vec())
+    } else {
+        single_object::encode(sample)
+    }
+}
