@@ -558,6 +558,14 @@ async fn feed(clients: usize, minutes: i64) -> Fed {
         .await
         .expect("the embedded broker");
     let kafka_metrics = Arc::new(KafkaMetrics::register(&Metrics::new()).expect("metrics"));
+    // Telemetry goes in large producer batches: the embedded broker answers a fetch with at
+    // most one producer batch per partition (a real broker fills the fetch with as many as fit),
+    // so small batches would measure the broker's round trips instead of the processor.
+    let mut feeding = config.kafka.clone();
+    feeding.linger = Duration::from_millis(50);
+    let feeder =
+        Producer::new(&feeding, cluster.bootstrap(), kafka_metrics.clone()).expect("producer");
+    // Legs go one by one, timed: no lingering.
     let producer =
         Producer::new(&config.kafka, cluster.bootstrap(), kafka_metrics.clone()).expect("producer");
     let codec = Codec::new(&config.codec).expect("codec");
@@ -567,7 +575,7 @@ async fn feed(clients: usize, minutes: i64) -> Fed {
             .encode(&topics.inventory.name, &r)
             .await
             .expect("encodes");
-        producer
+        feeder
             .send(&topics.inventory.name, r.entity_id.as_bytes(), &bytes, &[])
             .await
             .expect("delivered");
@@ -580,11 +588,11 @@ async fn feed(clients: usize, minutes: i64) -> Fed {
         let batch = campus.minute(minute, &mut sequence);
         for chunk in batch.chunks(20_000) {
             let sends = chunk.iter().map(|(_, s)| {
-                let (producer, codec, topic) = (&producer, &codec, &topics.telemetry.name);
+                let (feeder, codec, topic) = (&feeder, &codec, &topics.telemetry.name);
                 async move {
                     let bytes = codec.encode(topic, s).await.expect("encodes");
                     let key = format!("{}|{}", s.org_id, s.site_id);
-                    producer
+                    feeder
                         .send(topic, key.as_bytes(), &bytes, &[])
                         .await
                         .expect("delivered");
@@ -601,7 +609,7 @@ async fn feed(clients: usize, minutes: i64) -> Fed {
     // Every record must still be there: the embedded broker drops a partition's oldest records
     // beyond about 5 MiB.
     for p in 0..KAFKA_PARTITIONS {
-        let (low, high) = producer
+        let (low, high) = feeder
             .client()
             .client()
             .fetch_watermarks(&topics.telemetry.name, p, Duration::from_secs(10))
