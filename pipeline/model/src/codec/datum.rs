@@ -15,7 +15,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 /// than encoding or decoding a small record. Keyed by the schemas' addresses, which the
 /// catalog keeps for the life of the process.
 type Cache<V> = OnceLock<RwLock<HashMap<(usize, usize), Arc<V>>>>;
-static READERS: Cache<GenericDatumReader<'static>> = OnceLock::new();
+static READERS: Cache<Reader<'static>> = OnceLock::new();
 static WRITERS: Cache<GenericDatumWriter<'static>> = OnceLock::new();
 
 fn address(schema: &Schema) -> usize {
@@ -96,7 +96,7 @@ pub fn encode_compiled_into<T: Serialize>(
 pub fn decode_datum<T: Record>(writer: &Schema, datum: &[u8]) -> Result<T, CodecError> {
     check_name::<T>(writer)?;
     let reader = current_schema::<T>()?;
-    read::<T>(&datum_reader::<T>(writer, &reader.schema)?, datum)
+    datum_reader::<T>(writer, &reader.schema)?.read(datum)
 }
 
 /// [`decode_datum`] for a compiled-in writer schema (the single-object path), with its datum
@@ -108,7 +108,7 @@ pub fn decode_compiled<T: Record>(writer: &'static Schema, datum: &[u8]) -> Resu
         check_name::<T>(writer)?;
         datum_reader::<T>(writer, reader)
     })?;
-    read::<T>(&datum_reader, datum)
+    datum_reader.read(datum)
 }
 
 fn decode_error<T: Record>(reason: String) -> CodecError {
@@ -132,29 +132,45 @@ fn check_name<T: Record>(writer: &Schema) -> Result<(), CodecError> {
     Ok(())
 }
 
+/// A datum reader, and whether it resolves the writer's schema into another.
+struct Reader<'s> {
+    datum: GenericDatumReader<'s>,
+    resolves: bool,
+}
+
 fn datum_reader<'s, T: Record>(
     writer: &'s Schema,
     reader: &'s Schema,
-) -> Result<GenericDatumReader<'s>, CodecError> {
+) -> Result<Reader<'s>, CodecError> {
     let builder = GenericDatumReader::builder(writer);
-    if std::ptr::eq(writer, reader) || writer == reader {
-        builder.build()
-    } else {
+    let resolves = !(std::ptr::eq(writer, reader) || writer == reader);
+    let datum = if resolves {
         builder.reader_schema(reader).build()
+    } else {
+        builder.build()
     }
-    .map_err(|e| decode_error::<T>(super::error::describe(&e)))
+    .map_err(|e| decode_error::<T>(super::error::describe(&e)))?;
+    Ok(Reader { datum, resolves })
 }
 
-fn read<T: Record>(datum_reader: &GenericDatumReader<'_>, datum: &[u8]) -> Result<T, CodecError> {
-    let mut cursor = datum;
-    let value = datum_reader
-        .read_value(&mut cursor)
-        .map_err(|e| decode_error::<T>(super::error::describe(&e)))?;
-    if !cursor.is_empty() {
-        return Err(decode_error::<T>(format!(
-            "{} bytes left over after the record",
-            cursor.len()
-        )));
+impl Reader<'_> {
+    /// Reads one datum into `T`: straight into `T` when written under its own schema, through
+    /// an Avro value resolved into it otherwise.
+    fn read<T: Record>(&self, datum: &[u8]) -> Result<T, CodecError> {
+        let describe = |e: apache_avro::Error| decode_error::<T>(super::error::describe(&e));
+        let mut cursor = datum;
+        let value = if self.resolves {
+            let value = self.datum.read_value(&mut cursor).map_err(describe)?;
+            apache_avro::from_value::<T>(&value).map_err(describe)?
+        } else {
+            self.datum.read_deser::<T>(&mut cursor).map_err(describe)?
+        };
+        if !cursor.is_empty() {
+            return Err(decode_error::<T>(format!(
+                "{} bytes left over after the record",
+                cursor.len()
+            )));
+        }
+        Ok(value)
     }
-    apache_avro::from_value::<T>(&value).map_err(|e| decode_error::<T>(super::error::describe(&e)))
 }
