@@ -752,7 +752,8 @@ pub async fn kafka(clients: usize, minutes: i64, legs: usize) {
     shutdown.drain(Duration::from_secs(30)).await;
 
     println!(
-        "kafka: {clients} clients, {minutes} minutes, {KAFKA_PARTITIONS} partitions, embedded broker"
+        "kafka: {clients} clients, {minutes} minutes, {KAFKA_PARTITIONS} partitions, embedded broker (telemetry produced with a 50 ms linger, fetch.wait.max.ms 5); processor.apply_threads {}",
+        fed.config.processor.apply_threads()
     );
     println!("  samples                {produced}");
     println!(
