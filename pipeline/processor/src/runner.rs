@@ -457,11 +457,16 @@ async fn process(
     let mut ticks = tokio::time::interval(tick_every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut pending: Vec<ConsumerEvent> = Vec::new();
+    let mut checkpointed = Instant::now();
     loop {
         tokio::select! {
             _ = token.cancelled() => break,
             _ = ticks.tick() => {
                 tick(&run, &handle, &mut owned, &token).await;
+                if checkpointed.elapsed() >= CHECKPOINT_EVERY {
+                    checkpoint(&run).await;
+                    checkpointed = Instant::now();
+                }
                 continue;
             }
             event = events.recv() => match event {
@@ -527,12 +532,23 @@ async fn process(
         apply(&run, &handle, &mut owned, records, &token).await;
     }
     let _ = tokio::task::spawn_blocking(move || handle.stop()).await;
-    // The store writes no log: what is in memory reaches the disk now (a crash would replay it).
-    let store = run.store.clone();
-    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.flush()).await {
-        tracing::warn!(error = %e, "cannot flush the state; it will be replayed");
-    }
+    checkpoint(&run).await;
     run.readiness.set("processor", false, "stopped");
+}
+
+/// How often the state is written to disk (the store keeps no log: a crash replays what was
+/// applied since, and expiry waits for it).
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
+
+async fn checkpoint(run: &Run) {
+    let store = run.store.clone();
+    match tokio::task::spawn_blocking(move || store.checkpoint()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "cannot write the state to disk; a crash would replay more")
+        }
+        Err(e) => tracing::warn!(error = %e, "the state checkpoint did not finish"),
+    }
 }
 
 fn report(run: &Run, owned: &HashMap<i32, Owned>) {

@@ -18,9 +18,15 @@
 //! Writes skip the write-ahead log. The state is a cache of Kafka: column families flush
 //! together (atomic flush), so after a crash the store is the state as of its last flush, whole
 //! and consistent (windows, bookkeeping with the offsets it applied, outbox), and the processor
-//! replays the partitions from those offsets. A clean close flushes what is in memory. The WAL
-//! would cost about a quarter of the processor's write time to protect nothing replay does not
-//! restore.
+//! replays the partitions from those offsets. The processor flushes regularly
+//! ([`Store::checkpoint`]) so that little is replayed, and a clean close flushes what is in
+//! memory. The WAL would cost about a quarter of the processor's write time to protect nothing
+//! replay does not restore.
+//!
+//! Expiry must not run ahead of the disk either: the compaction filter drops observations of
+//! already flushed files, so it only applies an expiry the processor had set before the last
+//! checkpoint. Otherwise, after a crash, the store would be back at an older watermark with
+//! observations that watermark still needs already gone.
 
 use crate::keys::{self, Window, WindowKey};
 use rocksdb::compaction_filter::Decision;
@@ -31,7 +37,7 @@ use rocksdb::{
 };
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// A state operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -161,6 +167,9 @@ type Expiry = Arc<RwLock<HashMap<u32, i64>>>;
 /// The process's state database.
 pub struct Store {
     db: DB,
+    /// Per partition, what the processor said may expire (ahead of the disk).
+    requested: Mutex<HashMap<u32, i64>>,
+    /// What the compaction filter drops: `requested` as of the last checkpoint.
     expiry: Expiry,
     cache: Cache,
 }
@@ -243,7 +252,12 @@ impl Store {
             descriptors.push(ColumnFamilyDescriptor::new(table.name(), options));
         }
         let db = DB::open_cf_descriptors(&db_options, path, descriptors)?;
-        Ok(Store { db, expiry, cache })
+        Ok(Store {
+            db,
+            requested: Mutex::default(),
+            expiry,
+            cache,
+        })
     }
 
     fn cf(&self, name: &str) -> Result<&rocksdb::ColumnFamily, StateError> {
@@ -393,13 +407,30 @@ impl Store {
         Ok(out)
     }
 
-    /// Observations of `partition` older than `before` may be dropped from now on (by
-    /// compaction; readers filter by time as well).
+    /// Observations of `partition` older than `before` may be dropped once the state that
+    /// says so is on disk, that is from the next [`Store::checkpoint`] on (by compaction;
+    /// readers filter by time as well).
     pub fn set_expiry(&self, partition: u32, before: i64) {
-        if let Ok(mut expiry) = self.expiry.write() {
+        let mut requested = self.requested.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = requested.entry(partition).or_insert(before);
+        *entry = (*entry).max(before);
+    }
+
+    /// Writes what is in memory to disk, then lets compaction apply the expiry set before: a
+    /// crash after this leaves at least the state written before it.
+    pub fn checkpoint(&self) -> Result<(), StateError> {
+        let requested = self
+            .requested
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        self.flush()?;
+        let mut expiry = self.expiry.write().unwrap_or_else(|e| e.into_inner());
+        for (partition, before) in requested {
             let entry = expiry.entry(partition).or_insert(before);
             *entry = (*entry).max(before);
         }
+        Ok(())
     }
 
     /// Forgets a partition entirely (another process owns it now).
@@ -417,13 +448,22 @@ impl Store {
             batch.delete_range_cf(self.cf(table.name())?, &from, &to);
         }
         self.apply(batch)?;
-        if let Ok(mut expiry) = self.expiry.write() {
-            expiry.remove(&partition);
-        }
+        // On disk at once: a crash must not bring back a partition this process no longer
+        // owns (nothing would expire it).
+        self.flush()?;
+        self.requested
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&partition);
+        self.expiry
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&partition);
         Ok(())
     }
 
-    /// Compacts every column family now (tests, and after large expiries).
+    /// Compacts every column family now, dropping what the last checkpoint's expiry allows
+    /// (tests, and after large expiries).
     pub fn compact(&self) -> Result<(), StateError> {
         self.db
             .compact_range_cf(self.cf(WINDOWS)?, None::<&[u8]>, None::<&[u8]>);
