@@ -19,40 +19,48 @@ fn bench(args: &[&str]) -> String {
     stdout
 }
 
-#[test]
-fn state_applies_a_small_campus_and_reports_rate_memory_and_disk() {
-    let out = bench(&["state", "500", "5"]);
-    for part in [
-        "state: 500 clients, 5 minutes",
-        "samples applied",
-        "samples/s",
-        "RocksDB disk",
-    ] {
+/// Runs `callsight bench ARGS` and checks that its report has every part.
+fn reports(args: &[&str], parts: &[&str]) {
+    let out = bench(args);
+    for part in parts {
         assert!(out.contains(part), "{part} missing from\n{out}");
     }
+}
+
+#[test]
+fn state_applies_a_small_campus_and_reports_rate_memory_and_disk() {
+    reports(
+        &["state", "500", "5"],
+        &[
+            "state: 500 clients, 5 minutes",
+            "samples applied",
+            "samples/s",
+            "RocksDB disk",
+        ],
+    );
 }
 
 #[test]
 fn kafka_reports_throughput_leg_latency_and_restore() {
-    let out = bench(&["kafka", "200", "5", "5"]);
-    for part in [
-        "kafka: 200 clients, 5 minutes",
-        "from Kafka through the state",
-        "leg to verdict",
-        "restore",
-    ] {
-        assert!(out.contains(part), "{part} missing from\n{out}");
-    }
+    reports(
+        &["kafka", "200", "5", "5"],
+        &[
+            "kafka: 200 clients, 5 minutes",
+            "from Kafka through the state",
+            "leg to verdict",
+            "restore",
+        ],
+    );
 }
 
 #[test]
 fn ingest_and_graph_report_requests_per_second() {
-    let out = bench(&["ingest", "1", "4", "ndjson"]);
-    assert!(
-        out.contains("ingest load, 1 s per phase, 4 concurrent senders"),
-        "{out}"
+    reports(
+        &["ingest", "1", "4", "ndjson"],
+        &[
+            "ingest load, 1 s per phase, 4 concurrent senders",
+            "records/s",
+        ],
     );
-    assert!(out.contains("records/s"), "{out}");
-    let out = bench(&["graph", "1", "4", "20"]);
-    assert!(out.contains("fetcher, 20 records"), "{out}");
+    reports(&["graph", "1", "4", "20"], &["fetcher, 20 records"]);
 }

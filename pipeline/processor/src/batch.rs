@@ -52,6 +52,8 @@ pub(crate) enum Outcome<'r> {
         decoded: Vec<Record>,
         /// Those that did not, with why.
         failed: Vec<(&'r ConsumedRecord, CodecError)>,
+        /// The job's restore bound, for applying the rest.
+        restore: Option<Committed>,
     },
 }
 
@@ -111,7 +113,11 @@ fn one<'r>(shared: &Shared<'_>, job: Job<'_, 'r>) -> Outcome<'r> {
         }
     }
     if !failed.is_empty() {
-        return Outcome::Undecodable { decoded, failed };
+        return Outcome::Undecodable {
+            decoded,
+            failed,
+            restore: job.restore,
+        };
     }
     let (result, took) = apply(shared, job.partition, decoded, job.restore);
     Outcome::Applied(result, took)

@@ -724,13 +724,16 @@ async fn apply(
     }
     jobs.sort_by_key(|(p, _)| *p);
     let (partitions, jobs): (Vec<i32>, Vec<batch::Job>) = jobs.into_iter().unzip();
-    let restores: Vec<Option<Committed>> = jobs.iter().map(|j| j.restore).collect();
     let outcomes = batch::run(&shared, jobs, run.apply_threads);
     let mut results = Vec::with_capacity(outcomes.len());
-    for ((p, outcome), restore) in partitions.iter().zip(outcomes).zip(restores) {
+    for (p, outcome) in partitions.iter().zip(outcomes) {
         let (result, took) = match outcome {
             batch::Outcome::Applied(result, took) => (result, took),
-            batch::Outcome::Undecodable { decoded, failed } => {
+            batch::Outcome::Undecodable {
+                decoded,
+                failed,
+                restore,
+            } => {
                 for (record, e) in failed {
                     if dead_letter(run, record, &e).await.is_err() {
                         return;
@@ -743,7 +746,6 @@ async fn apply(
         run.metrics.batch_seconds.observe(took.as_secs_f64());
         results.push((*p, result));
     }
-    drop(records);
     for (p, result) in results {
         let Some(state) = owned.get_mut(&p) else {
             continue;

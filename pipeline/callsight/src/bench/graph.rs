@@ -50,6 +50,17 @@ fn base_config(base: &Config) -> Config {
 }
 
 /// Writes the tenant's link (with a subscription far from expiry) to `teams.links`.
+/// An embedded cluster with the benchmark tenant's link written, fresh metrics and a shutdown.
+async fn linked_cluster(config: &Config) -> (Cluster, Metrics, Arc<KafkaMetrics>, Shutdown) {
+    let cluster = Cluster::connect(&config.kafka, &config.topics)
+        .await
+        .expect("cluster");
+    let metrics = Metrics::new();
+    let kafka_metrics = Arc::new(KafkaMetrics::register(&metrics).expect("metrics"));
+    write_link(config, &cluster, kafka_metrics.clone()).await;
+    (cluster, metrics, kafka_metrics, Shutdown::new())
+}
+
 async fn write_link(config: &Config, cluster: &Cluster, kafka_metrics: Arc<KafkaMetrics>) {
     let master = MasterKey::from_hex(MASTER).expect("key");
     let mut link = TenantLink {
@@ -103,13 +114,7 @@ fn delivery(n: usize, salt: usize, client_state: &str) -> Vec<u8> {
 
 async fn webhook_phase(base: &Config, seconds: u64, concurrency: usize) {
     let config = base_config(base);
-    let cluster = Cluster::connect(&config.kafka, &config.topics)
-        .await
-        .expect("cluster");
-    let metrics = Metrics::new();
-    let kafka_metrics = Arc::new(KafkaMetrics::register(&metrics).expect("metrics"));
-    write_link(&config, &cluster, kafka_metrics.clone()).await;
-    let shutdown = Shutdown::new();
+    let (cluster, metrics, kafka_metrics, shutdown) = linked_cluster(&config).await;
     let routes = callsight_teams::ingest_routes(
         &config,
         cluster.bootstrap(),
@@ -219,13 +224,7 @@ async fn fetch_phase(base: &Config, records: usize) {
     config.graph.login_url = sim.login_url();
     config.graph.client_id = sim.client_id();
     config.graph.client_secret = Secret(sim.client_secret());
-    let cluster = Cluster::connect(&config.kafka, &config.topics)
-        .await
-        .expect("cluster");
-    let metrics = Metrics::new();
-    let kafka_metrics = Arc::new(KafkaMetrics::register(&metrics).expect("metrics"));
-    write_link(&config, &cluster, kafka_metrics.clone()).await;
-    let shutdown = Shutdown::new();
+    let (cluster, metrics, kafka_metrics, shutdown) = linked_cluster(&config).await;
     callsight_teams::start_fetch(
         &config,
         cluster.bootstrap(),
