@@ -49,7 +49,6 @@ fn base_config(base: &Config) -> Config {
     config
 }
 
-/// Writes the tenant's link (with a subscription far from expiry) to `teams.links`.
 /// An embedded cluster with the benchmark tenant's link written, fresh metrics and a shutdown.
 async fn linked_cluster(config: &Config) -> (Cluster, Metrics, Arc<KafkaMetrics>, Shutdown) {
     let cluster = Cluster::connect(&config.kafka, &config.topics)
@@ -61,6 +60,7 @@ async fn linked_cluster(config: &Config) -> (Cluster, Metrics, Arc<KafkaMetrics>
     (cluster, metrics, kafka_metrics, Shutdown::new())
 }
 
+/// Writes the tenant's link (with a subscription far from expiry) to `teams.links`.
 async fn write_link(config: &Config, cluster: &Cluster, kafka_metrics: Arc<KafkaMetrics>) {
     let master = MasterKey::from_hex(MASTER).expect("key");
     let mut link = TenantLink {
@@ -177,7 +177,8 @@ async fn webhook_phase(base: &Config, seconds: u64, concurrency: usize) {
             load.failed,
         );
     }
-    shutdown.token.cancel();
+    // Its roles stop (their consumers commit and leave) while the embedded broker still runs.
+    shutdown.drain(Duration::from_secs(30)).await;
 }
 
 async fn fetch_phase(base: &Config, records: usize) {
@@ -287,7 +288,8 @@ async fn fetch_phase(base: &Config, records: usize) {
         secs,
         stats.graph_requests
     );
-    shutdown.token.cancel();
+    // Its roles stop (their consumers commit and leave) while the embedded broker still runs.
+    shutdown.drain(Duration::from_secs(30)).await;
 }
 
 /// Runs the webhook phase for `seconds` with `concurrency` senders, then the fetcher over

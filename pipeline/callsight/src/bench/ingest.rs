@@ -142,6 +142,7 @@ pub async fn load(mut config: Config, seconds: u64, concurrency: usize, only: &s
         )
         .await;
     }
-    shutdown.token.cancel();
+    // Its roles stop (their consumers commit and leave) while the embedded broker still runs.
+    shutdown.drain(Duration::from_secs(30)).await;
     drop(cluster);
 }
