@@ -672,10 +672,44 @@ async fn callsight_throughput(fed: &Fed) -> (Shutdown, Metrics, f64, f64) {
     (shutdown, metrics, rate, seconds)
 }
 
+/// The consumer the processor uses, alone: telemetry records per second from the fed broker
+/// with nothing done to them (counted and dropped). What the processor could reach at most on
+/// this machine with the broker beside it.
+async fn consumer_alone(fed: &Fed) -> f64 {
+    let (handle, mut events) = consumer::start(
+        &fed.config.kafka,
+        fed.cluster.bootstrap(),
+        "bench-consumer-alone",
+        &[&fed.config.topics.telemetry.name],
+        fed.kafka_metrics.clone(),
+    )
+    .expect("a consumer");
+    let mut taken = 0u64;
+    let mut first = None;
+    while taken < fed.produced {
+        match events.recv().await {
+            Some(ConsumerEvent::Record(_)) => {
+                first.get_or_insert_with(Instant::now);
+                taken += 1;
+            }
+            Some(_) => {}
+            None => panic!("the consumer stopped"),
+        }
+    }
+    let seconds = first.map_or(0.0, |f| f.elapsed().as_secs_f64());
+    tokio::task::spawn_blocking(move || handle.stop())
+        .await
+        .expect("the consumer stops");
+    // The first record is not in the span.
+    (taken - 1) as f64 / seconds.max(1e-3)
+}
+
 /// `kafka`: the campus through the embedded broker into a process role, then leg latency, then
 /// a second processor restoring every partition by replay.
 pub async fn kafka(clients: usize, minutes: i64, legs: usize) {
     let fed = feed(clients, minutes).await;
+    let alone = consumer_alone(&fed).await;
+    eprintln!("the consumer alone took every record; starting the processor");
     let (shutdown, metrics, rate, seconds) = callsight_throughput(&fed).await;
     let Fed {
         dir,
@@ -763,6 +797,9 @@ pub async fn kafka(clients: usize, minutes: i64, legs: usize) {
     println!("  samples                {produced}");
     println!(
         "  from Kafka through the state {rate:.0} samples/s ({seconds:.1} s from the first applied)"
+    );
+    println!(
+        "  the consumer alone     {alone:.0} records/s (same broker and settings, records dropped)"
     );
     println!(
         "  leg to verdict         p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} legs ({} partial; causes {:?})",
