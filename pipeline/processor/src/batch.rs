@@ -32,17 +32,17 @@ pub(crate) struct Shared<'a> {
 }
 
 /// One partition's share of the batch.
-pub(crate) struct Job<'p, 'r> {
+pub(crate) struct Job<'p> {
     /// The partition.
     pub partition: &'p mut Partition,
-    /// Its records, in order.
-    pub records: Vec<&'r ConsumedRecord>,
+    /// Its records, in order (a decoded sample's payload moves into what the windows keep).
+    pub records: Vec<ConsumedRecord>,
     /// Replaying up to these offsets.
     pub restore: Option<Committed>,
 }
 
 /// What became of a job.
-pub(crate) enum Outcome<'r> {
+pub(crate) enum Outcome {
     /// Applied (or failed to be): outputs and counts, and the time applying took.
     Applied(Result<(Vec<Outgoing>, Counts), StateError>, Duration),
     /// Some records do not decode: they go to the dead-letter topic before the decoded rest
@@ -51,7 +51,7 @@ pub(crate) enum Outcome<'r> {
         /// The records that decoded, in order.
         decoded: Vec<Record>,
         /// Those that did not, with why.
-        failed: Vec<(&'r ConsumedRecord, CodecError)>,
+        failed: Vec<(ConsumedRecord, CodecError)>,
         /// The job's restore bound, for applying the rest.
         restore: Option<Committed>,
     },
@@ -59,21 +59,17 @@ pub(crate) enum Outcome<'r> {
 
 /// Decodes and applies `jobs` on up to `threads` threads (the caller's one included); the
 /// outcomes are in the order of the jobs.
-pub(crate) fn run<'r>(
-    shared: &Shared<'_>,
-    jobs: Vec<Job<'_, 'r>>,
-    threads: usize,
-) -> Vec<Outcome<'r>> {
+pub(crate) fn run(shared: &Shared<'_>, jobs: Vec<Job<'_>>, threads: usize) -> Vec<Outcome> {
     let count = jobs.len();
     let threads = threads.clamp(1, count.max(1));
     if threads == 1 {
         return jobs.into_iter().map(|job| one(shared, job)).collect();
     }
     // Largest first, so that one big partition does not start last.
-    let mut queue: Vec<(usize, Job<'_, 'r>)> = jobs.into_iter().enumerate().collect();
+    let mut queue: Vec<(usize, Job<'_>)> = jobs.into_iter().enumerate().collect();
     queue.sort_by_key(|(_, job)| job.records.len());
     let queue = Mutex::new(queue);
-    let done: Mutex<Vec<Option<Outcome<'r>>>> = Mutex::new((0..count).map(|_| None).collect());
+    let done: Mutex<Vec<Option<Outcome>>> = Mutex::new((0..count).map(|_| None).collect());
     let work = || {
         loop {
             let Some((index, job)) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop() else {
@@ -103,11 +99,11 @@ pub(crate) fn run<'r>(
         .collect()
 }
 
-fn one<'r>(shared: &Shared<'_>, job: Job<'_, 'r>) -> Outcome<'r> {
+fn one(shared: &Shared<'_>, job: Job<'_>) -> Outcome {
     let mut decoded = Vec::with_capacity(job.records.len());
     let mut failed = Vec::new();
-    for record in job.records {
-        match decode(shared, record) {
+    for mut record in job.records {
+        match decode(shared, &mut record) {
             Ok(r) => decoded.push(r),
             Err(e) => failed.push((record, e)),
         }
@@ -143,11 +139,17 @@ pub(crate) fn apply(
     (result, started.elapsed())
 }
 
-fn decode(shared: &Shared<'_>, record: &ConsumedRecord) -> Result<Record, CodecError> {
+/// Decodes a record; a sample's payload moves out of it (into what the windows keep) when it
+/// decoded, and stays with it when it did not (for the dead-letter topic).
+fn decode(shared: &Shared<'_>, record: &mut ConsumedRecord) -> Result<Record, CodecError> {
     let payload = record.payload.as_deref().unwrap_or_default();
     if record.topic == shared.telemetry_topic {
         let sample = shared.codec.decode_prepared::<NetworkSample>(payload)?;
-        let bytes = sample_bytes(payload, &sample)?;
+        let bytes = if payload.starts_with(&single_object::MARKER) {
+            record.payload.take().unwrap_or_default()
+        } else {
+            single_object::encode(&sample)?
+        };
         Ok(Record::Sample {
             sample,
             bytes,
@@ -159,14 +161,5 @@ fn decode(shared: &Shared<'_>, record: &ConsumedRecord) -> Result<Record, CodecE
             leg: Box::new(leg),
             offset: record.offset,
         })
-    }
-}
-
-/// Single-object bytes of a sample as consumed (re-encoded when framed otherwise).
-fn sample_bytes(payload: &[u8], sample: &NetworkSample) -> Result<Vec<u8>, CodecError> {
-    if payload.starts_with(&single_object::MARKER) {
-        Ok(payload.to_vec())
-    } else {
-        single_object::encode(sample)
     }
 }

@@ -12,6 +12,7 @@
 
 use callsight_model::types::{NetworkSample, SampleBody, WifiBand};
 use callsight_state::{Window, WindowKey};
+use std::borrow::Cow;
 
 /// The text of a band in entity ids (`band_5ghz`), as the root-cause engine writes it.
 pub fn band_label(band: WifiBand) -> String {
@@ -31,43 +32,53 @@ pub fn site_entity(org: &str, site: &str) -> String {
     format!("{org}|{site}")
 }
 
-/// The window keys of `sample` in `partition`.
-pub fn keys(partition: u32, sample: &NetworkSample) -> Vec<WindowKey> {
-    let key = |window: Window, entity: String| WindowKey {
+/// The window keys of `sample` in `partition` (borrowing its texts where the key holds them
+/// as they are).
+pub fn keys(partition: u32, sample: &NetworkSample) -> Vec<WindowKey<'_>> {
+    let key = |window: Window, entity| WindowKey {
         partition,
         window,
         entity,
         time: sample.time,
         sequence: sample.sequence,
-        source: sample.source.clone(),
+        source: Cow::Borrowed(&sample.source),
     };
     let mut out = Vec::with_capacity(2);
     match &sample.body {
         SampleBody::WirelessClient(c) => {
-            out.push(key(Window::ClientMac, c.client_mac.clone()));
+            out.push(key(Window::ClientMac, Cow::Borrowed(&c.client_mac)));
             if let Some(ip) = c.client_ip.as_ref().filter(|ip| !ip.is_empty()) {
-                out.push(key(Window::BindingByIp, ip.clone()));
+                out.push(key(Window::BindingByIp, Cow::Borrowed(ip)));
             }
         }
         SampleBody::ClientBinding(b) => {
-            out.push(key(Window::Binding, b.client_mac.clone()));
+            out.push(key(Window::Binding, Cow::Borrowed(&b.client_mac)));
             if let Some(ip) = b.client_ip.as_ref().filter(|ip| !ip.is_empty()) {
-                out.push(key(Window::BindingByIp, ip.clone()));
+                out.push(key(Window::BindingByIp, Cow::Borrowed(ip)));
             }
         }
-        SampleBody::ApRadio(r) => out.push(key(Window::Radio, radio_entity(&r.ap_mac, r.band))),
-        SampleBody::Ap(a) => out.push(key(Window::Ap, a.ap_mac.clone())),
+        SampleBody::ApRadio(r) => out.push(key(
+            Window::Radio,
+            Cow::Owned(radio_entity(&r.ap_mac, r.band)),
+        )),
+        SampleBody::Ap(a) => out.push(key(Window::Ap, Cow::Borrowed(&a.ap_mac))),
         SampleBody::SwitchPort(p) => out.push(key(
             Window::Port,
-            callsight_rca::view::port_entity_id(&p.switch_mac, &p.port_id),
+            Cow::Owned(callsight_rca::view::port_entity_id(
+                &p.switch_mac,
+                &p.port_id,
+            )),
         )),
         SampleBody::WanPath(w) => out.push(key(
             Window::Wan,
-            callsight_rca::view::wan_entity_id(&w.gateway_mac, &w.wan_port_id),
+            Cow::Owned(callsight_rca::view::wan_entity_id(
+                &w.gateway_mac,
+                &w.wan_port_id,
+            )),
         )),
         SampleBody::Event(_) => out.push(key(
             Window::SiteEvents,
-            site_entity(&sample.org_id, &sample.site_id),
+            Cow::Owned(site_entity(&sample.org_id, &sample.site_id)),
         )),
     }
     // An id with a NUL byte cannot be a key; such an observation is not kept.

@@ -407,7 +407,7 @@ impl Partition {
                         counts.samples += 1;
                     }
                     for key in index::keys(self.id, &sample) {
-                        batch.put_window(&key, bytes.clone());
+                        batch.put_window(&key, &bytes);
                     }
                     self.meta.max_time = Some(
                         self.meta

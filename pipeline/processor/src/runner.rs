@@ -666,25 +666,6 @@ async fn apply(
         return;
     }
     let taken = Instant::now();
-    // Per partition, in order.
-    let mut by_partition: std::collections::BTreeMap<i32, Vec<&ConsumedRecord>> =
-        Default::default();
-    for r in &records {
-        if !owned.contains_key(&r.partition) {
-            continue;
-        }
-        if let Err(e) = run
-            .codec
-            .prepare(r.payload.as_deref().unwrap_or_default())
-            .await
-        {
-            if dead_letter(run, r, &e).await.is_err() {
-                return;
-            }
-            continue;
-        }
-        by_partition.entry(r.partition).or_default().push(r);
-    }
     // What each partition was given, for offsets: undecodable records count as consumed.
     let mut last: HashMap<i32, (Option<i64>, Option<i64>, usize)> = HashMap::new();
     for r in &records {
@@ -695,6 +676,24 @@ async fn apply(
             entry.1 = Some(r.offset);
         }
         entry.2 += 1;
+    }
+    // Per partition, in order.
+    let mut by_partition: HashMap<i32, Vec<ConsumedRecord>> = HashMap::new();
+    for r in records {
+        if !owned.contains_key(&r.partition) {
+            continue;
+        }
+        if let Err(e) = run
+            .codec
+            .prepare(r.payload.as_deref().unwrap_or_default())
+            .await
+        {
+            if dead_letter(run, &r, &e).await.is_err() {
+                return;
+            }
+            continue;
+        }
+        by_partition.entry(r.partition).or_default().push(r);
     }
     let shared = batch::Shared {
         store: &run.store,
@@ -735,7 +734,7 @@ async fn apply(
                 restore,
             } => {
                 for (record, e) in failed {
-                    if dead_letter(run, record, &e).await.is_err() {
+                    if dead_letter(run, &record, &e).await.is_err() {
                         return;
                     }
                 }

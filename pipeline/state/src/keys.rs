@@ -8,6 +8,8 @@
 //! (sign bit flipped, big-endian); an observation's identity (entity, time, sequence, source) is
 //! its key, so writing it twice writes one record.
 
+use std::borrow::Cow;
+
 /// Which window an observation belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
@@ -48,21 +50,22 @@ impl Window {
     }
 }
 
-/// The identity of one observation in a window.
+/// The identity of one observation in a window. Its texts are borrowed when written (from the
+/// observation itself) and owned when read back.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct WindowKey {
+pub struct WindowKey<'a> {
     /// Kafka partition.
     pub partition: u32,
     /// Window.
     pub window: Window,
     /// Entity id (no NUL byte).
-    pub entity: String,
+    pub entity: Cow<'a, str>,
     /// Event time, epoch ms.
     pub time: i64,
     /// Source sequence.
     pub sequence: i64,
     /// Source.
-    pub source: String,
+    pub source: Cow<'a, str>,
 }
 
 /// Sortable big-endian bytes of a signed time.
@@ -85,25 +88,34 @@ pub fn window_prefix(partition: u32, window: Window, entity: &str) -> Vec<u8> {
     key
 }
 
-impl WindowKey {
+impl WindowKey<'_> {
     /// The key bytes.
     pub fn encode(&self) -> Vec<u8> {
-        let mut key = window_prefix(self.partition, self.window, &self.entity);
-        key.extend_from_slice(&time_bytes(self.time));
-        key.extend_from_slice(&time_bytes(self.sequence));
-        key.extend_from_slice(self.source.as_bytes());
+        let mut key = Vec::with_capacity(22 + self.entity.len() + self.source.len());
+        self.encode_into(&mut key);
         key
     }
 
+    /// Appends the key bytes to `buf`.
+    pub fn encode_into(&self, buf: &mut Vec<u8>) {
+        buf.extend_from_slice(&self.partition.to_be_bytes());
+        buf.push(self.window as u8);
+        buf.extend_from_slice(self.entity.as_bytes());
+        buf.push(0);
+        buf.extend_from_slice(&time_bytes(self.time));
+        buf.extend_from_slice(&time_bytes(self.sequence));
+        buf.extend_from_slice(self.source.as_bytes());
+    }
+
     /// Reads key bytes back.
-    pub fn decode(key: &[u8]) -> Option<WindowKey> {
+    pub fn decode(key: &[u8]) -> Option<WindowKey<'static>> {
         let partition = u32::from_be_bytes(key.get(..4)?.try_into().ok()?);
         let window = Window::from_byte(*key.get(4)?)?;
         let nul = 5 + key.get(5..)?.iter().position(|b| *b == 0)?;
-        let entity = std::str::from_utf8(&key[5..nul]).ok()?.to_string();
+        let entity = Cow::Owned(std::str::from_utf8(&key[5..nul]).ok()?.to_string());
         let time = time_from(key.get(nul + 1..)?)?;
         let sequence = time_from(key.get(nul + 9..)?)?;
-        let source = std::str::from_utf8(key.get(nul + 17..)?).ok()?.to_string();
+        let source = Cow::Owned(std::str::from_utf8(key.get(nul + 17..)?).ok()?.to_string());
         Some(WindowKey {
             partition,
             window,
@@ -178,7 +190,7 @@ mod tests {
             sequence in any::<i64>(),
             source in "[a-z:]{0,12}",
         ) {
-            let a = WindowKey { partition, window: Window::Radio, entity: entity.clone(), time: t1, sequence, source: source.clone() };
+            let a = WindowKey { partition, window: Window::Radio, entity: entity.clone().into(), time: t1, sequence, source: source.clone().into() };
             let b = WindowKey { time: t2, ..a.clone() };
             prop_assert_eq!(WindowKey::decode(&a.encode()), Some(a.clone()));
             prop_assert_eq!(window_key_time(&a.encode()), Some(t1));
@@ -199,7 +211,7 @@ mod tests {
             entity: "aab".into(),
             time: 0,
             sequence: 0,
-            source: String::new(),
+            source: "".into(),
         };
         assert!(!long.encode().starts_with(&short));
         assert_eq!(prefix_end(&[1, 0xFF]), vec![2]);

@@ -118,12 +118,23 @@ const WINDOWS: &str = "windows";
 /// Writes applied together, atomically.
 #[derive(Debug, Default)]
 pub struct Batch {
+    /// Observations' keys and values, back to back (one buffer, not two per observation).
+    observations: Vec<u8>,
+    /// Per observation: where its key starts in `observations`, its key's and value's lengths.
+    spans: Vec<Span>,
+    /// The other tables' writes, in order.
     ops: Vec<Op>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: usize,
+    key: usize,
+    value: usize,
 }
 
 #[derive(Debug)]
 enum Op {
-    Window(Vec<u8>, Vec<u8>),
     Put(Table, Vec<u8>, Vec<u8>),
     Delete(Table, Vec<u8>),
 }
@@ -136,17 +147,26 @@ impl Batch {
 
     /// Whether nothing is in it.
     pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
+        self.spans.is_empty() && self.ops.is_empty()
     }
 
     /// Operations in it.
     pub fn len(&self) -> usize {
-        self.ops.len()
+        self.spans.len() + self.ops.len()
     }
 
     /// Upserts an observation.
-    pub fn put_window(&mut self, key: &WindowKey, value: Vec<u8>) {
-        self.ops.push(Op::Window(key.encode(), value));
+    pub fn put_window(&mut self, key: &WindowKey<'_>, value: impl AsRef<[u8]>) {
+        let start = self.observations.len();
+        key.encode_into(&mut self.observations);
+        let key = self.observations.len() - start;
+        let value = value.as_ref();
+        self.observations.extend_from_slice(value);
+        self.spans.push(Span {
+            start,
+            key,
+            value: value.len(),
+        });
     }
 
     /// Upserts `partition | key` in `table`.
@@ -273,17 +293,19 @@ impl Store {
         // Observations go in key order: each lands next to the one before it in the memtable,
         // which makes inserting them much cheaper. A stable sort keeps the last of two writes
         // of one key last; the other tables keep the batch's order.
-        let (mut observations, others): (Vec<Op>, Vec<Op>) = batch
-            .ops
-            .into_iter()
-            .partition(|op| matches!(op, Op::Window(..)));
-        observations.sort_by(|a, b| match (a, b) {
-            (Op::Window(a, _), Op::Window(b, _)) => a.cmp(b),
-            _ => std::cmp::Ordering::Equal,
-        });
-        for op in observations.into_iter().chain(others) {
+        let Batch {
+            observations,
+            mut spans,
+            ops,
+        } = batch;
+        let key = |s: &Span| &observations[s.start..s.start + s.key];
+        spans.sort_by(|a, b| key(a).cmp(key(b)));
+        for span in &spans {
+            let value = span.start + span.key;
+            write.put_cf(windows, key(span), &observations[value..value + span.value]);
+        }
+        for op in ops {
             match op {
-                Op::Window(k, v) => write.put_cf(windows, k, v),
                 Op::Put(t, k, v) => write.put_cf(self.cf(t.name())?, k, v),
                 Op::Delete(t, k) => write.delete_cf(self.cf(t.name())?, k),
             }
@@ -316,7 +338,7 @@ impl Store {
         entity: &str,
         from: i64,
         to: i64,
-    ) -> Result<Vec<(WindowKey, Vec<u8>)>, StateError> {
+    ) -> Result<Vec<(WindowKey<'static>, Vec<u8>)>, StateError> {
         if from > to {
             return Ok(Vec::new());
         }

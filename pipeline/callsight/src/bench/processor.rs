@@ -260,6 +260,22 @@ fn rss() -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// CPU time the whole process has used so far (every thread, user and system), seconds.
+/// `/proc/self/stat` counts in clock ticks of 1/100 s on Linux.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at the state, field 3.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let field = |n: usize| {
+        after
+            .split_whitespace()
+            .nth(n - 3)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (field(14) + field(15)) / 100.0
+}
+
 fn mib(bytes: u64) -> String {
     format!("{:.0} MiB", bytes as f64 / (1 << 20) as f64)
 }
@@ -455,7 +471,7 @@ async fn leg_latency(
 pub async fn peer(clients: usize, minutes: i64, legs: usize) {
     let fed = feed(clients, minutes).await;
     let produced = fed.produced;
-    let (shutdown, _metrics, cs_rate, cs_seconds) = callsight_throughput(&fed).await;
+    let (shutdown, _metrics, cs_rate, cs_seconds, _cpu) = callsight_throughput(&fed).await;
     let verdicts = fed.config.topics.verdicts.name.clone();
     let mut cs: Vec<Duration> = leg_latency(&fed, "bench-verdicts", &verdicts, legs, "cs", |b| {
         single_object::decode::<RootCauseVerdict>(b)
@@ -637,7 +653,7 @@ async fn feed(clients: usize, minutes: i64) -> Fed {
 
 /// Starts the process role on the fed broker and waits until it has taken every sample: the
 /// running processor, and samples per second from the first applied sample to the last.
-async fn callsight_throughput(fed: &Fed) -> (Shutdown, Metrics, f64, f64) {
+async fn callsight_throughput(fed: &Fed) -> (Shutdown, Metrics, f64, f64, f64) {
     let produced = fed.produced;
     let (shutdown, metrics) =
         start_processor(&fed.config, &fed.cluster, fed.kafka_metrics.clone()).await;
@@ -654,7 +670,7 @@ async fn callsight_throughput(fed: &Fed) -> (Shutdown, Metrics, f64, f64) {
     loop {
         let n = telemetry(&metrics);
         if n > 0.0 && first.is_none() {
-            first = Some((Instant::now(), n));
+            first = Some((Instant::now(), n, cpu_seconds()));
         }
         if n >= produced as f64 {
             break;
@@ -666,16 +682,17 @@ async fn callsight_throughput(fed: &Fed) -> (Shutdown, Metrics, f64, f64) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     eprintln!("every sample taken");
-    let (first_at, first_n) = first.expect("samples applied");
+    let (first_at, first_n, first_cpu) = first.expect("samples applied");
     let seconds = first_at.elapsed().as_secs_f64();
-    let rate = (produced as f64 - first_n) / seconds.max(1e-3);
-    (shutdown, metrics, rate, seconds)
+    let samples = produced as f64 - first_n;
+    let cpu = (cpu_seconds() - first_cpu) / samples.max(1.0);
+    (shutdown, metrics, samples / seconds.max(1e-3), seconds, cpu)
 }
 
 /// The consumer the processor uses, alone: telemetry records per second from the fed broker
 /// with nothing done to them (counted and dropped). What the processor could reach at most on
 /// this machine with the broker beside it.
-async fn consumer_alone(fed: &Fed) -> f64 {
+async fn consumer_alone(fed: &Fed) -> (f64, f64) {
     let (handle, mut events) = consumer::start(
         &fed.config.kafka,
         fed.cluster.bootstrap(),
@@ -689,28 +706,31 @@ async fn consumer_alone(fed: &Fed) -> f64 {
     while taken < fed.produced {
         match events.recv().await {
             Some(ConsumerEvent::Record(_)) => {
-                first.get_or_insert_with(Instant::now);
+                first.get_or_insert_with(|| (Instant::now(), cpu_seconds()));
                 taken += 1;
             }
             Some(_) => {}
             None => panic!("the consumer stopped"),
         }
     }
-    let seconds = first.map_or(0.0, |f| f.elapsed().as_secs_f64());
+    let (seconds, cpu) = first.map_or((0.0, 0.0), |(at, cpu)| {
+        (at.elapsed().as_secs_f64(), cpu_seconds() - cpu)
+    });
     tokio::task::spawn_blocking(move || handle.stop())
         .await
         .expect("the consumer stops");
     // The first record is not in the span.
-    (taken - 1) as f64 / seconds.max(1e-3)
+    let records = (taken - 1) as f64;
+    (records / seconds.max(1e-3), cpu / records.max(1.0))
 }
 
 /// `kafka`: the campus through the embedded broker into a process role, then leg latency, then
 /// a second processor restoring every partition by replay.
 pub async fn kafka(clients: usize, minutes: i64, legs: usize) {
     let fed = feed(clients, minutes).await;
-    let alone = consumer_alone(&fed).await;
+    let (alone, alone_cpu) = consumer_alone(&fed).await;
     eprintln!("the consumer alone took every record; starting the processor");
-    let (shutdown, metrics, rate, seconds) = callsight_throughput(&fed).await;
+    let (shutdown, metrics, rate, seconds, cpu) = callsight_throughput(&fed).await;
     let Fed {
         dir,
         config,
@@ -796,10 +816,12 @@ pub async fn kafka(clients: usize, minutes: i64, legs: usize) {
     );
     println!("  samples                {produced}");
     println!(
-        "  from Kafka through the state {rate:.0} samples/s ({seconds:.1} s from the first applied)"
+        "  from Kafka through the state {rate:.0} samples/s ({seconds:.1} s from the first applied; {:.1} µs of CPU per sample, broker included)",
+        cpu * 1e6
     );
     println!(
-        "  the consumer alone     {alone:.0} records/s (same broker and settings, records dropped)"
+        "  the consumer alone     {alone:.0} records/s (same broker and settings, records dropped; {:.1} µs of CPU per record, broker included)",
+        alone_cpu * 1e6
     );
     println!(
         "  leg to verdict         p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} legs ({} partial; causes {:?})",
