@@ -10,6 +10,7 @@
 //! | WAN path | WAN (`gateway_mac/wan_port_id`) |
 //! | network event | the site's events (`org|site`) |
 
+use callsight_model::codec::single_object;
 use callsight_model::types::{NetworkSample, SampleBody, WifiBand};
 use callsight_state::{Window, WindowKey};
 use std::borrow::Cow;
@@ -30,6 +31,35 @@ pub fn radio_entity(ap_mac: &str, band: WifiBand) -> String {
 /// The site entity of events: `org|site`.
 pub fn site_entity(org: &str, site: &str) -> String {
     format!("{org}|{site}")
+}
+
+/// What the IP binding window keeps of an observation: the client's MAC, after a zero byte (a
+/// whole observation, as the other windows keep, starts with the single-object marker instead).
+/// The window is read for one thing, which MAC had an IP at a time, over the whole retention;
+/// the whole observation would double what a wireless client's sample writes.
+pub fn ip_binding(sample: &NetworkSample) -> Option<Vec<u8>> {
+    let mac = match &sample.body {
+        SampleBody::WirelessClient(c) => &c.client_mac,
+        SampleBody::ClientBinding(b) => &b.client_mac,
+        _ => return None,
+    };
+    let mut value = Vec::with_capacity(1 + mac.len());
+    value.push(0);
+    value.extend_from_slice(mac.as_bytes());
+    Some(value)
+}
+
+/// The MAC in an IP binding window's value: [`ip_binding`]'s, or that of a whole observation
+/// (as earlier versions kept).
+pub fn ip_binding_mac(value: &[u8]) -> Option<String> {
+    match value.split_first() {
+        Some((0, mac)) => std::str::from_utf8(mac).ok().map(str::to_string),
+        _ => match single_object::decode::<NetworkSample>(value).ok()?.body {
+            SampleBody::WirelessClient(c) => Some(c.client_mac),
+            SampleBody::ClientBinding(b) => Some(b.client_mac),
+            _ => None,
+        },
+    }
 }
 
 /// The window keys of `sample` in `partition` (borrowing its texts where the key holds them
@@ -102,5 +132,27 @@ mod tests {
             );
         }
         assert_eq!(radio_entity("aa", WifiBand::Band5Ghz), "aa/band_5ghz");
+    }
+
+    #[test]
+    fn an_ip_binding_keeps_the_mac_and_whole_observations_still_read() {
+        let mut bound = 0;
+        for sample in samples::network_samples() {
+            let mac = match &sample.body {
+                SampleBody::WirelessClient(c) => c.client_mac.clone(),
+                SampleBody::ClientBinding(b) => b.client_mac.clone(),
+                _ => {
+                    assert_eq!(ip_binding(&sample), None);
+                    continue;
+                }
+            };
+            bound += 1;
+            let compact = ip_binding(&sample).expect("a client has a MAC");
+            assert_eq!(ip_binding_mac(&compact), Some(mac.clone()));
+            let whole = single_object::encode(&sample).expect("encodes");
+            assert_eq!(ip_binding_mac(&whole), Some(mac));
+        }
+        assert!(bound >= 2, "the samples have wireless clients and bindings");
+        assert_eq!(ip_binding_mac(b"\xff\x00"), None);
     }
 }

@@ -103,16 +103,24 @@ pub fn build(
     if client_mac.is_none()
         && let Some(ip) = leg.network.ip_address.as_deref().filter(|i| !i.is_empty())
     {
-        let by_ip = bindings.window(Window::BindingByIp, ip)?;
-        let known = by_ip
-            .iter()
-            .filter(|s| s.time <= window_to)
-            .max_by(|a, b| (a.time, a.sequence).cmp(&(b.time, b.sequence)))
-            .and_then(|s| match &s.body {
-                SampleBody::ClientBinding(b) => Some(b.client_mac.clone()),
-                SampleBody::WirelessClient(c) => Some(c.client_mac.clone()),
-                _ => None,
-            });
+        let known = bindings
+            .store
+            .window(
+                bindings.partition,
+                Window::BindingByIp,
+                ip,
+                bindings.from,
+                bindings.to.min(window_to),
+            )?
+            .into_iter()
+            .filter_map(|(key, value)| {
+                Some((
+                    (key.time, key.sequence),
+                    crate::index::ip_binding_mac(&value)?,
+                ))
+            })
+            .max_by(|a, b| a.0.cmp(&b.0))
+            .map(|(_, mac)| mac);
         if let Some(mac) = known {
             client_mac = Some(mac);
             client_match = MatchMethod::Ip;
@@ -276,4 +284,125 @@ fn baseline_slices(end: i64, span: Span) -> Vec<(i64, i64)> {
         })
         .filter(|(start, _)| *start >= span.expired_before)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use callsight_model::samples;
+    use callsight_model::types::WirelessClientSample;
+    use callsight_state::{Batch, StoreOptions, WindowKey};
+
+    fn client(mac: &str, ip: &str, time: i64, sequence: i64) -> NetworkSample {
+        NetworkSample {
+            org_id: "org".into(),
+            site_id: "site".into(),
+            time,
+            source: "mist".into(),
+            sequence,
+            body: SampleBody::WirelessClient(WirelessClientSample {
+                client_mac: mac.into(),
+                client_ip: Some(ip.into()),
+                ..Default::default()
+            }),
+        }
+    }
+
+    /// Writes `sample` to its windows as the processor does, or, with `whole`, its IP binding
+    /// as a whole observation (as earlier versions kept it).
+    fn put(batch: &mut Batch, sample: &NetworkSample, whole: bool) {
+        let bytes = single_object::encode(sample).expect("encodes");
+        for key in crate::index::keys(0, sample) {
+            match (key.window, whole) {
+                (Window::BindingByIp, false) => {
+                    batch.put_window(&key, crate::index::ip_binding(sample).expect("a client"))
+                }
+                _ => batch.put_window(&key, &bytes),
+            }
+        }
+    }
+
+    #[test]
+    fn a_leg_with_only_an_ip_finds_the_client_that_had_it_last() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path(), &StoreOptions::default()).expect("opens");
+        let minute = 60_000;
+        let mut batch = Batch::new();
+        // The IP was another client's (kept whole), then this one's (kept compact); a third
+        // client had it after the call.
+        put(
+            &mut batch,
+            &client("aaaaaaaaaaaa", "10.0.0.9", 10 * minute, 1),
+            true,
+        );
+        put(
+            &mut batch,
+            &client("bbbbbbbbbbbb", "10.0.0.9", 20 * minute, 2),
+            false,
+        );
+        put(
+            &mut batch,
+            &client("cccccccccccc", "10.0.0.9", 90 * minute, 3),
+            false,
+        );
+        store.write(batch).expect("writes");
+        let key = WindowKey {
+            partition: 0,
+            window: Window::BindingByIp,
+            entity: "10.0.0.9".into(),
+            time: 20 * minute,
+            sequence: 2,
+            source: "mist".into(),
+        };
+        assert_eq!(
+            store
+                .window(0, Window::BindingByIp, "10.0.0.9", 0, 30 * minute)
+                .expect("reads")
+                .iter()
+                .map(|(k, v)| (k == &key, v.len()))
+                .collect::<Vec<_>>()
+                .last(),
+            Some(&(true, 13)),
+            "a compact binding is the MAC after a zero byte"
+        );
+
+        let mut leg = samples::call_leg();
+        leg.org_id = "org".into();
+        leg.site_id = Some("site".into());
+        leg.leg_start = 25 * minute;
+        leg.leg_end = 30 * minute;
+        leg.network.mac_address = None;
+        leg.network.ip_address = Some("10.0.0.9".into());
+        let span = Span {
+            expired_before: 0,
+            margin_ms: minute,
+            baseline_history_ms: 0,
+            baseline_slices: 1,
+        };
+        let view = build(
+            &store,
+            0,
+            &leg,
+            &Inventory::default(),
+            &RcaConfig::default(),
+            span,
+        )
+        .expect("a view");
+        assert_eq!(view.client_match, MatchMethod::Ip);
+        assert_eq!(view.path.client_mac.as_deref(), Some("bbbbbbbbbbbb"));
+
+        // Only the older, whole binding before the call: still read.
+        leg.leg_start = 12 * minute;
+        leg.leg_end = 15 * minute;
+        let view = build(
+            &store,
+            0,
+            &leg,
+            &Inventory::default(),
+            &RcaConfig::default(),
+            span,
+        )
+        .expect("a view");
+        assert_eq!(view.path.client_mac.as_deref(), Some("aaaaaaaaaaaa"));
+    }
 }
