@@ -11,8 +11,10 @@
 //!   to the partitions' state in batches as the process role does (no Kafka): samples per
 //!   second, the process's peak RSS, RocksDB's memory and disk.
 //! - `kafka`: a campus of smaller sites (100 clients each, spread over 16 partitions, since the
-//!   embedded broker keeps only about 5 MiB per partition) produced to the embedded broker, then
-//!   the process role started on it: samples per second from Kafka through the state; then LEGS call legs whose windows are
+//!   embedded broker keeps only about 5 MiB per partition) produced to the embedded broker; the
+//!   processor's consumer alone on it (records per second with nothing done to them, the most the
+//!   processor could reach here); then the process role started on it: samples per second from
+//!   Kafka through the state, and the process's CPU time per sample; then LEGS call legs whose windows are
 //!   complete, one every 20 ms, and the time from producing each to reading its verdict from
 //!   `rca.verdicts`; then a second processor with empty state restoring every partition by
 //!   replay.
