@@ -4,7 +4,7 @@
 
 use callsight_state::{Batch, Store, StoreOptions, Table, Window, WindowKey};
 
-fn key(partition: u32, entity: &str, time: i64, sequence: i64) -> WindowKey {
+fn key(partition: u32, entity: &str, time: i64, sequence: i64) -> WindowKey<'_> {
     WindowKey {
         partition,
         window: Window::Radio,
@@ -32,14 +32,11 @@ fn windows_are_upserted_scanned_by_time_and_expired() {
             &key(1, "ap1/band_5ghz", t * 1000, t),
             format!("v{t}").into_bytes(),
         );
-        batch.put_window(&key(1, "ap1/band_5", t * 1000, t), b"other entity".to_vec());
-        batch.put_window(
-            &key(2, "ap1/band_5ghz", t * 1000, t),
-            b"other partition".to_vec(),
-        );
+        batch.put_window(&key(1, "ap1/band_5", t * 1000, t), b"other entity");
+        batch.put_window(&key(2, "ap1/band_5ghz", t * 1000, t), b"other partition");
     }
     // The same observation again: one record.
-    batch.put_window(&key(1, "ap1/band_5ghz", 5000, 5), b"v5".to_vec());
+    batch.put_window(&key(1, "ap1/band_5ghz", 5000, 5), b"v5");
     store.write(batch).expect("writes");
 
     let found = store
@@ -102,7 +99,7 @@ fn tables_are_ranged_per_partition_and_partitions_drop_whole() {
             batch.put(Table::Legs, 4, &[i], vec![i]);
         }
         batch.put(Table::Meta, 3, b"watermark", b"42".to_vec());
-        batch.put_window(&key(3, "x", 1, 1), b"w".to_vec());
+        batch.put_window(&key(3, "x", 1, 1), b"w");
         store.write(batch).expect("writes");
         let mut batch = Batch::new();
         batch.delete(Table::Legs, 3, &[0]);
@@ -155,9 +152,9 @@ fn within_a_batch_the_last_write_of_a_key_wins() {
     let store = Store::open(dir.path(), &small()).expect("opens");
     let mut batch = Batch::new();
     // Observations are written in key order, the later of two writes of one key last.
-    batch.put_window(&key(1, "b", 5, 1), b"first".to_vec());
-    batch.put_window(&key(1, "a", 9, 1), b"a".to_vec());
-    batch.put_window(&key(1, "b", 5, 1), b"second".to_vec());
+    batch.put_window(&key(1, "b", 5, 1), b"first");
+    batch.put_window(&key(1, "a", 9, 1), b"a");
+    batch.put_window(&key(1, "b", 5, 1), b"second");
     // Other tables keep the batch's order.
     batch.put(Table::Legs, 1, b"leg", b"waiting".to_vec());
     batch.delete(Table::Legs, 1, b"leg");
