@@ -86,7 +86,8 @@ pub enum Record {
     Sample {
         /// The observation.
         sample: NetworkSample,
-        /// Its single-object encoding (what the windows keep).
+        /// Its single-object encoding (what the windows keep, but the IP binding window, which
+        /// keeps only the client's MAC).
         bytes: Vec<u8>,
         /// Offset in `net.telemetry`.
         offset: i64,
