@@ -168,10 +168,10 @@ pub enum BenchCommand {
         #[arg(default_value_t = 240)]
         minutes: i64,
     },
-    /// The processor from Kafka: a campus (100 clients per site, 16 partitions) produced to the
-    /// embedded broker, then the process role on it: samples per second through the state; then
-    /// LEGS legs and each one's time to its verdict; then a second processor restoring every
-    /// partition by replay.
+    /// The processor from Kafka: a campus (100 clients per site, 16 partitions by default)
+    /// produced to the embedded broker, then the process role on it: samples per second through
+    /// the state; then LEGS legs and each one's time to its verdict; then a second processor
+    /// restoring every partition by replay.
     Kafka {
         /// Wireless clients of the campus.
         #[arg(default_value_t = 10_000)]
@@ -182,6 +182,10 @@ pub enum BenchCommand {
         /// Legs timed from production to verdict.
         #[arg(default_value_t = 200)]
         legs: usize,
+        /// Partitions of the topics. The embedded broker keeps about 5 MiB (compressed) per
+        /// partition, about 70,000 of these samples: more partitions hold a larger campus.
+        #[arg(default_value_t = 16)]
+        partitions: i32,
     },
     /// The `kafka` workload through callsight and through the same windowed join written with
     /// Quix Streams (`bench/peer/quix_join.py`), on one broker with the same bytes; run it with

@@ -241,8 +241,9 @@ async fn bench(config: &Config, which: BenchCommand) -> anyhow::Result<ExitCode>
             clients,
             minutes,
             legs,
+            partitions,
         } => {
-            callsight::bench::processor::kafka(clients, minutes, legs).await;
+            callsight::bench::processor::kafka(clients, minutes, legs, partitions).await;
             Ok(ExitCode::SUCCESS)
         }
         BenchCommand::Peer {

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! callsight bench state [CLIENTS] [MINUTES]
-//! callsight bench kafka [CLIENTS] [MINUTES] [LEGS]
+//! callsight bench kafka [CLIENTS] [MINUTES] [LEGS] [PARTITIONS]
 //! callsight bench peer [CLIENTS] [MINUTES] [LEGS]
 //! ```
 //!
@@ -10,7 +10,7 @@
 //!   radios and a switch port, one WAN path per site) reporting every minute for MINUTES, applied
 //!   to the partitions' state in batches as the process role does (no Kafka): samples per
 //!   second, the process's peak RSS, RocksDB's memory and disk.
-//! - `kafka`: a campus of smaller sites (100 clients each, spread over 16 partitions, since the
+//! - `kafka`: a campus of smaller sites (100 clients each, spread over PARTITIONS, 16 by default, since the
 //!   embedded broker keeps only about 5 MiB per partition) produced to the embedded broker; the
 //!   processor's consumer alone on it (records per second with nothing done to them, the most the
 //!   processor could reach here); then the process role started on it: samples per second from
@@ -49,7 +49,8 @@ const CLIENTS_PER_AP: usize = 25;
 const PARTITIONS: i32 = 4;
 const CLIENTS_PER_SITE: usize = 500;
 /// The embedded broker keeps about 5 MiB per partition (older records are dropped), so the
-/// Kafka benchmark spreads smaller sites over more partitions.
+/// Kafka benchmarks spread smaller sites over more partitions: the peer comparison over these,
+/// `kafka` over as many as it is told (these by default).
 const KAFKA_PARTITIONS: i32 = 16;
 const KAFKA_CLIENTS_PER_SITE: usize = 100;
 /// The topic the Quix Streams peer writes its joined records to.
@@ -471,7 +472,7 @@ async fn leg_latency(
 /// `peer`: the `kafka` campus, then the same windowed join with Quix Streams on the same broker
 /// and bytes (run by `bench/peer/compare.sh`).
 pub async fn peer(clients: usize, minutes: i64, legs: usize) {
-    let fed = feed(clients, minutes).await;
+    let fed = feed(clients, minutes, KAFKA_PARTITIONS).await;
     let produced = fed.produced;
     let (shutdown, _metrics, cs_rate, cs_seconds, _cpu) = callsight_throughput(&fed).await;
     let verdicts = fed.config.topics.verdicts.name.clone();
@@ -574,9 +575,9 @@ struct Fed {
     produced: u64,
 }
 
-async fn feed(clients: usize, minutes: i64) -> Fed {
+async fn feed(clients: usize, minutes: i64, partitions: i32) -> Fed {
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = bench_config(&dir.path().join("a"), KAFKA_PARTITIONS);
+    let config = bench_config(&dir.path().join("a"), partitions);
     let cluster = Cluster::connect(&config.kafka, &config.topics)
         .await
         .expect("the embedded broker");
@@ -604,7 +605,7 @@ async fn feed(clients: usize, minutes: i64) -> Fed {
             .expect("delivered");
     }
 
-    let campus = Campus::new(clients, minutes, KAFKA_CLIENTS_PER_SITE, KAFKA_PARTITIONS);
+    let campus = Campus::new(clients, minutes, KAFKA_CLIENTS_PER_SITE, partitions);
     let (mut produced, mut sequence) = (0u64, 0i64);
     let t = Instant::now();
     for minute in 0..minutes {
@@ -631,7 +632,7 @@ async fn feed(clients: usize, minutes: i64) -> Fed {
     );
     // Every record must still be there: the embedded broker drops a partition's oldest records
     // beyond about 5 MiB.
-    for p in 0..KAFKA_PARTITIONS {
+    for p in 0..partitions {
         let (low, high) = feeder
             .client()
             .client()
@@ -728,8 +729,8 @@ async fn consumer_alone(fed: &Fed) -> (f64, f64) {
 
 /// `kafka`: the campus through the embedded broker into a process role, then leg latency, then
 /// a second processor restoring every partition by replay.
-pub async fn kafka(clients: usize, minutes: i64, legs: usize) {
-    let fed = feed(clients, minutes).await;
+pub async fn kafka(clients: usize, minutes: i64, legs: usize, partitions: i32) {
+    let fed = feed(clients, minutes, partitions).await;
     let (alone, alone_cpu) = consumer_alone(&fed).await;
     eprintln!("the consumer alone took every record; starting the processor");
     let (shutdown, metrics, rate, seconds, cpu) = callsight_throughput(&fed).await;
@@ -776,7 +777,7 @@ pub async fn kafka(clients: usize, minutes: i64, legs: usize) {
 
     // Restore: a second processor, its state empty, in the same group.
     eprintln!("{} verdicts read; restoring", latencies.len());
-    let config_b = bench_config(&dir.path().join("b"), KAFKA_PARTITIONS);
+    let config_b = bench_config(&dir.path().join("b"), partitions);
     let t = Instant::now();
     let mut said = Instant::now();
     let (shutdown, metrics) = start_processor(&config_b, cluster, kafka_metrics.clone()).await;
@@ -797,7 +798,7 @@ pub async fn kafka(clients: usize, minutes: i64, legs: usize) {
             "callsight_processor_partitions",
             &["state=\"restoring\""],
         );
-        if live >= KAFKA_PARTITIONS as f64 && restoring == 0.0 {
+        if live >= partitions as f64 && restoring == 0.0 {
             break;
         }
         if said.elapsed() > Duration::from_secs(10) {
@@ -813,7 +814,7 @@ pub async fn kafka(clients: usize, minutes: i64, legs: usize) {
     shutdown.drain(Duration::from_secs(30)).await;
 
     println!(
-        "kafka: {clients} clients, {minutes} minutes, {KAFKA_PARTITIONS} partitions, embedded broker (telemetry produced with a 50 ms linger, fetch.wait.max.ms 5); processor.apply_threads {}",
+        "kafka: {clients} clients, {minutes} minutes, {partitions} partitions, embedded broker (telemetry produced with a 50 ms linger, fetch.wait.max.ms 5); processor.apply_threads {}",
         fed.config.processor.apply_threads()
     );
     println!("  samples                {produced}");
