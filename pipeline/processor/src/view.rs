@@ -379,30 +379,19 @@ mod tests {
             baseline_history_ms: 0,
             baseline_slices: 1,
         };
-        let view = build(
-            &store,
-            0,
-            &leg,
-            &Inventory::default(),
-            &RcaConfig::default(),
-            span,
-        )
-        .expect("a view");
+        let (inventory, rca) = (Inventory::default(), RcaConfig::default());
+        let view_of =
+            |leg: &CallLeg| build(&store, 0, leg, &inventory, &rca, span).expect("a view");
+        let view = view_of(&leg);
         assert_eq!(view.client_match, MatchMethod::Ip);
         assert_eq!(view.path.client_mac.as_deref(), Some("bbbbbbbbbbbb"));
 
         // Only the older, whole binding before the call: still read.
         leg.leg_start = 12 * minute;
         leg.leg_end = 15 * minute;
-        let view = build(
-            &store,
-            0,
-            &leg,
-            &Inventory::default(),
-            &RcaConfig::default(),
-            span,
-        )
-        .expect("a view");
-        assert_eq!(view.path.client_mac.as_deref(), Some("aaaaaaaaaaaa"));
+        assert_eq!(
+            view_of(&leg).path.client_mac.as_deref(),
+            Some("aaaaaaaaaaaa")
+        );
     }
 }
