@@ -184,7 +184,7 @@ pub enum BenchCommand {
         legs: usize,
         /// Partitions of the topics. The embedded broker keeps about 5 MiB (compressed) per
         /// partition, about 70,000 of these samples: more partitions hold a larger campus.
-        #[arg(default_value_t = 16)]
+        #[arg(default_value_t = 16, value_parser = clap::value_parser!(i32).range(1..))]
         partitions: i32,
     },
     /// The `kafka` workload through callsight and through the same windowed join written with

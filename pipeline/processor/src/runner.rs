@@ -724,8 +724,7 @@ async fn apply(
     jobs.sort_by_key(|(p, _)| *p);
     let (partitions, jobs): (Vec<i32>, Vec<batch::Job>) = jobs.into_iter().unzip();
     let outcomes = batch::run(&shared, jobs, run.apply_threads);
-    let mut results = Vec::with_capacity(outcomes.len());
-    for (p, outcome) in partitions.iter().zip(outcomes) {
+    for (p, outcome) in partitions.into_iter().zip(outcomes) {
         let (result, took) = match outcome {
             batch::Outcome::Applied(result, took) => (result, took),
             batch::Outcome::Undecodable {
@@ -738,14 +737,11 @@ async fn apply(
                         return;
                     }
                 }
-                let partition = &mut owned.get_mut(p).expect("owned").partition;
+                let partition = &mut owned.get_mut(&p).expect("owned").partition;
                 batch::apply(&shared, partition, decoded, restore)
             }
         };
         run.metrics.batch_seconds.observe(took.as_secs_f64());
-        results.push((*p, result));
-    }
-    for (p, result) in results {
         let Some(state) = owned.get_mut(&p) else {
             continue;
         };

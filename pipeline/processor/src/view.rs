@@ -50,6 +50,22 @@ impl Reader<'_> {
             self.to,
         )?))
     }
+
+    /// The MAC that had `ip` last in the span, from the IP binding window.
+    fn mac_of_ip(&self, ip: &str) -> Result<Option<String>, StateError> {
+        Ok(self
+            .store
+            .window(self.partition, Window::BindingByIp, ip, self.from, self.to)?
+            .into_iter()
+            .filter_map(|(key, value)| {
+                Some((
+                    (key.time, key.sequence),
+                    crate::index::ip_binding_mac(&value)?,
+                ))
+            })
+            .max_by(|a, b| a.0.cmp(&b.0))
+            .map(|(_, mac)| mac))
+    }
 }
 
 /// The client's attachment as the latest binding at or before `at` shows it.
@@ -102,29 +118,10 @@ pub fn build(
     }
     if client_mac.is_none()
         && let Some(ip) = leg.network.ip_address.as_deref().filter(|i| !i.is_empty())
+        && let Some(mac) = bindings.mac_of_ip(ip)?
     {
-        let known = bindings
-            .store
-            .window(
-                bindings.partition,
-                Window::BindingByIp,
-                ip,
-                bindings.from,
-                bindings.to.min(window_to),
-            )?
-            .into_iter()
-            .filter_map(|(key, value)| {
-                Some((
-                    (key.time, key.sequence),
-                    crate::index::ip_binding_mac(&value)?,
-                ))
-            })
-            .max_by(|a, b| a.0.cmp(&b.0))
-            .map(|(_, mac)| mac);
-        if let Some(mac) = known {
-            client_mac = Some(mac);
-            client_match = MatchMethod::Ip;
-        }
+        client_mac = Some(mac);
+        client_match = MatchMethod::Ip;
     }
     if let Some(mac) = &client_mac {
         path.client_mac = Some(mac.clone());
