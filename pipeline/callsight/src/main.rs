@@ -9,6 +9,12 @@ use clap::Parser;
 use std::io::Write;
 use std::process::ExitCode;
 
+/// jemalloc is the whole process's allocator: it also serves RocksDB's and librdkafka's `malloc`
+/// (README, "Memory").
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = match Config::load(cli.config.as_deref()) {

@@ -674,6 +674,7 @@ async fn callsight_throughput(fed: &Fed) -> (Shutdown, Metrics, f64, f64, f64) {
         let n = telemetry(&metrics);
         if n > 0.0 && first.is_none() {
             first = Some((Instant::now(), n, cpu_seconds()));
+            eprintln!("the first sample was applied");
         }
         if n >= produced as f64 {
             break;
