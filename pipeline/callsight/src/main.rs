@@ -10,7 +10,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 /// jemalloc is the whole process's allocator: it also serves RocksDB's and librdkafka's `malloc`
-/// (README, "Memory").
+/// (README, "Processor", "Memory").
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

@@ -185,9 +185,10 @@ fn within_a_batch_the_last_write_of_a_key_wins() {
 
 #[test]
 fn windows_read_right_from_files_whose_index_and_filters_span_many_pieces() {
-    // Hundreds of entities over an hour, compacted into a file whose index is split into many
-    // 4 KiB partitions: every entity's window still comes back whole and in time order, and an
-    // entity never written (a neighbour's prefix, a shorter one, another band) finds nothing.
+    // Hundreds of entities over an hour, about 5 MB compacted into one file, so that its index
+    // is split into several 4 KiB partitions: every entity's window still comes back whole, in
+    // time order and with its own values, and an entity never written (one past the last, a
+    // shorter name, another band) finds nothing.
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(dir.path(), &small()).expect("opens");
     let entities: Vec<String> = (0..400).map(|e| format!("ap{e:03}/band_5ghz")).collect();
@@ -209,8 +210,13 @@ fn windows_read_right_from_files_whose_index_and_filters_span_many_pieces() {
             .expect("scans");
         assert_eq!(found.len(), 40, "{entity}");
         assert!(found.iter().all(|(k, _)| k.entity == entity.as_str()));
-        assert!(found.windows(2).all(|w| w[0].0.time < w[1].0.time));
-        assert_eq!(found[0].1, format!("{entity} at 10").repeat(8).into_bytes());
+        for ((key, value), minute) in found.iter().zip(10i64..) {
+            assert_eq!(key.time, minute * 60_000, "{entity}");
+            assert_eq!(
+                value,
+                &format!("{entity} at {minute}").repeat(8).into_bytes()
+            );
+        }
     }
     for missing in ["ap400/band_5ghz", "ap0/band_5ghz", "ap001/band_24ghz"] {
         assert!(
