@@ -12,7 +12,7 @@
 
 use callsight_model::codec::single_object;
 use callsight_model::types::{NetworkSample, SampleBody, WifiBand};
-use callsight_state::{Window, WindowKey};
+use callsight_state::{Batch, Window, WindowKey};
 use std::borrow::Cow;
 
 /// The text of a band in entity ids (`band_5ghz`), as the root-cause engine writes it.
@@ -59,6 +59,21 @@ pub fn ip_binding_mac(value: &[u8]) -> Option<String> {
             SampleBody::ClientBinding(b) => Some(b.client_mac),
             _ => None,
         },
+    }
+}
+
+/// Writes an observation to its windows in `partition`: `bytes` (its single-object encoding) to
+/// each, but the IP binding window, which gets [`ip_binding`].
+pub fn put(batch: &mut Batch, partition: u32, sample: &NetworkSample, bytes: &[u8]) {
+    for key in keys(partition, sample) {
+        match key.window {
+            Window::BindingByIp => {
+                if let Some(binding) = ip_binding(sample) {
+                    batch.put_window(&key, binding);
+                }
+            }
+            _ => batch.put_window(&key, bytes),
+        }
     }
 }
 

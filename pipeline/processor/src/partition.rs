@@ -28,7 +28,7 @@ use callsight_model::codec::single_object;
 use callsight_model::types::{CallLeg, NetworkSample, RootCauseVerdict, ScopeAlert};
 use callsight_rca::{LegObservation, RcaConfig, ScopeTracker};
 use callsight_state::keys::time_bytes;
-use callsight_state::{Batch, StateError, Store, Table, Window};
+use callsight_state::{Batch, StateError, Store, Table};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -407,16 +407,7 @@ impl Partition {
                     } else {
                         counts.samples += 1;
                     }
-                    for key in index::keys(self.id, &sample) {
-                        match key.window {
-                            Window::BindingByIp => {
-                                if let Some(binding) = index::ip_binding(&sample) {
-                                    batch.put_window(&key, binding);
-                                }
-                            }
-                            _ => batch.put_window(&key, &bytes),
-                        }
-                    }
+                    index::put(&mut batch, self.id, &sample, &bytes);
                     self.meta.max_time = Some(
                         self.meta
                             .max_time

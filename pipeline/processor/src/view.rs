@@ -305,17 +305,16 @@ mod tests {
         }
     }
 
-    /// Writes `sample` to its windows as the processor does, or, with `whole`, its IP binding
-    /// as a whole observation (as earlier versions kept it).
+    /// Writes `sample` to its windows as the processor does, or, with `whole`, as earlier
+    /// versions did (the whole observation in the IP binding window too).
     fn put(batch: &mut Batch, sample: &NetworkSample, whole: bool) {
         let bytes = single_object::encode(sample).expect("encodes");
-        for key in crate::index::keys(0, sample) {
-            match (key.window, whole) {
-                (Window::BindingByIp, false) => {
-                    batch.put_window(&key, crate::index::ip_binding(sample).expect("a client"))
-                }
-                _ => batch.put_window(&key, &bytes),
+        if whole {
+            for key in crate::index::keys(0, sample) {
+                batch.put_window(&key, &bytes);
             }
+        } else {
+            crate::index::put(batch, 0, sample, &bytes);
         }
     }
 

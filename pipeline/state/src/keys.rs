@@ -81,11 +81,15 @@ fn time_from(bytes: &[u8]) -> Option<i64> {
 /// The prefix of one entity's window: `partition | window | entity | 0x00`.
 pub fn window_prefix(partition: u32, window: Window, entity: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(6 + entity.len());
-    key.extend_from_slice(&partition.to_be_bytes());
-    key.push(window as u8);
-    key.extend_from_slice(entity.as_bytes());
-    key.push(0);
+    prefix_into(&mut key, partition, window, entity);
     key
+}
+
+fn prefix_into(buf: &mut Vec<u8>, partition: u32, window: Window, entity: &str) {
+    buf.extend_from_slice(&partition.to_be_bytes());
+    buf.push(window as u8);
+    buf.extend_from_slice(entity.as_bytes());
+    buf.push(0);
 }
 
 impl WindowKey<'_> {
@@ -98,10 +102,7 @@ impl WindowKey<'_> {
 
     /// Appends the key bytes to `buf`.
     pub fn encode_into(&self, buf: &mut Vec<u8>) {
-        buf.extend_from_slice(&self.partition.to_be_bytes());
-        buf.push(self.window as u8);
-        buf.extend_from_slice(self.entity.as_bytes());
-        buf.push(0);
+        prefix_into(buf, self.partition, self.window, &self.entity);
         buf.extend_from_slice(&time_bytes(self.time));
         buf.extend_from_slice(&time_bytes(self.sequence));
         buf.extend_from_slice(self.source.as_bytes());

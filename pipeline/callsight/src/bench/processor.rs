@@ -10,14 +10,14 @@
 //!   radios and a switch port, one WAN path per site) reporting every minute for MINUTES, applied
 //!   to the partitions' state in batches as the process role does (no Kafka): samples per
 //!   second, the process's peak RSS, RocksDB's memory and disk.
-//! - `kafka`: a campus of smaller sites (100 clients each, spread over PARTITIONS, 16 by default, since the
-//!   embedded broker keeps only about 5 MiB per partition) produced to the embedded broker; the
-//!   processor's consumer alone on it (records per second with nothing done to them, the most the
-//!   processor could reach here); then the process role started on it: samples per second from
-//!   Kafka through the state, and the process's CPU time per sample; then LEGS call legs whose windows are
-//!   complete, one every 20 ms, and the time from producing each to reading its verdict from
-//!   `rca.verdicts`; then a second processor with empty state restoring every partition by
-//!   replay.
+//! - `kafka`: a campus of smaller sites (100 clients each, spread over PARTITIONS, 16 by
+//!   default, since the embedded broker keeps only about 5 MiB per partition) produced to the
+//!   embedded broker; the processor's consumer alone on it (records per second with nothing done
+//!   to them, the most the processor could reach here); then the process role started on it:
+//!   samples per second from Kafka through the state, and the process's CPU time per sample;
+//!   then LEGS call legs whose windows are complete, one every 20 ms, and the time from
+//!   producing each to reading its verdict from `rca.verdicts`; then a second processor with
+//!   empty state restoring every partition by replay.
 //! - `peer`: the `kafka` campus, then the same windowed join written with Quix Streams
 //!   (`bench/peer/quix_join.py`, run by `bench/peer/compare.sh`) on the same broker and bytes:
 //!   throughput and leg latency of both, side by side.
