@@ -2,7 +2,7 @@
 //!
 //! | observation | windows (entity) |
 //! |---|---|
-//! | wireless client | client by MAC; client IP binding when it carries an IP |
+//! | wireless client | client by MAC; client IP binding when it carries an IP ([`crate::ip_binding`]) |
 //! | client binding (join, roam, IP learned, wired attach) | binding by MAC; binding by IP |
 //! | AP radio | radio (`ap_mac/band`) |
 //! | AP | AP (`ap_mac`) |
@@ -10,7 +10,7 @@
 //! | WAN path | WAN (`gateway_mac/wan_port_id`) |
 //! | network event | the site's events (`org|site`) |
 
-use callsight_model::codec::single_object;
+use crate::ip_binding;
 use callsight_model::types::{NetworkSample, SampleBody, WifiBand};
 use callsight_state::{Batch, Window, WindowKey};
 use std::borrow::Cow;
@@ -33,43 +33,23 @@ pub fn site_entity(org: &str, site: &str) -> String {
     format!("{org}|{site}")
 }
 
-/// What the IP binding window keeps of an observation: the client's MAC, after a zero byte (a
-/// whole observation, as the other windows keep, starts with the single-object marker instead).
-/// The window is read for one thing, which MAC had an IP at a time, over the whole retention;
-/// the whole observation would double what a wireless client's sample writes.
-pub fn ip_binding(sample: &NetworkSample) -> Option<Vec<u8>> {
-    let mac = match &sample.body {
-        SampleBody::WirelessClient(c) => &c.client_mac,
-        SampleBody::ClientBinding(b) => &b.client_mac,
-        _ => return None,
-    };
-    let mut value = Vec::with_capacity(1 + mac.len());
-    value.push(0);
-    value.extend_from_slice(mac.as_bytes());
-    Some(value)
-}
-
-/// The MAC in an IP binding window's value: [`ip_binding`]'s, or that of a whole observation
-/// (as earlier versions kept).
-pub fn ip_binding_mac(value: &[u8]) -> Option<String> {
-    match value.split_first() {
-        Some((0, mac)) => std::str::from_utf8(mac).ok().map(str::to_string),
-        _ => match single_object::decode::<NetworkSample>(value).ok()?.body {
-            SampleBody::WirelessClient(c) => Some(c.client_mac),
-            SampleBody::ClientBinding(b) => Some(b.client_mac),
-            _ => None,
-        },
-    }
-}
-
 /// Writes an observation to its windows in `partition`: `bytes` (its single-object encoding) to
-/// each, but the IP binding window, which gets [`ip_binding`].
-pub fn put(batch: &mut Batch, partition: u32, sample: &NetworkSample, bytes: &[u8]) {
+/// each, but the IP binding window, which gets the MAC, and only when `written` says the window
+/// lacks it ([`crate::ip_binding`]).
+pub fn put(
+    batch: &mut Batch,
+    partition: u32,
+    sample: &NetworkSample,
+    bytes: &[u8],
+    written: &mut ip_binding::Written,
+) {
     for key in keys(partition, sample) {
         match key.window {
             Window::BindingByIp => {
-                if let Some(binding) = ip_binding(sample) {
-                    batch.put_window(&key, binding);
+                if let Some((mac, ip)) = ip_binding::binding(sample)
+                    && written.admit(ip, mac, sample.time, sample.sequence)
+                {
+                    batch.put_window(&key, ip_binding::value(mac));
                 }
             }
             _ => batch.put_window(&key, bytes),
@@ -147,27 +127,5 @@ mod tests {
             );
         }
         assert_eq!(radio_entity("aa", WifiBand::Band5Ghz), "aa/band_5ghz");
-    }
-
-    #[test]
-    fn an_ip_binding_keeps_the_mac_and_whole_observations_still_read() {
-        let mut bound = 0;
-        for sample in samples::network_samples() {
-            let mac = match &sample.body {
-                SampleBody::WirelessClient(c) => c.client_mac.clone(),
-                SampleBody::ClientBinding(b) => b.client_mac.clone(),
-                _ => {
-                    assert_eq!(ip_binding(&sample), None);
-                    continue;
-                }
-            };
-            bound += 1;
-            let compact = ip_binding(&sample).expect("a client has a MAC");
-            assert_eq!(ip_binding_mac(&compact), Some(mac.clone()));
-            let whole = single_object::encode(&sample).expect("encodes");
-            assert_eq!(ip_binding_mac(&whole), Some(mac));
-        }
-        assert!(bound >= 2, "the samples have wireless clients and bindings");
-        assert_eq!(ip_binding_mac(b"\xff\x00"), None);
     }
 }

@@ -3,6 +3,7 @@
 //!
 //! Layout:
 //! - [`index`]: which windows an observation belongs to.
+//! - [`ip_binding`]: what the IP binding window keeps, and which MAC had an IP, read from it.
 //! - [`view`]: a leg's client, path and observations, read from the windows.
 //! - [`partition`]: one partition's event-time processing (watermark, waiting legs,
 //!   evaluation, revisions, scope, outbox); synchronous, no Kafka.
@@ -12,6 +13,7 @@
 
 mod batch;
 pub mod index;
+pub mod ip_binding;
 pub mod metrics;
 pub mod partition;
 pub mod runner;

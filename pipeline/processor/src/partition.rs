@@ -19,8 +19,8 @@
 //!   `LegObservation::sequence`); its observations are kept in the store, so a restart rebuilds
 //!   it.
 
-use crate::index;
 use crate::view::{self, Span};
+use crate::{index, ip_binding};
 use callsight_core::Config;
 use callsight_core::config::ClassificationConfig;
 use callsight_inventory::Inventory;
@@ -294,6 +294,8 @@ pub struct Partition {
     last_evaluated_end: i64,
     /// Event time of the last alert update.
     alerted_at: i64,
+    /// What the IP binding window was given.
+    ip_bindings: ip_binding::Written,
 }
 
 impl std::fmt::Debug for Partition {
@@ -335,6 +337,7 @@ impl Partition {
             next_outbox,
             last_evaluated_end: i64::MIN,
             alerted_at: i64::MIN,
+            ip_bindings: ip_binding::Written::default(),
         })
     }
 
@@ -407,7 +410,7 @@ impl Partition {
                     } else {
                         counts.samples += 1;
                     }
-                    index::put(&mut batch, self.id, &sample, &bytes);
+                    index::put(&mut batch, self.id, &sample, &bytes, &mut self.ip_bindings);
                     self.meta.max_time = Some(
                         self.meta
                             .max_time
@@ -431,6 +434,7 @@ impl Partition {
         store.write(batch)?;
         let expired = self.expired_before(settings);
         store.set_expiry(self.id, expired);
+        self.ip_bindings.forget_before(expired);
 
         // Waiting legs in offset order, as long as each is ready: a leg is evaluated only after
         // every earlier leg of the partition, so the scope it sees does not depend on batching

@@ -4,6 +4,7 @@
 //! usual values from the hours before it.
 
 use crate::index::{radio_entity, site_entity};
+use crate::ip_binding;
 use callsight_inventory::Inventory;
 use callsight_model::codec::single_object;
 use callsight_model::types::{
@@ -51,20 +52,21 @@ impl Reader<'_> {
         )?))
     }
 
-    /// The MAC that had `ip` last in the span, from the IP binding window.
+    /// The MAC that had `ip` last in the span, from the IP binding window (whole buckets).
     fn mac_of_ip(&self, ip: &str) -> Result<Option<String>, StateError> {
-        Ok(self
+        let from = ip_binding::first_whole_bucket(self.from);
+        let entries = self
             .store
-            .window(self.partition, Window::BindingByIp, ip, self.from, self.to)?
+            .window(self.partition, Window::BindingByIp, ip, from, self.to)?
             .into_iter()
             .filter_map(|(key, value)| {
-                Some((
-                    (key.time, key.sequence),
-                    crate::index::ip_binding_mac(&value)?,
-                ))
-            })
-            .max_by(|a, b| a.0.cmp(&b.0))
-            .map(|(_, mac)| mac))
+                Some(ip_binding::Entry {
+                    time: key.time,
+                    sequence: key.sequence,
+                    mac: ip_binding::mac(&value)?,
+                })
+            });
+        Ok(ip_binding::latest_mac(entries))
     }
 }
 
@@ -314,7 +316,13 @@ mod tests {
                 batch.put_window(&key, &bytes);
             }
         } else {
-            crate::index::put(batch, 0, sample, &bytes);
+            crate::index::put(
+                batch,
+                0,
+                sample,
+                &bytes,
+                &mut ip_binding::Written::default(),
+            );
         }
     }
 
