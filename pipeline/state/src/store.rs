@@ -237,14 +237,15 @@ impl Store {
         // Column families flush together, so what a batch wrote across them survives together.
         db_options.set_atomic_flush(true);
 
-        let (mut windows, mut block) = base_options(&cache, true);
+        let (mut windows, block) = base_options(&cache, true);
         windows.set_prefix_extractor(SliceTransform::create(
             "callsight.entity",
             keys::entity_prefix,
             Some(keys::has_entity_prefix),
         ));
-        windows.set_memtable_prefix_bloom_ratio(0.05);
-        block.set_bloom_filter(10.0, false);
+        // No prefix bloom filter in the memtable: every observation would pay for it (5-10 %
+        // of the throughput, BENCHMARKS.md), and it would spare a window read only a seek in
+        // the memtable. The files' prefix filters stay.
         windows.set_block_based_table_factory(&block);
         windows.set_write_buffer_size(32 << 20);
         // Every minute brings an observation for each entity, across the whole key space, so
