@@ -34,8 +34,8 @@ pub fn site_entity(org: &str, site: &str) -> String {
 }
 
 /// Writes an observation to its windows in `partition`: `bytes` (its single-object encoding) to
-/// each, but the IP binding window, which gets the MAC, and only when `written` says the window
-/// lacks it ([`crate::ip_binding`]).
+/// each, but the IP binding window, which gets the MAC under a key whose source names the MAC too,
+/// and only when `written` says the window lacks it ([`crate::ip_binding`]).
 pub fn put(
     batch: &mut Batch,
     partition: u32,
@@ -49,6 +49,10 @@ pub fn put(
                 if let Some((mac, ip)) = ip_binding::binding(sample)
                     && written.admit(ip, mac, sample.time, sample.sequence)
                 {
+                    let key = WindowKey {
+                        source: Cow::Owned(ip_binding::key_source(mac, &sample.source)),
+                        ..key
+                    };
                     batch.put_window(&key, ip_binding::value(mac));
                 }
             }
@@ -58,7 +62,7 @@ pub fn put(
 }
 
 /// The window keys of `sample` in `partition` (borrowing its texts where the key holds them
-/// as they are).
+/// as they are). An IP binding's key is written with a longer source ([`put`]).
 pub fn keys(partition: u32, sample: &NetworkSample) -> Vec<WindowKey<'_>> {
     let key = |window: Window, entity| WindowKey {
         partition,

@@ -4,17 +4,25 @@
 //! Wireless clients report their IP with every sample, about once a minute, and the answer
 //! changes rarely. So the window does not keep every sample's binding: per IP, it keeps the
 //! earliest observation of each MAC in each ten-minute bucket ([`BUCKET_MS`]), and
-//! [`latest_mac`] answers from those alone: in the latest bucket that has any, the MAC that
-//! came last. A client reporting every minute writes one entry per ten minutes instead of ten.
+//! [`latest_mac`] answers from those alone: in the latest bucket that has any, the MAC whose
+//! earliest observation there is the latest. A client reporting every minute writes one entry
+//! per ten minutes instead of ten.
 //!
-//! What is already written is remembered per partition ([`Written`]). That memory may forget
-//! (a restart, a partition moving, eviction): the observation is then written again, an upsert
-//! of the same key. The window always holds each (bucket, MAC)'s earliest observation and
-//! possibly more of them, and [`latest_mac`] reads the same answer from any such set, so the
-//! answer does not depend on arrival order, batching, restarts or replays.
+//! What is already written is remembered per partition ([`Written`]). That memory may forget (a
+//! restart, a partition moving, a bucket left behind by the watermark): the observation is then
+//! written again, an upsert of the same key. The window always holds each (bucket, MAC)'s
+//! earliest observation and possibly more of them, and [`latest_mac`] reads the same answer from
+//! any such set, so the answer does not depend on arrival order, batching, restarts or replays.
+//! Two conditions keep it so:
+//! - two MACs never share a key: the key's source is the MAC and the sample's source
+//!   ([`key_source`]), so one cannot overwrite the other's earliest observation;
+//! - readers start at a whole bucket ([`first_whole_bucket`]): in the bucket the expiry cuts,
+//!   compaction may have dropped a MAC's earliest observation and not its later ones. So up to
+//!   ten minutes at the far end of the retention are not read.
 //!
-//! The answer is that of "the MAC seen last with the IP" but for an IP passed back and forth
-//! within ten minutes (for example A, B, then A again: B, which came last).
+//! The answer is that of "the MAC seen last with the IP" but for an IP handed back and forth
+//! within ten minutes (for example A, B, then A again: B, whose earliest observation in the
+//! bucket is the latest, although A was seen last).
 
 use callsight_model::codec::single_object;
 use callsight_model::types::{NetworkSample, SampleBody};
@@ -28,29 +36,42 @@ pub fn bucket(time: i64) -> i64 {
     time.saturating_sub(time.rem_euclid(BUCKET_MS))
 }
 
-/// The start of the first bucket entirely at or after `time`. Readers start there: before it, the
-/// expiry may have dropped a bucket's earliest observation but not its later ones.
+/// The start of the first bucket entirely at or after `time` (`time` itself for `i64::MIN`:
+/// nothing expired). Readers start there: before it, the expiry may have dropped a bucket's
+/// earliest observation but not its later ones.
 pub fn first_whole_bucket(time: i64) -> i64 {
-    let start = bucket(time);
-    if start == time {
-        start
+    let into = time.rem_euclid(BUCKET_MS);
+    if into == 0 || time == i64::MIN {
+        time
     } else {
-        start.saturating_add(BUCKET_MS)
+        time.saturating_add(BUCKET_MS - into)
     }
 }
 
-/// The client MAC and IP an observation binds, if it binds one.
+/// The client MAC and IP an observation binds, if it binds one (a MAC with a NUL byte cannot be
+/// told apart in a key, and binds nothing).
 pub fn binding(sample: &NetworkSample) -> Option<(&str, &str)> {
     let (mac, ip) = match &sample.body {
         SampleBody::WirelessClient(c) => (&c.client_mac, c.client_ip.as_ref()?),
         SampleBody::ClientBinding(b) => (&b.client_mac, b.client_ip.as_ref()?),
         _ => return None,
     };
-    Some((mac.as_str(), ip.as_str())).filter(|(_, ip)| !ip.is_empty())
+    Some((mac.as_str(), ip.as_str())).filter(|(mac, ip)| !ip.is_empty() && !mac.contains('\0'))
+}
+
+/// The source part of an entry's key: the MAC, a NUL byte, the sample's source. Two MACs seen
+/// with one IP at the same time, sequence and source keep two entries.
+pub fn key_source(mac: &str, source: &str) -> String {
+    let mut key = String::with_capacity(mac.len() + 1 + source.len());
+    key.push_str(mac);
+    key.push('\0');
+    key.push_str(source);
+    key
 }
 
 /// What the window keeps of an observation: the client's MAC, after a zero byte (a whole
-/// observation, as versions before 2026-11-28 kept, starts with the single-object marker).
+/// observation, as versions before the evening of 2026-11-28 kept, starts with the single-object
+/// marker).
 pub fn value(mac: &str) -> Vec<u8> {
     let mut value = Vec::with_capacity(1 + mac.len());
     value.push(0);
@@ -158,7 +179,8 @@ impl Written {
         true
     }
 
-    /// Forgets the buckets that end before `time` (expired ones), once per bucket.
+    /// Forgets the groups of buckets before the one `time` is in, once per bucket. Safe at any
+    /// time: a forgotten group's next observation is written again.
     pub fn forget_before(&mut self, time: i64) {
         let from = bucket(time);
         if from > self.kept_from {
@@ -209,6 +231,17 @@ mod tests {
         assert_eq!(first_whole_bucket(20 * MINUTE), 20 * MINUTE);
         assert_eq!(first_whole_bucket(20 * MINUTE + 1), 30 * MINUTE);
         assert_eq!(first_whole_bucket(i64::MIN), i64::MIN);
+        // The first whole bucket after the one cut short at the bottom of the range.
+        let next = first_whole_bucket(i64::MIN + 1);
+        assert_eq!(next.rem_euclid(BUCKET_MS), 0);
+        assert!(next > i64::MIN + 1 && next - (i64::MIN + 1) < BUCKET_MS);
+        assert_eq!(bucket(next), next);
+    }
+
+    #[test]
+    fn two_macs_never_share_a_key() {
+        assert_ne!(key_source("aa", "mist"), key_source("bb", "mist"));
+        assert_eq!(key_source("aa", "mist"), "aa\0mist");
     }
 
     #[test]
@@ -229,62 +262,90 @@ mod tests {
     }
 
     proptest! {
-        /// Whatever the order observations arrive in, however often they arrive and whenever
-        /// the memory is lost, the entries written give the answer every observation would give;
-        /// and that answer is the MAC seen last, unless the IP went back to a MAC within a bucket.
+        /// Whatever the order observations arrive in, however often they arrive, whenever the
+        /// memory is lost or pruned and whatever the expiry dropped below the reader's start,
+        /// the entries written give, per IP, the answer every observation would give; and that
+        /// answer is the MAC seen last, unless the IP went back to a MAC within a bucket.
         #[test]
-        fn the_answer_does_not_depend_on_order_or_forgetting(
-            holders in prop::collection::vec((1usize..4, 1i64..25), 1..8),
+        fn the_answer_does_not_depend_on_order_forgetting_or_expiry(
+            holders in prop::collection::vec((1usize..4, 1i64..25, any::<bool>()), 1..8),
             swaps in prop::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>()), 0..100),
             again in prop::collection::vec(any::<prop::sample::Index>(), 0..30),
-            forget in prop::collection::vec(any::<prop::sample::Index>(), 0..4),
-            from in 0i64..12,
+            forget in prop::collection::vec((any::<prop::sample::Index>(), any::<bool>(), 0i64..200), 0..4),
+            expiry in 0i64..60,
+            expired in prop::collection::vec(any::<bool>(), 64),
             to in 0i64..200,
         ) {
-            // One observation a minute; the IP passes between holders for runs of minutes.
-            let mut observations: Vec<Entry> = Vec::new();
-            for (mac, minutes) in &holders {
+            // One observation a minute; two IPs pass between holders for runs of minutes.
+            let mut observations: Vec<(&str, Entry)> = Vec::new();
+            for (mac, minutes, second_ip) in &holders {
+                let ip = if *second_ip { "10.0.0.2" } else { "10.0.0.1" };
                 for _ in 0..*minutes {
                     let n = observations.len() as i64;
-                    observations.push(Entry { time: n * MINUTE, sequence: n, mac: format!("m{mac}") });
+                    observations.push((ip, Entry { time: n * MINUTE, sequence: n, mac: format!("m{mac}") }));
                 }
             }
+
+            // In order and remembering everything: one entry per run of a MAC in a bucket.
+            let mut written = Written::default();
+            let in_order = observations.iter().filter(|(ip, e)| written.admit(ip, &e.mac, e.time, e.sequence)).count();
+            let runs = observations.iter().enumerate().filter(|(i, (ip, e))| {
+                let previous = observations[..*i].iter().rev().find(|(other, _)| other == ip);
+                previous.is_none_or(|(_, p)| (bucket(p.time), &p.mac) != (bucket(e.time), &e.mac))
+            }).count();
+            prop_assert_eq!(in_order, runs);
+
+            // Shuffled, repeated, and forgetting now and then.
             let mut arrivals: Vec<usize> = (0..observations.len()).collect();
             arrivals.extend(again.iter().map(|i| i.index(observations.len())));
             for (a, b) in &swaps {
                 let (a, b) = (a.index(arrivals.len()), b.index(arrivals.len()));
                 arrivals.swap(a, b);
             }
-            let forget: Vec<usize> = forget.iter().map(|i| i.index(arrivals.len())).collect();
             let mut written = Written::default();
-            let mut window: Vec<Entry> = Vec::new();
+            let mut window: Vec<(&str, Entry)> = Vec::new();
             for (n, &i) in arrivals.iter().enumerate() {
-                if forget.contains(&n) {
-                    written = Written::default();
+                for (at, all, before) in &forget {
+                    if at.index(arrivals.len()) == n {
+                        if *all {
+                            written = Written::default();
+                        } else {
+                            written.forget_before(before * MINUTE);
+                        }
+                    }
                 }
-                let o = &observations[i];
-                if written.admit("10.0.0.9", &o.mac, o.time, o.sequence) {
-                    window.push(o.clone());
+                let (ip, o) = &observations[i];
+                if written.admit(ip, &o.mac, o.time, o.sequence) {
+                    window.push((ip, o.clone()));
                 }
             }
-            prop_assert!(window.len() <= arrivals.len());
 
-            // Read as the view reads: from the start of a bucket to some time.
-            let (from, to) = (from * BUCKET_MS, to * MINUTE);
-            let read = |entries: &[Entry]| -> Vec<Entry> {
-                entries.iter().filter(|e| e.time >= from && e.time <= to).cloned().collect()
-            };
-            let every = read(&observations);
-            let answer = latest_mac(read(&window));
-            prop_assert_eq!(&answer, &latest_mac(every.clone()));
+            // The expiry dropped some of what is older than it (compaction reached some files and
+            // not others); readers start at the first whole bucket after it.
+            let expiry = expiry * MINUTE;
+            let mut dropped = expired.iter().cycle();
+            window.retain(|(_, e)| e.time >= expiry || !dropped.next().copied().unwrap_or(false));
+            let (from, to) = (first_whole_bucket(expiry), to * MINUTE);
+            for ip in ["10.0.0.1", "10.0.0.2"] {
+                let read = |entries: &[(&str, Entry)]| -> Vec<Entry> {
+                    entries
+                        .iter()
+                        .filter(|(i, e)| *i == ip && e.time >= from && e.time <= to)
+                        .map(|(_, e)| e.clone())
+                        .collect()
+                };
+                let every = read(&observations);
+                let answer = latest_mac(read(&window));
+                prop_assert_eq!(&answer, &latest_mac(every.clone()));
 
-            let seen_last = every.iter().max_by_key(|e| e.time).map(|e| e.mac.clone());
-            let back_and_forth = every.iter().any(|a| every.iter().any(|b| every.iter().any(|c| {
-                a.mac == c.mac && a.mac != b.mac && a.time < b.time && b.time < c.time
-                    && bucket(a.time) == bucket(c.time)
-            })));
-            if !back_and_forth {
-                prop_assert_eq!(answer, seen_last);
+                let seen_last = every.iter().max_by_key(|e| e.time).map(|e| e.mac.clone());
+                let back_and_forth = every.iter().any(|a| every.iter().any(|b| every.iter().any(|c| {
+                    a.mac == c.mac && a.mac != b.mac && a.time < b.time && b.time < c.time
+                        && bucket(a.time) == bucket(c.time)
+                })));
+                if !back_and_forth {
+                    prop_assert_eq!(answer, seen_last);
+                }
             }
         }
     }

@@ -434,7 +434,11 @@ impl Partition {
         store.write(batch)?;
         let expired = self.expired_before(settings);
         store.set_expiry(self.id, expired);
-        self.ip_bindings.forget_before(expired);
+        // Only late observations fall in buckets behind the watermark; forgetting those groups
+        // bounds the memory by the IPs seen lately.
+        if let Some(watermark) = self.watermark(settings) {
+            self.ip_bindings.forget_before(watermark);
+        }
 
         // Waiting legs in offset order, as long as each is ready: a leg is evaluated only after
         // every earlier leg of the partition, so the scope it sees does not depend on batching

@@ -307,22 +307,21 @@ mod tests {
         }
     }
 
-    /// Writes `sample` to its windows as the processor does, or, with `whole`, as earlier
-    /// versions did (the whole observation in the IP binding window too).
-    fn put(batch: &mut Batch, sample: &NetworkSample, whole: bool) {
+    /// Writes `sample` to its windows as the processor does (remembering in `written`), or,
+    /// with `whole`, as earlier versions did (the whole observation in the IP binding window too).
+    fn put(
+        batch: &mut Batch,
+        written: &mut ip_binding::Written,
+        sample: &NetworkSample,
+        whole: bool,
+    ) {
         let bytes = single_object::encode(sample).expect("encodes");
         if whole {
             for key in crate::index::keys(0, sample) {
                 batch.put_window(&key, &bytes);
             }
         } else {
-            crate::index::put(
-                batch,
-                0,
-                sample,
-                &bytes,
-                &mut ip_binding::Written::default(),
-            );
+            crate::index::put(batch, 0, sample, &bytes, written);
         }
     }
 
@@ -332,21 +331,28 @@ mod tests {
         let store = Store::open(dir.path(), &StoreOptions::default()).expect("opens");
         let minute = 60_000;
         let mut batch = Batch::new();
-        // The IP was another client's (kept whole), then this one's (kept compact); a third
-        // client had it after the call.
+        let mut written = ip_binding::Written::default();
+        // The IP was another client's (kept whole), then this one's, reporting every minute
+        // (kept compact, the first report of each ten minutes only); a third client had it
+        // after the call.
         put(
             &mut batch,
+            &mut written,
             &client("aaaaaaaaaaaa", "10.0.0.9", 10 * minute, 1),
             true,
         );
+        for m in 20..29 {
+            put(
+                &mut batch,
+                &mut written,
+                &client("bbbbbbbbbbbb", "10.0.0.9", m * minute, m),
+                false,
+            );
+        }
         put(
             &mut batch,
-            &client("bbbbbbbbbbbb", "10.0.0.9", 20 * minute, 2),
-            false,
-        );
-        put(
-            &mut batch,
-            &client("cccccccccccc", "10.0.0.9", 90 * minute, 3),
+            &mut written,
+            &client("cccccccccccc", "10.0.0.9", 90 * minute, 90),
             false,
         );
         store.write(batch).expect("writes");
@@ -355,19 +361,20 @@ mod tests {
             window: Window::BindingByIp,
             entity: "10.0.0.9".into(),
             time: 20 * minute,
-            sequence: 2,
-            source: "mist".into(),
+            sequence: 20,
+            source: ip_binding::key_source("bbbbbbbbbbbb", "mist").into(),
         };
+        let entries = store
+            .window(0, Window::BindingByIp, "10.0.0.9", 0, 30 * minute)
+            .expect("reads");
         assert_eq!(
-            store
-                .window(0, Window::BindingByIp, "10.0.0.9", 0, 30 * minute)
-                .expect("reads")
+            entries
                 .iter()
                 .map(|(k, v)| (k == &key, v.len()))
-                .collect::<Vec<_>>()
-                .last(),
-            Some(&(true, 13)),
-            "a compact binding is the MAC after a zero byte"
+                .collect::<Vec<_>>(),
+            vec![(false, entries[0].1.len()), (true, 13)],
+            "the whole binding, then one compact binding (the MAC after a zero byte) for the \
+             nine reports"
         );
 
         let mut leg = samples::call_leg();
@@ -397,5 +404,50 @@ mod tests {
             view_of(&leg).path.client_mac.as_deref(),
             Some("aaaaaaaaaaaa")
         );
+    }
+
+    #[test]
+    fn the_ten_minutes_the_expiry_cuts_are_not_read_so_forgetting_changes_nothing() {
+        let minute = 60_000;
+        // A had the IP at 3 and 8 minutes, B at 6, reported late: A's report at 8 is not
+        // written (A's earliest in those ten minutes is), unless a restart came between.
+        let reports = [
+            client("aaaaaaaaaaaa", "10.0.0.9", 3 * minute, 1),
+            client("aaaaaaaaaaaa", "10.0.0.9", 8 * minute, 3),
+            client("bbbbbbbbbbbb", "10.0.0.9", 6 * minute, 2),
+        ];
+        let mut leg = samples::call_leg();
+        leg.org_id = "org".into();
+        leg.site_id = Some("site".into());
+        leg.leg_start = 7 * minute;
+        leg.leg_end = 9 * minute;
+        leg.network.mac_address = None;
+        leg.network.ip_address = Some("10.0.0.9".into());
+        // Expired before 5 minutes: compaction may have dropped the report at 3.
+        let span = Span {
+            expired_before: 5 * minute,
+            margin_ms: minute,
+            baseline_history_ms: 0,
+            baseline_slices: 1,
+        };
+        let (inventory, rca) = (Inventory::default(), RcaConfig::default());
+        let mut found = Vec::new();
+        for restarted in [false, true] {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let store = Store::open(dir.path(), &StoreOptions::default()).expect("opens");
+            let mut batch = Batch::new();
+            let mut written = ip_binding::Written::default();
+            for (i, report) in reports.iter().enumerate() {
+                if restarted && i == 1 {
+                    written = ip_binding::Written::default();
+                }
+                put(&mut batch, &mut written, report, false);
+            }
+            store.write(batch).expect("writes");
+            let view = build(&store, 0, &leg, &inventory, &rca, span).expect("a view");
+            found.push(view.path.client_mac);
+        }
+        // Reading from 5 minutes would find B without the restart and A with it.
+        assert_eq!(found, vec![None, None]);
     }
 }
