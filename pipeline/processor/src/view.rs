@@ -307,6 +307,28 @@ mod tests {
         }
     }
 
+    /// A leg on `org`/`site` known only by the IP 10.0.0.9.
+    fn ip_leg(start: i64, end: i64) -> CallLeg {
+        let mut leg = samples::call_leg();
+        leg.org_id = "org".into();
+        leg.site_id = Some("site".into());
+        leg.leg_start = start;
+        leg.leg_end = end;
+        leg.network.mac_address = None;
+        leg.network.ip_address = Some("10.0.0.9".into());
+        leg
+    }
+
+    /// A span with a minute of margin, no baselines, expired before `expired_before`.
+    fn span(expired_before: i64) -> Span {
+        Span {
+            expired_before,
+            margin_ms: 60_000,
+            baseline_history_ms: 0,
+            baseline_slices: 1,
+        }
+    }
+
     /// Writes `sample` to its windows as the processor does (remembering in `written`), or,
     /// with `whole`, as earlier versions did (the whole observation in the IP binding window too).
     fn put(
@@ -377,19 +399,8 @@ mod tests {
              nine reports"
         );
 
-        let mut leg = samples::call_leg();
-        leg.org_id = "org".into();
-        leg.site_id = Some("site".into());
-        leg.leg_start = 25 * minute;
-        leg.leg_end = 30 * minute;
-        leg.network.mac_address = None;
-        leg.network.ip_address = Some("10.0.0.9".into());
-        let span = Span {
-            expired_before: 0,
-            margin_ms: minute,
-            baseline_history_ms: 0,
-            baseline_slices: 1,
-        };
+        let mut leg = ip_leg(25 * minute, 30 * minute);
+        let span = span(0);
         let (inventory, rca) = (Inventory::default(), RcaConfig::default());
         let view_of =
             |leg: &CallLeg| build(&store, 0, leg, &inventory, &rca, span).expect("a view");
@@ -416,20 +427,9 @@ mod tests {
             client("aaaaaaaaaaaa", "10.0.0.9", 8 * minute, 3),
             client("bbbbbbbbbbbb", "10.0.0.9", 6 * minute, 2),
         ];
-        let mut leg = samples::call_leg();
-        leg.org_id = "org".into();
-        leg.site_id = Some("site".into());
-        leg.leg_start = 7 * minute;
-        leg.leg_end = 9 * minute;
-        leg.network.mac_address = None;
-        leg.network.ip_address = Some("10.0.0.9".into());
+        let leg = ip_leg(7 * minute, 9 * minute);
         // Expired before 5 minutes: compaction may have dropped the report at 3.
-        let span = Span {
-            expired_before: 5 * minute,
-            margin_ms: minute,
-            baseline_history_ms: 0,
-            baseline_slices: 1,
-        };
+        let span = span(5 * minute);
         let (inventory, rca) = (Inventory::default(), RcaConfig::default());
         let mut found = Vec::new();
         for restarted in [false, true] {
