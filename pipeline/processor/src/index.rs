@@ -76,15 +76,9 @@ pub fn keys(partition: u32, sample: &NetworkSample) -> Vec<WindowKey<'_>> {
     match &sample.body {
         SampleBody::WirelessClient(c) => {
             out.push(key(Window::ClientMac, Cow::Borrowed(&c.client_mac)));
-            if let Some(ip) = c.client_ip.as_ref().filter(|ip| !ip.is_empty()) {
-                out.push(key(Window::BindingByIp, Cow::Borrowed(ip)));
-            }
         }
         SampleBody::ClientBinding(b) => {
             out.push(key(Window::Binding, Cow::Borrowed(&b.client_mac)));
-            if let Some(ip) = b.client_ip.as_ref().filter(|ip| !ip.is_empty()) {
-                out.push(key(Window::BindingByIp, Cow::Borrowed(ip)));
-            }
         }
         SampleBody::ApRadio(r) => out.push(key(
             Window::Radio,
@@ -109,6 +103,9 @@ pub fn keys(partition: u32, sample: &NetworkSample) -> Vec<WindowKey<'_>> {
             Window::SiteEvents,
             Cow::Owned(site_entity(&sample.org_id, &sample.site_id)),
         )),
+    }
+    if let Some((_, ip)) = ip_binding::binding(sample) {
+        out.push(key(Window::BindingByIp, Cow::Borrowed(ip)));
     }
     // An id with a NUL byte cannot be a key; such an observation is not kept.
     out.retain(|k| !k.entity.is_empty() && !k.entity.contains('\0'));
