@@ -9,7 +9,7 @@
 //! - the dashboards are what their generator writes, and they and the rules use only metrics that a
 //!   running callsight exports.
 
-use callsight_core::Config;
+use callsight::Config;
 use callsight_e2e::{repo_root, test_config};
 use clap::CommandFactory;
 use serde_json::Value;
@@ -154,9 +154,9 @@ fn every_workload_of_the_chart_runs_a_configuration_callsight_accepts() {
                 management == "roles"
             };
             assert_eq!(config.kafka.create_topics, creates, "{case}: {name}");
-            // Only the dedicated poller polls Mist.
+            // Only the dedicated poller polls Mist: it alone runs the mist-poll role.
             assert_eq!(
-                config.ingest.mist.poll,
+                args[0] == "mist-poll",
                 name.ends_with("-mist-poller"),
                 "{case}: {name}"
             );
@@ -486,9 +486,9 @@ fn metric_names(text: &str) -> BTreeSet<String> {
 async fn dashboards_and_alert_rules_use_only_metrics_a_running_callsight_exports() {
     // A short simulation through a whole callsight (every role in one process), then its
     // /metrics as Prometheus would scrape it.
-    let run = callsight::bench::accuracy(
+    let run = callsight_lab::bench::accuracy(
         test_config(),
-        &callsight::bench::AccuracyOptions {
+        &callsight_lab::bench::AccuracyOptions {
             seed: 3,
             faults: 3,
             speed: 1500.0,

@@ -6,7 +6,7 @@ use apache_avro::types::Value as Avro;
 use callsight_e2e::repo_root;
 use callsight_model::catalog::Catalog;
 use callsight_model::codec::{Record, single_object};
-use callsight_model::samples;
+use callsight_testkit::samples;
 use serde_json::Value as Json;
 use std::process::Command;
 

@@ -1,6 +1,6 @@
 //! The README's configuration and metrics references must match the code.
 
-use callsight_core::Config;
+use callsight::Config;
 use callsight_core::metrics::Metrics;
 use callsight_e2e::repo_root;
 use callsight_kafka::KafkaMetrics;

@@ -8,9 +8,9 @@ use std::collections::BTreeSet;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_accuracy_benchmark_reports_every_cause_it_injected() {
     let dir = tempfile::tempdir().expect("dir");
-    let run = callsight::bench::accuracy(
+    let run = callsight_lab::bench::accuracy(
         test_config(),
-        &callsight::bench::AccuracyOptions {
+        &callsight_lab::bench::AccuracyOptions {
             seed: 3,
             faults: 5,
             speed: 1200.0,
@@ -89,7 +89,7 @@ async fn a_replay_writes_a_verdict_for_every_leg_of_the_recordings() {
         ..callsight_sim::SimConfig::default()
     });
     let faults = sim.faults().to_vec();
-    let labels = callsight::sim::record(&mut sim, &recordings).expect("recorded");
+    let labels = callsight_lab::sim::record(&mut sim, &recordings).expect("recorded");
     std::fs::copy(
         callsight_e2e::repo_root()
             .join("pipeline/telemetry/tests/data/mist/webhook_device_events.json"),
@@ -105,6 +105,7 @@ async fn a_replay_writes_a_verdict_for_every_leg_of_the_recordings() {
             org: None,
             tenant: "00000000-0000-4000-8000-00000000c0de".into(),
             quiet: std::time::Duration::from_secs(30),
+            key_hex: None,
         },
     )
     .await

@@ -1,8 +1,9 @@
 //! Helpers shared by the end-to-end tests.
 
-use callsight_core::Config;
-use std::future::Future;
+use callsight::Config;
 use std::time::Duration;
+
+pub use callsight_testkit::eventually;
 
 /// A configuration for tests: embedded broker, admin server on an ephemeral port, short
 /// Kafka timeouts, small partition counts.
@@ -24,25 +25,6 @@ pub fn test_config() -> Config {
         .keep();
     config.validate().expect("the test configuration is valid");
     config
-}
-
-/// Polls `check` until it returns `Some`, or fails after `bound`.
-pub async fn eventually<T, F, Fut>(bound: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + bound;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: not within {bound:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// The repository root.

@@ -8,8 +8,8 @@
 //! 503s, records that are not ready yet and a broker outage, every call still reaches
 //! `calls.legs`, once per version.
 
+use callsight::Config;
 use callsight::run::{self, Running};
-use callsight_core::Config;
 use callsight_core::codec::Codec;
 use callsight_core::shutdown::Shutdown;
 use callsight_e2e::{eventually, repo_root, test_config};
@@ -434,7 +434,7 @@ async fn nothing_is_lost_under_throttling_outages_and_a_broker_outage() {
     // Declared in configuration: no OAuth linking.
     config.graph.tenants.insert(
         TENANT.into(),
-        callsight_core::config::StaticTenantConfig {
+        callsight_teams::config::StaticTenantConfig {
             org_id: ORG.into(),
             ..Default::default()
         },
@@ -465,6 +465,7 @@ async fn nothing_is_lost_under_throttling_outages_and_a_broker_outage() {
     // A broker outage while calls complete: Graph's deliveries are answered 503 (or time out)
     // and retried; nothing is acknowledged that is not durable.
     running
+        .services()
         .cluster()
         .embedded()
         .expect("embedded")
@@ -476,6 +477,7 @@ async fn nothing_is_lost_under_throttling_outages_and_a_broker_outage() {
     }
     tokio::time::sleep(Duration::from_secs(4)).await;
     running
+        .services()
         .cluster()
         .embedded()
         .expect("embedded")

@@ -185,8 +185,7 @@ max_in_flight = {{ int .Values.ingest.maxInFlight }}
 [ingest.mist]
 api_url = {{ .Values.ingest.mist.apiUrl | quote }}
 poll_interval = {{ .Values.ingest.mist.pollInterval | quote }}
-# Only the dedicated poller pod polls (CALLSIGHT__INGEST__MIST__POLL=true there).
-poll = false
+# Only the dedicated poller pod polls: it runs `callsight mist-poll`; `ingest` never polls.
 {{- range $org, $settings := .Values.ingest.mist.orgs }}
 
 [ingest.mist.orgs.{{ $org | quote }}]
@@ -269,7 +268,7 @@ checksum/config: {{ include "callsight.config" . | sha256sum }}
 {{- end }}
 {{- end }}
 
-{{/* Where ingest pods run; the Mist poller (an ingest pod) runs there too. */}}
+{{/* Where ingest pods run; the Mist poller runs there too. */}}
 {{- define "callsight.ingestScheduling" -}}
 {{- with .Values.ingestRole.nodeSelector }}
 nodeSelector:

@@ -1,7 +1,7 @@
 //! `callsight broker`: the embedded broker alone, with every topic of the configuration, for
 //! clients in other processes (kcat, Python, a second callsight).
 
-use callsight_core::Config;
+use crate::config::Config;
 use callsight_kafka::embedded::EmbeddedBroker;
 use callsight_kafka::topics;
 

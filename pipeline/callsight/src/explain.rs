@@ -1,7 +1,7 @@
 //! `callsight explain FILE`: evaluate one leg with the configured thresholds and print the
 //! verdict, for engineers tuning thresholds on real or made-up cases.
 
-use callsight_core::Config;
+use crate::config::Config;
 use callsight_rca::scenario::Input;
 use callsight_rca::{Settings, evaluate, explain};
 use std::io::Write;

@@ -1,7 +1,7 @@
 //! `callsight legs FILE.json`: the call legs a saved Graph call record normalises to, as JSON —
 //! the engineer's way to see what callsight understood from a record.
 
-use callsight_core::Config;
+use crate::config::Config;
 use callsight_graph::model::{CallRecord, SessionPage};
 use callsight_graph::normalize::{Lookups, Tenant, legs};
 use callsight_graph::privacy::TenantKey;
@@ -11,22 +11,29 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// The command's arguments.
-#[derive(Debug, Clone)]
+/// The command's arguments (`callsight legs --help`).
+#[derive(Debug, Clone, clap::Args)]
 pub struct Options {
-    /// The record.
+    /// The call record (`GET /communications/callRecords/{id}?$expand=sessions($expand=segments)`).
     pub file: PathBuf,
-    /// Further session pages.
+    /// Further pages of sessions (bodies of `sessions@odata.nextLink`), in order.
+    #[arg(long = "page")]
     pub pages: Vec<PathBuf>,
-    /// Organization.
+    /// Organization the tenant is linked to.
+    #[arg(long, default_value = "org")]
     pub org: String,
-    /// Tenant.
+    /// Tenant id.
+    #[arg(long, default_value = "tenant")]
     pub tenant: String,
-    /// NDJSON inventory.
+    /// Inventory to resolve sites with (NDJSON inventory lines, see docs/telemetry.md).
+    #[arg(long)]
     pub inventory: Option<PathBuf>,
-    /// Tenant key, hex.
+    /// Tenant key as 64 hex digits, for pseudonyms that match another run; a random key
+    /// otherwise.
+    #[arg(long)]
     pub key_hex: Option<String>,
-    /// Seal identities.
+    /// Seal the clear identity into the legs, as for a tenant that opted in.
+    #[arg(long)]
     pub keep_identity: bool,
 }
 
@@ -77,28 +84,11 @@ pub fn run(config: &Config, options: &Options) -> ExitCode {
             }
         }
     }
-    let key = match &options.key_hex {
-        Some(hex_key) => match hex::decode(hex_key.trim())
-            .ok()
-            .and_then(|b| <[u8; 32]>::try_from(b).ok())
-        {
-            Some(secret) => TenantKey::from_secret("cli", secret),
-            None => return fail("--key-hex takes 64 hex digits".into()),
-        },
-        None => {
-            eprintln!(
-                "callsight: pseudonyms use a random key for this run (give --key-hex to fix them)"
-            );
-            match TenantKey::generate("cli") {
-                Ok(key) => key,
-                Err(e) => return fail(e.to_string()),
-            }
-        }
+    let key = match tenant_key(options.key_hex.as_deref()) {
+        Ok(key) => key,
+        Err(e) => return fail(e),
     };
-    let fetched_at = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default();
+    let fetched_at = callsight_model::clock::now_ms();
     let result = legs(
         &record,
         Tenant {
@@ -120,5 +110,23 @@ pub fn run(config: &Config, options: &Options) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => fail(format!("{}: {e}", options.file.display())),
+    }
+}
+
+/// The tenant key pseudonyms are made with: from `--key-hex` (64 hex digits), so that they
+/// match another run's, else a random one for this run (said on stderr).
+pub fn tenant_key(key_hex: Option<&str>) -> Result<TenantKey, String> {
+    match key_hex {
+        Some(hex_key) => hex::decode(hex_key.trim())
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .map(|secret| TenantKey::from_secret("cli", secret))
+            .ok_or_else(|| "--key-hex takes 64 hex digits".to_string()),
+        None => {
+            eprintln!(
+                "callsight: pseudonyms use a random key for this run (give --key-hex to fix them)"
+            );
+            TenantKey::generate("cli").map_err(|e| e.to_string())
+        }
     }
 }

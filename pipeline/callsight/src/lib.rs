@@ -1,28 +1,28 @@
-//! The `callsight` binary's library: command line, and the roles it wires together.
+//! The `callsight` binary's library: the configuration it composes, its command line, and the
+//! roles and operator tools it runs. The lab (demo, simulators, benchmarks) is the separate
+//! `callsight-lab` binary and never ships with this one.
 //!
 //! Layout:
 //! - [`cli`]: the command line.
-//! - [`run`]: `callsight run` (every role in one process), `ingest` and `fetch`.
-//! - [`graphsim`]: `callsight graphsim`, the Graph and Entra simulator.
+//! - [`config`]: the whole configuration, composed of the crates' sections, with the checks that
+//!   span sections.
+//! - [`run`]: `callsight run` (every role in one process), `ingest`, `mist-poll`, `fetch`,
+//!   `process`.
 //! - [`broker`]: `callsight broker`, the embedded broker alone.
 //! - [`explain`]: `callsight explain`, one verdict with its evidence, for tuning thresholds.
 //! - [`legs`]: `callsight legs`, the call legs a saved Graph record normalises to.
 //! - [`replay`]: `callsight replay`, the pipeline over recorded inputs, verdicts to NDJSON.
-//! - [`sim`]: `callsight sim`, the simulator against a callsight running elsewhere.
-//! - [`simdrive`]: drives callsight with the simulator through its real interfaces.
-//! - [`stage`]: a whole callsight with graphsim in one process, for the demo and benchmarks.
-//! - [`demo`]: `callsight demo`, the simulated campus with a live view of the verdicts.
-//! - [`bench`]: `callsight bench accuracy`, verdicts scored against the simulator's truth.
+//! - [`ingest_client`]: a client of the telemetry endpoints (NDJSON, signed Mist deliveries).
+//! - [`follow`]: following a topic from its beginning, decoded (the verdicts, latest per leg).
 
-pub mod bench;
 pub mod broker;
 pub mod cli;
-pub mod demo;
+pub mod config;
 pub mod explain;
-pub mod graphsim;
+pub mod follow;
+pub mod ingest_client;
 pub mod legs;
 pub mod replay;
 pub mod run;
-pub mod sim;
-pub mod simdrive;
-pub mod stage;
+
+pub use config::Config;

@@ -1,8 +1,9 @@
 //! The `callsight` command: parse the command line, load the configuration, set up logging,
 //! run the chosen subcommand until SIGTERM or ctrl-c.
 
-use callsight::cli::{BenchCommand, Cli, Command, ConfigAction};
-use callsight_core::Config;
+use callsight::Config;
+use callsight::cli::{Cli, Command, ConfigAction};
+use callsight::run::Roles;
 use callsight_core::logging;
 use callsight_core::shutdown::{Drained, Shutdown};
 use clap::Parser;
@@ -27,34 +28,11 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Config { action } => config_command(&config, action),
         Command::Explain { file, json } => callsight::explain::run(&config, &file, json),
-        Command::Legs {
-            file,
-            pages,
-            org,
-            tenant,
-            inventory,
-            key_hex,
-            keep_identity,
-        } => callsight::legs::run(
-            &config,
-            &callsight::legs::Options {
-                file,
-                pages,
-                org,
-                tenant,
-                inventory,
-                key_hex,
-                keep_identity,
-            },
-        ),
+        Command::Legs(options) => callsight::legs::run(&config, &options),
         command => {
             let mut log = config.log.clone();
-            // The demo and the benchmarks print to the terminal: only warnings in between.
-            if matches!(
-                command,
-                Command::Demo { .. } | Command::Bench { .. } | Command::Replay(_)
-            ) && log.filter == "info"
-            {
+            // A replay prints its summary to the terminal: only warnings in between.
+            if matches!(command, Command::Replay(_)) && log.filter == "info" {
                 log.filter = "warn".into();
             }
             logging::init(&log);
@@ -67,49 +45,23 @@ fn main() -> ExitCode {
             };
             let result = runtime.block_on(async {
                 match command {
-                    Command::Run => run(&config, callsight::run::Roles::ALL).await,
-                    Command::Ingest => run(&config, callsight::run::Roles::INGEST).await,
-                    Command::Fetch => run(&config, callsight::run::Roles::FETCH).await,
-                    Command::Process => run(&config, callsight::run::Roles::PROCESS).await,
-                    Command::Graphsim {
-                        listen,
-                        client_id,
-                        client_secret,
-                        page_size,
-                        tenants,
-                    } => {
-                        callsight::graphsim::run(callsight::graphsim::Options {
-                            listen,
-                            client_id,
-                            client_secret,
-                            page_size,
-                            tenants,
-                        })
-                        .await
+                    Command::Run => {
+                        let roles = Roles {
+                            mist_poll: config.ingest.mist.poll,
+                            ..Roles::ALL
+                        };
+                        run(&config, roles).await
                     }
+                    Command::Ingest => run(&config, Roles::INGEST).await,
+                    Command::MistPoll => run(&config, Roles::MIST_POLL).await,
+                    Command::Fetch => run(&config, Roles::FETCH).await,
+                    Command::Process => run(&config, Roles::PROCESS).await,
                     Command::Broker => broker(&config).await,
                     Command::Topics => topics(&config).await,
-                    Command::Bench { which } => bench(&config, which).await,
                     Command::Replay(options) => {
                         callsight::replay::run(config.clone(), options).await
                     }
-                    Command::Sim(options) => callsight::sim::run(options).await,
-                    Command::Demo {
-                        seed,
-                        duration,
-                        speed,
-                    } => {
-                        callsight::demo::run(
-                            config.clone(),
-                            callsight::demo::DemoOptions {
-                                seed,
-                                duration,
-                                speed,
-                            },
-                        )
-                        .await
-                    }
-                    Command::Config { .. } | Command::Explain { .. } | Command::Legs { .. } => {
+                    Command::Config { .. } | Command::Explain { .. } | Command::Legs(_) => {
                         unreachable!("handled above")
                     }
                 }
@@ -136,7 +88,7 @@ fn config_command(config: &Config, action: ConfigAction) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-async fn run(config: &Config, roles: callsight::run::Roles) -> anyhow::Result<ExitCode> {
+async fn run(config: &Config, roles: Roles) -> anyhow::Result<ExitCode> {
     let shutdown = Shutdown::new();
     let running = callsight::run::start(config, roles, &shutdown).await?;
     tracing::info!(
@@ -197,90 +149,4 @@ async fn topics(config: &Config) -> anyhow::Result<ExitCode> {
         )?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-async fn bench(config: &Config, which: BenchCommand) -> anyhow::Result<ExitCode> {
-    match which {
-        BenchCommand::Accuracy {
-            seed,
-            faults,
-            speed,
-            calls_per_site_hour,
-            out,
-        } => {
-            let run = callsight::bench::accuracy(
-                config.clone(),
-                &callsight::bench::AccuracyOptions {
-                    seed,
-                    faults,
-                    speed,
-                    calls_per_site_hour,
-                    out,
-                },
-            )
-            .await?;
-            let mut stdout = std::io::stdout().lock();
-            writeln!(
-                stdout,
-                "# callsight bench accuracy\n\n{}\n\n{}",
-                run.setup, run.report
-            )?;
-            // A run where legs got no verdict measured the pipeline's failure, not its accuracy.
-            if run.report.legs_scored == 0 || run.report.legs_without_verdict > 0 {
-                writeln!(
-                    stdout,
-                    "incomplete: {} of {} scored legs got no verdict",
-                    run.report.legs_without_verdict, run.report.legs_scored
-                )?;
-                return Ok(ExitCode::FAILURE);
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        BenchCommand::State { clients, minutes } => {
-            tokio::task::spawn_blocking(move || {
-                callsight::bench::processor::state(clients, minutes)
-            })
-            .await?;
-            Ok(ExitCode::SUCCESS)
-        }
-        BenchCommand::Kafka {
-            clients,
-            minutes,
-            legs,
-            partitions,
-        } => {
-            callsight::bench::processor::kafka(clients, minutes, legs, partitions).await;
-            Ok(ExitCode::SUCCESS)
-        }
-        BenchCommand::Peer {
-            clients,
-            minutes,
-            legs,
-        } => {
-            callsight::bench::processor::peer(clients, minutes, legs).await;
-            Ok(ExitCode::SUCCESS)
-        }
-        BenchCommand::Graph {
-            seconds,
-            concurrency,
-            records,
-        } => {
-            callsight::bench::graph::graph(config.clone(), seconds, concurrency, records).await;
-            Ok(ExitCode::SUCCESS)
-        }
-        BenchCommand::Ingest {
-            seconds,
-            concurrency,
-            phase,
-        } => {
-            callsight::bench::ingest::load(
-                config.clone(),
-                seconds,
-                concurrency,
-                phase.as_deref().unwrap_or_default(),
-            )
-            .await;
-            Ok(ExitCode::SUCCESS)
-        }
-    }
 }

@@ -1,22 +1,32 @@
-//! `callsight replay DIR`: the whole pipeline over recorded inputs, to re-examine a past incident
-//! or try new thresholds on real history. The folder holds Graph call records as fetched
-//! (`*.json` with `sessions`), Mist webhook bodies (`*.json` with `topic` and `events`), and
-//! NDJSON telemetry and inventory (`*.ndjson`). Everything is sent in event-time order through
-//! the real interfaces (inventory first, a call once the telemetry up to its end is in) to a
-//! callsight in this process on the embedded broker, and the verdicts are written as NDJSON (they
-//! are also on `rca.verdicts`).
+//! `callsight replay DIR`: the pipeline over recorded inputs, to re-examine a past incident or
+//! try new thresholds on real history. The folder holds Graph call records as fetched (`*.json`
+//! with `sessions`), Mist webhook bodies (`*.json` with `topic` and `events`), and NDJSON
+//! telemetry and inventory (`*.ndjson`). In event-time order (inventory first, a call once the
+//! telemetry up to its end is in), telemetry goes through the ingest endpoints of a callsight in
+//! this process on the embedded broker, and each call record is normalised as the fetcher does
+//! (the same function, a tenant key, the inventory of the recordings) and its legs published to
+//! `calls.legs`: the records are already fetched, so neither Graph nor its webhook takes part.
+//! The verdicts are written as NDJSON (they are also on `rca.verdicts`).
 
-use crate::stage::Stage;
+use crate::config::Config;
+use crate::follow::{Verdicts, is_bad};
+use crate::ingest_client::{BATCH_LINES, IngestClient, Posted};
+use crate::run::{self, Roles};
 use anyhow::Context as _;
-use callsight_core::Config;
-use callsight_core::config::{MistOrgConfig, Secret};
+use callsight_core::config::Secret;
+use callsight_core::shutdown::Shutdown;
+use callsight_graph::model::CallRecord;
+use callsight_graph::normalize::{Lookups, Tenant};
+use callsight_ingest::config::MistOrgConfig;
+use callsight_inventory::Inventory;
+use callsight_kafka::Services;
 use callsight_model::types::{CallLeg, RootCauseVerdict};
+use callsight_telemetry::{Batch, Record};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// NDJSON types that describe the inventory (sent before anything else).
@@ -46,6 +56,10 @@ pub struct Options {
     /// End this long after the last input once nothing new arrives.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     pub quiet: Duration,
+    /// Tenant key as 64 hex digits, for pseudonyms that match another run; a random key
+    /// otherwise.
+    #[arg(long)]
+    pub key_hex: Option<String>,
 }
 
 /// One recorded input.
@@ -81,10 +95,7 @@ pub struct Summary {
 fn event_time(value: &Value) -> Option<i64> {
     match value {
         Value::Number(n) => n.as_i64(),
-        Value::String(s) => s
-            .parse::<jiff::Timestamp>()
-            .ok()
-            .map(|t| t.as_millisecond()),
+        Value::String(s) => callsight_model::lenient::parse_timestamp_ms(s),
         _ => None,
     }
 }
@@ -179,6 +190,68 @@ fn main_org(inputs: &[(i64, Input)]) -> Option<String> {
     counts.into_iter().max_by_key(|(_, n)| *n).map(|(o, _)| o)
 }
 
+/// The replay's state folder under the system's temporary folder, removed when dropped.
+struct StateDir(PathBuf);
+
+impl StateDir {
+    fn create() -> std::io::Result<StateDir> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let dir =
+            std::env::temp_dir().join(format!("callsight-replay-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        Ok(StateDir(dir))
+    }
+}
+
+impl Drop for StateDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Learns the inventory records of a parsed delivery.
+fn learn(inventory: &mut Inventory, batch: Batch) {
+    for record in batch.records {
+        if let Record::Inventory(r) = record {
+            inventory.apply(r);
+        }
+    }
+}
+
+/// Publishes a call record's legs to `calls.legs`, as the fetcher would, and returns their ids.
+async fn publish_call(
+    services: &Services,
+    config: &Config,
+    record: Value,
+    tenant: Tenant<'_>,
+    inventory: &Inventory,
+) -> anyhow::Result<Vec<String>> {
+    let mut record: CallRecord = serde_json::from_value(record).context("a call record")?;
+    // Graph gives every record a version; the first is 1.
+    record.version.get_or_insert(1);
+    let legs: Vec<CallLeg> = callsight_graph::normalize::legs(
+        &record,
+        tenant,
+        Lookups {
+            inventory,
+            classification: &config.classification,
+        },
+        callsight_model::clock::now_ms(),
+    )
+    .with_context(|| format!("call record {}", record.id))?;
+    let producer = services.producer()?;
+    let topic = &services.topics.legs.name;
+    for leg in &legs {
+        let bytes = services.codec.encode(topic, leg).await?;
+        producer
+            .send(topic, leg.key().as_bytes(), &bytes, &[])
+            .await?;
+    }
+    Ok(legs.into_iter().map(|l| l.leg_id).collect())
+}
+
 /// Replays the folder; returns the summary once the verdicts are written.
 pub async fn replay(mut config: Config, options: &Options) -> anyhow::Result<Summary> {
     let inputs = read_inputs(&options.dir, &options.out)?;
@@ -192,14 +265,15 @@ pub async fn replay(mut config: Config, options: &Options) -> anyhow::Result<Sum
         .clone()
         .or_else(|| main_org(&inputs))
         .context("no org in the telemetry: name it with --org")?;
-    let state = tempfile::Builder::new()
-        .prefix("callsight-replay-")
-        .tempdir()?;
-    config.processor.state_dir = state.path().to_path_buf();
+    let key = crate::legs::tenant_key(options.key_hex.as_deref()).map_err(anyhow::Error::msg)?;
+    let state = StateDir::create().context("a state folder for the replay")?;
+    // Self-contained whatever the configuration says: the embedded broker (recorded telemetry
+    // never reaches a real cluster), ingest and the processor on loopback.
+    config.kafka.brokers = String::new();
+    config.processor.state_dir = state.0.clone();
     config.admin.listen = "127.0.0.1:0".parse()?;
     config.ingest.listen = "127.0.0.1:0".parse()?;
     config.kafka.linger = Duration::from_millis(5);
-    config.ingest.mist.poll = false;
     // The recordings end somewhere: legs their telemetry never closes are evaluated with what
     // there is after this wait, marked partial.
     config.processor.max_wait = config.processor.max_wait.min(Duration::from_secs(10));
@@ -216,72 +290,92 @@ pub async fn replay(mut config: Config, options: &Options) -> anyhow::Result<Sum
             );
         }
     }
-    let stage = Stage::start(config, &options.tenant, &org).await?;
-    let (legs, legs_handle) = follow_legs(&stage)?;
-    let driver = stage.driver(&options.tenant);
+    config.validate()?;
+    let shutdown = Shutdown::new();
+    let roles = Roles {
+        ingest: true,
+        process: true,
+        ..Roles::NONE
+    };
+    let running = run::start(&config, roles, &shutdown).await?;
+    let services = running.services();
+    let verdicts = Verdicts::follow(
+        &config.kafka,
+        &running.bootstrap,
+        &format!("callsight-replay-{}", std::process::id()),
+        &config.topics.verdicts.name,
+    )?;
+    let client = IngestClient::new(
+        format!(
+            "http://{}",
+            running.ingest_addr.context("the ingest role runs")?
+        ),
+        Some(config.ingest.telemetry_token.expose().to_string()).filter(|t| !t.is_empty()),
+    );
+    let tenant = Tenant {
+        org_id: &org,
+        tenant_id: &options.tenant,
+        key: &key,
+        keep_identity: false,
+    };
+    let mut inventory = Inventory::new();
+    let mut leg_ids: BTreeSet<String> = BTreeSet::new();
     let mut summary = Summary::default();
+    let count = |summary: &mut Summary, posted: Posted| {
+        summary.accepted += posted.accepted;
+        summary.rejected += posted.rejected.len() as u64;
+    };
     let mut batch: Vec<Value> = Vec::new();
     for (_, input) in inputs {
-        if !matches!(input, Input::Line(_)) && !batch.is_empty()
-            || batch.len() >= crate::simdrive::BATCH_LINES
-        {
-            let posted = driver
-                .post_lines_counted(&std::mem::take(&mut batch))
-                .await?;
-            summary.accepted += posted.accepted;
-            summary.rejected += posted.rejected.len() as u64;
+        if !matches!(input, Input::Line(_)) && !batch.is_empty() || batch.len() >= BATCH_LINES {
+            let lines = std::mem::take(&mut batch);
+            learn(&mut inventory, parse_lines(&lines));
+            count(&mut summary, client.post_lines(&lines).await?);
         }
         match input {
             Input::Line(v) => batch.push(v),
             Input::Mist { org, body } => {
-                let posted = driver.post_mist(&org, body, &secret).await?;
-                summary.accepted += posted.accepted;
-                summary.rejected += posted.rejected.len() as u64;
+                if let Ok(parsed) = callsight_telemetry::mist::webhook::parse(&body, Some(&org)) {
+                    learn(&mut inventory, parsed);
+                }
+                count(&mut summary, client.post_mist(&org, body, &secret).await?);
             }
             Input::Call(record) => {
-                driver.complete_call(&record).await?;
+                leg_ids.extend(publish_call(services, &config, record, tenant, &inventory).await?);
                 summary.calls += 1;
             }
         }
     }
     if !batch.is_empty() {
-        let posted = driver.post_lines_counted(&batch).await?;
-        summary.accepted += posted.accepted;
-        summary.rejected += posted.rejected.len() as u64;
+        count(&mut summary, client.post_lines(&batch).await?);
     }
-    // Until the legs of every call are in and each has a complete verdict, or nothing has
-    // changed for `quiet`.
-    let mut last = (0u64, 0usize, Instant::now());
+    // Until every leg has a complete verdict, or nothing has changed for `quiet`.
+    let mut last = (0u64, Instant::now());
     loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        let (leg_ids, calls_in) = {
-            let seen = legs.lock().unwrap_or_else(|p| p.into_inner());
-            (seen.legs.clone(), seen.calls.len() as u64)
-        };
-        let (records, complete) = stage.verdicts.with(|s| {
+        let (records, complete) = verdicts.with(|s| {
             let complete = leg_ids
                 .iter()
                 .filter(|l| s.by_leg.get(*l).is_some_and(|v| !v.completeness.partial))
                 .count();
             (s.records, complete)
         });
-        if calls_in >= summary.calls && complete == leg_ids.len() {
+        if complete == leg_ids.len() {
             break;
         }
-        if (records, leg_ids.len()) != (last.0, last.1) {
-            last = (records, leg_ids.len(), Instant::now());
-        } else if last.2.elapsed() >= options.quiet {
+        if records != last.0 {
+            last = (records, Instant::now());
+        } else if last.1.elapsed() >= options.quiet {
             break;
         }
     }
-    let mut verdicts: Vec<RootCauseVerdict> = stage
-        .verdicts
-        .with(|s| s.by_leg.values().cloned().collect());
+    let mut verdicts: Vec<RootCauseVerdict> =
+        verdicts.with(|s| s.by_leg.values().cloned().collect());
     verdicts.sort_by(|a, b| (a.leg_end, &a.leg_id).cmp(&(b.leg_end, &b.leg_id)));
-    summary.legs = legs.lock().unwrap_or_else(|p| p.into_inner()).legs.len();
+    summary.legs = leg_ids.len();
     summary.verdicts = verdicts.len();
     summary.partial = verdicts.iter().filter(|v| v.completeness.partial).count();
-    summary.poor = verdicts.iter().filter(|v| crate::stage::is_bad(v)).count();
+    summary.poor = verdicts.iter().filter(|v| is_bad(v)).count();
     let mut out = std::io::BufWriter::new(
         std::fs::File::create(&options.out)
             .with_context(|| format!("cannot write {}", options.out.display()))?,
@@ -290,44 +384,20 @@ pub async fn replay(mut config: Config, options: &Options) -> anyhow::Result<Sum
         writeln!(out, "{}", serde_json::to_string(v)?)?;
     }
     out.flush()?;
-    drop(legs_handle);
-    stage.stop().await;
+    shutdown.drain(config.shutdown.drain_timeout).await;
+    drop(running);
     drop(state);
     Ok(summary)
 }
 
-/// The legs the fetcher published.
-#[derive(Default)]
-struct LegsSeen {
-    /// Leg ids.
-    legs: HashSet<String>,
-    /// Call ids.
-    calls: HashSet<String>,
-}
-
-/// Collects the legs the fetcher publishes, for as long as the handle is kept.
-fn follow_legs(
-    stage: &Stage,
-) -> anyhow::Result<(
-    Arc<Mutex<LegsSeen>>,
-    callsight_kafka::consumer::ConsumerHandle,
-)> {
-    let ids: Arc<Mutex<LegsSeen>> = Arc::default();
-    let sink = ids.clone();
-    let handle = crate::stage::follow(
-        &stage.config,
-        &stage.running.bootstrap,
-        &format!("callsight-replay-legs-{}", std::process::id()),
-        &stage.config.topics.legs.name,
-        move |leg: Option<CallLeg>| {
-            if let Some(leg) = leg {
-                let mut seen = sink.lock().unwrap_or_else(|p| p.into_inner());
-                seen.calls.insert(leg.call_id);
-                seen.legs.insert(leg.leg_id);
-            }
-        },
-    )?;
-    Ok((ids, handle))
+/// The NDJSON lines as ingest parses them.
+fn parse_lines(lines: &[Value]) -> Batch {
+    let mut body = String::new();
+    for l in lines {
+        body.push_str(&l.to_string());
+        body.push('\n');
+    }
+    callsight_telemetry::ndjson::Parser::new().parse(body.as_bytes())
 }
 
 /// `callsight replay`: runs the replay and prints its summary; fails when call records gave no

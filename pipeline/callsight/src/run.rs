@@ -1,29 +1,28 @@
 //! Starting roles: `callsight run` starts every role in one process (the Kafka cluster, embedded
-//! or configured, its topics, the admin server, ingest with the Graph webhook and linking
-//! endpoints, fetch with the subscription manager's election, and the processor); `callsight
-//! ingest`, `callsight fetch` and `callsight process` start one role each with the admin server.
+//! or configured, its topics, the admin server, the ingest endpoints with the Graph webhook and
+//! linking endpoints, the Mist poller, fetch with the subscription manager's election, and the
+//! processor); `callsight ingest`, `mist-poll`, `fetch` and `process` start one role each with
+//! the admin server.
 
+use crate::config::Config;
 use anyhow::Context as _;
-use callsight_core::Config;
+use callsight_core::Process;
 use callsight_core::admin;
 use callsight_core::metrics::Metrics;
 use callsight_core::readiness::Readiness;
 use callsight_core::shutdown::Shutdown;
-use callsight_kafka::KafkaMetrics;
-use callsight_kafka::cluster::Cluster;
+use callsight_kafka::Services;
+use callsight_teams::WebhookLimits;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
 use tokio::net::TcpListener;
-
-/// How often readiness re-checks that the cluster answers.
-const BROKER_PROBE_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Which roles a process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Roles {
-    /// The ingest endpoints (telemetry, the Graph webhook, linking) and the Mist poller.
+    /// The ingest endpoints (telemetry, the Graph webhook, linking).
     pub ingest: bool,
+    /// The Mist statistics poller (one per deployment).
+    pub mist_poll: bool,
     /// The fetcher and the subscription manager's election.
     pub fetch: bool,
     /// The stateful processor.
@@ -31,29 +30,39 @@ pub struct Roles {
 }
 
 impl Roles {
-    /// Every role (`callsight run`).
+    /// Every role (`callsight run`; it polls Mist when `ingest.mist.poll` says so).
     pub const ALL: Roles = Roles {
         ingest: true,
+        mist_poll: true,
         fetch: true,
         process: true,
+    };
+    /// No role: only the admin server and the cluster.
+    pub const NONE: Roles = Roles {
+        ingest: false,
+        mist_poll: false,
+        fetch: false,
+        process: false,
     };
     /// Only ingest (`callsight ingest`).
     pub const INGEST: Roles = Roles {
         ingest: true,
-        fetch: false,
-        process: false,
+        ..Roles::NONE
+    };
+    /// Only the Mist poller (`callsight mist-poll`).
+    pub const MIST_POLL: Roles = Roles {
+        mist_poll: true,
+        ..Roles::NONE
     };
     /// Only fetch (`callsight fetch`).
     pub const FETCH: Roles = Roles {
-        ingest: false,
         fetch: true,
-        process: false,
+        ..Roles::NONE
     };
     /// Only the processor (`callsight process`).
     pub const PROCESS: Roles = Roles {
-        ingest: false,
-        fetch: false,
         process: true,
+        ..Roles::NONE
     };
 }
 
@@ -74,128 +83,114 @@ pub struct Running {
     pub metrics: Metrics,
     /// The process's readiness.
     pub readiness: Readiness,
-    /// Holds the embedded broker (if any) until the process stops.
-    cluster: Cluster,
+    /// The cluster, codec and shared parts the roles run on (holds the embedded broker).
+    services: Services,
+}
+
+impl Running {
+    /// What the roles run on: the cluster, the codec, metrics, readiness, shutdown.
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
 }
 
 /// Starts `roles`; they run until `shutdown.token` is cancelled.
 pub async fn start(config: &Config, roles: Roles, shutdown: &Shutdown) -> anyhow::Result<Running> {
-    let metrics = Metrics::new();
-    let readiness = Readiness::new();
-    readiness.register("broker", "connecting");
-    readiness.register("topics", "not checked yet");
-
+    let process = Process::with_shutdown(shutdown.clone(), config.shutdown.drain_timeout);
     let listener = TcpListener::bind(config.admin.listen)
         .await
         .with_context(|| format!("admin server: cannot listen on {}", config.admin.listen))?;
     let admin_addr = listener.local_addr()?;
     shutdown.tracker.spawn({
-        let (metrics, readiness, token) =
-            (metrics.clone(), readiness.clone(), shutdown.token.clone());
+        let (metrics, readiness, token) = (
+            process.metrics.clone(),
+            process.readiness.clone(),
+            shutdown.token.clone(),
+        );
         async move {
             if let Err(e) = admin::serve(listener, metrics, readiness, token).await {
                 tracing::error!(error = %e, "admin server failed");
             }
         }
     });
-
-    let cluster = Cluster::connect(&config.kafka, &config.topics)
+    let services = Services::connect(process, &config.kafka, &config.topics, &config.codec)
         .await
-        .context("Kafka")?;
-    readiness.set(
-        "topics",
-        true,
-        format!("{} topics present", cluster.specs().len()),
-    );
-    let bootstrap = cluster.bootstrap().to_string();
-    let kafka_metrics = Arc::new(KafkaMetrics::register(&metrics)?);
-    let (ingest_addr, public_url) = if roles.ingest {
-        let ingest = callsight_ingest::start(
-            config,
-            &bootstrap,
-            &metrics,
-            kafka_metrics.clone(),
-            shutdown,
-        )
-        .await?;
-        (Some(ingest.addr), ingest.public_url)
-    } else {
-        (None, config.graph.public_url.clone())
-    };
+        .context("starting")?;
+
+    let mut ingest_addr = None;
+    let mut public_url = config.graph.public_url.trim_end_matches('/').to_string();
+    if roles.ingest {
+        let listener = TcpListener::bind(config.ingest.listen)
+            .await
+            .with_context(|| format!("ingest: cannot listen on {}", config.ingest.listen))?;
+        let addr = listener.local_addr()?;
+        if public_url.is_empty() {
+            public_url = local_url(addr);
+        }
+        let limits = WebhookLimits {
+            max_body_bytes: config.ingest.max_body_bytes,
+            max_in_flight: config.ingest.max_in_flight,
+            overload_wait: config.ingest.overload_wait,
+        };
+        let router = callsight_ingest::telemetry_routes(&services, &config.ingest)
+            .context("the ingest role")?
+            .merge(
+                callsight_teams::webhook_routes(
+                    &services,
+                    &config.graph,
+                    &config.privacy,
+                    limits,
+                    &public_url,
+                )
+                .await
+                .context("the Graph webhook and linking endpoints")?,
+            );
+        callsight_core::serve::spawn(shutdown, listener, router, "ingest");
+        ingest_addr = Some(addr);
+    }
+    if roles.mist_poll {
+        callsight_ingest::start_mist_poll(&services, &config.ingest).context("the Mist poller")?;
+    }
     if roles.fetch {
         callsight_teams::start_fetch(
-            config,
-            &bootstrap,
-            &metrics,
-            kafka_metrics.clone(),
-            &readiness,
+            &services,
+            &config.graph,
+            &config.privacy,
+            &config.classification,
             &public_url,
-            shutdown,
         )
-        .await?;
+        .await
+        .context("the fetch role")?;
     }
     if roles.process {
         callsight_processor::start(
-            config,
-            &bootstrap,
-            &metrics,
-            kafka_metrics.clone(),
-            &readiness,
-            shutdown,
+            &services,
+            &config.processor,
+            &config.classification,
+            &config.rca,
         )
-        .await?;
+        .await
+        .context("the process role")?;
     }
-    shutdown.tracker.spawn(probe_broker(
-        config.kafka.clone(),
-        bootstrap.clone(),
-        readiness.clone(),
-        shutdown.token.clone(),
-    ));
+    services.watch_broker();
 
     Ok(Running {
         admin_addr,
         ingest_addr,
         public_url,
-        embedded: cluster.is_embedded(),
-        bootstrap,
-        metrics,
-        readiness,
-        cluster,
+        embedded: services.cluster().is_embedded(),
+        bootstrap: services.bootstrap.clone(),
+        metrics: services.metrics.clone(),
+        readiness: services.readiness.clone(),
+        services,
     })
 }
 
-impl Running {
-    /// The Kafka cluster in use.
-    pub fn cluster(&self) -> &Cluster {
-        &self.cluster
-    }
-}
-
-/// Keeps the `broker` readiness condition true while the cluster answers metadata requests.
-async fn probe_broker(
-    kafka: callsight_core::config::KafkaConfig,
-    bootstrap: String,
-    readiness: Readiness,
-    token: tokio_util::sync::CancellationToken,
-) {
-    loop {
-        let (k, b) = (kafka.clone(), bootstrap.clone());
-        let result =
-            tokio::task::spawn_blocking(move || Cluster::probe(&k, &b, Duration::from_secs(5)))
-                .await;
-        match result {
-            Ok(Ok(topics)) => {
-                readiness.set("broker", true, format!("{bootstrap}, {topics} topics"))
-            }
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "the Kafka cluster does not answer");
-                readiness.set("broker", false, e);
-            }
-            Err(e) => readiness.set("broker", false, format!("probe failed: {e}")),
-        }
-        tokio::select! {
-            _ = token.cancelled() => return,
-            _ = tokio::time::sleep(BROKER_PROBE_INTERVAL) => {}
-        }
+/// The URL this machine reaches a listener at: `localhost` for a wildcard address.
+fn local_url(addr: SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        format!("http://localhost:{}", addr.port())
+    } else {
+        format!("http://{addr}")
     }
 }

@@ -231,7 +231,7 @@ fn legs_prints_what_a_saved_record_normalises_to() {
 
 #[test]
 fn topics_checks_every_topic_of_a_cluster_and_names_a_mismatch() {
-    let config = callsight_core::Config::default();
+    let config = callsight::Config::default();
     let broker = callsight::broker::start(&config).expect("broker starts");
     let bootstrap = broker.bootstrap_servers().to_string();
     let topics = |extra: &[(&str, &str)]| {

@@ -3,24 +3,20 @@
 //! state. Afterwards every expected verdict is on `rca.verdicts` with the content a single,
 //! uninterrupted computation gives, and no verdict published for a leg version differs from it.
 
-#[path = "../../processor/tests/world/mod.rs"]
-mod world;
-
-use callsight_core::Config;
+use callsight::Config;
 use callsight_core::codec::Codec;
-use callsight_core::metrics::Metrics;
 use callsight_kafka::consumer::{self, ConsumerEvent};
-use callsight_kafka::{KafkaMetrics, Producer};
-use callsight_model::samples;
 use callsight_model::types::{CallLeg, NetworkSample, RootCauseVerdict};
 use callsight_processor::partition::{Output, Partition, Record, Settings};
 use callsight_state::{Store, StoreOptions};
+use callsight_testkit::kafka::{self, Feed};
+use callsight_testkit::records::inventory;
+use callsight_testkit::samples;
+use callsight_testkit::world::*;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use world::*;
 
 const KILLS: usize = 20;
 
@@ -174,32 +170,18 @@ struct Delivered {
     legs: Vec<(i32, i64, CallLeg)>,
 }
 
-/// Produces a chunk of telemetry and legs, noting where each record landed.
+/// Produces a chunk of telemetry and legs, one at a time, noting where each record landed.
 async fn send(
-    producer: &Producer,
-    codec: &Codec,
-    topics: &callsight_core::config::TopicsConfig,
+    feed: &Feed,
     (samples, legs): (Vec<NetworkSample>, Vec<CallLeg>),
     delivered: &mut Delivered,
 ) {
     for s in samples {
-        let bytes = codec
-            .encode(&topics.telemetry.name, &s)
-            .await
-            .expect("encodes");
-        let key = format!("{}|{}", s.org_id, s.site_id);
-        let d = producer
-            .send(&topics.telemetry.name, key.as_bytes(), &bytes, &[])
-            .await
-            .expect("delivered");
+        let d = feed.sample(&s).await;
         delivered.telemetry.push((d.partition, d.offset, s));
     }
     for l in legs {
-        let bytes = codec.encode(&topics.legs.name, &l).await.expect("encodes");
-        let d = producer
-            .send(&topics.legs.name, l.key().as_bytes(), &bytes, &[])
-            .await
-            .expect("delivered");
+        let d = feed.leg(&l).await;
         delivered.legs.push((d.partition, d.offset, l));
     }
 }
@@ -210,7 +192,8 @@ async fn send(
 fn recompute(delivered: &Delivered) -> HashMap<(String, i64), RootCauseVerdict> {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(dir.path(), &StoreOptions::default()).expect("store");
-    let settings = Settings::from_config(&Config::default());
+    let config = Config::default();
+    let settings = Settings::new(&config.processor, &config.classification, &config.rca);
     let inventory = inventory();
     let mut by_partition: BTreeMap<i32, Vec<Record>> = BTreeMap::new();
     for (p, offset, s) in &delivered.telemetry {
@@ -257,21 +240,9 @@ async fn killing_the_processor_twenty_times_changes_no_verdict() {
     let mut rng = Lcg(seed);
     let (_broker, bootstrap) = start_broker();
     let config = config(&bootstrap);
-    let kafka_metrics = Arc::new(KafkaMetrics::register(&Metrics::new()).expect("metrics"));
-    let producer =
-        Producer::new(&config.kafka, &bootstrap, kafka_metrics.clone()).expect("producer");
-    let codec = Codec::new(&config.codec).expect("codec");
     let topics = config.topics.clone();
-    for r in samples::inventory_records() {
-        let bytes = codec
-            .encode(&topics.inventory.name, &r)
-            .await
-            .expect("encodes");
-        producer
-            .send(&topics.inventory.name, r.entity_id.as_bytes(), &bytes, &[])
-            .await
-            .expect("delivered");
-    }
+    let feed = Feed::on(&config.kafka, &bootstrap, &topics);
+    feed.inventory(&samples::inventory_records()).await;
 
     // Inputs in chunks: all telemetry, then the legs, sent between kills.
     let telemetry = telemetry(30);
@@ -299,7 +270,7 @@ async fn killing_the_processor_twenty_times_changes_no_verdict() {
     for kill in 0..=KILLS {
         // Some input while nothing runs, some while it runs.
         if let Some(chunk) = chunks.next() {
-            send(&producer, &codec, &topics, chunk, &mut delivered).await;
+            send(&feed, chunk, &mut delivered).await;
         }
         let started = Instant::now();
         let mut child = start_processor(&process_config, &log);
@@ -307,7 +278,7 @@ async fn killing_the_processor_twenty_times_changes_no_verdict() {
             // The last one runs to the end, with what input is left.
             last = Some(Broker(child));
             for chunk in chunks.by_ref() {
-                send(&producer, &codec, &topics, chunk, &mut delivered).await;
+                send(&feed, chunk, &mut delivered).await;
             }
             break;
         }
@@ -354,7 +325,7 @@ async fn killing_the_processor_twenty_times_changes_no_verdict() {
         &bootstrap,
         "crash-test-reader",
         &[&topics.verdicts.name],
-        kafka_metrics,
+        kafka::kafka_metrics(),
     )
     .expect("consumer");
     let reader = Codec::single_object();
@@ -390,6 +361,6 @@ async fn killing_the_processor_twenty_times_changes_no_verdict() {
             latest.insert(v.leg_id.clone(), v);
         }
     }
-    let _ = tokio::task::spawn_blocking(move || handle.stop()).await;
+    kafka::stop(handle).await;
     drop(last);
 }

@@ -2,13 +2,64 @@
 //! Single-object records need nothing but the schemas compiled in; Confluent-framed ones need
 //! the Schema Registry, whose answers are cached.
 
-use crate::config::{CodecConfig, FramingConfig};
+use crate::config::{Problem, Problems, Secret};
 use crate::schema_registry::{RegistryClient, RegistryError};
 use apache_avro::Schema;
 use callsight_model::codec::datum::{current_schema, decode_datum, encode_compiled_into};
 use callsight_model::codec::{self, CodecError, Framing, Record, confluent, single_object};
 use dashmap::DashMap;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+
+/// Wire framing of the records callsight writes. Readers accept both framings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FramingConfig {
+    /// Avro single-object encoding: self-describing, no registry needed.
+    #[default]
+    SingleObject,
+    /// Confluent wire format with schema ids from a Schema Registry.
+    Confluent,
+}
+
+/// How records are framed on the wire (`[codec]`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CodecConfig {
+    /// Framing of written records.
+    pub framing: FramingConfig,
+    /// Schema Registry base URL; required for the Confluent framing, and used to read
+    /// Confluent-framed records written by others.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema_registry_url: Option<String>,
+    /// Schema Registry basic-auth user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema_registry_username: Option<String>,
+    /// Schema Registry basic-auth password.
+    pub schema_registry_password: Secret,
+}
+
+impl CodecConfig {
+    /// What is wrong with the section at `prefix`.
+    pub fn problems(&self, prefix: &str) -> Vec<Problem> {
+        let mut p = Problems::new(prefix);
+        if self.framing == FramingConfig::Confluent && self.schema_registry_url.is_none() {
+            p.bad(
+                "schema_registry_url",
+                "is required when codec.framing is confluent",
+            );
+        }
+        if let Some(url) = &self.schema_registry_url {
+            p.check_url("schema_registry_url", url);
+        }
+        p.into_vec()
+    }
+
+    /// Hides the secrets, for printing.
+    pub fn redact(&mut self) {
+        self.schema_registry_password.redact();
+    }
+}
 
 /// Encodes and decodes records as configured.
 #[derive(Debug)]

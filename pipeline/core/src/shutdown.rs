@@ -1,6 +1,8 @@
 //! Graceful shutdown: one cancellation token for the whole process, a tracker of the tasks that
 //! must finish, and a bound on how long they may take.
 
+use crate::config::Problems;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -86,5 +88,34 @@ impl Shutdown {
                 Drained::TimedOut
             }
         }
+    }
+}
+
+/// Graceful shutdown (`[shutdown]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShutdownConfig {
+    /// After SIGTERM or ctrl-c: how long to drain, flush and commit before exiting anyway.
+    /// Keep it below Kubernetes' `terminationGracePeriodSeconds`.
+    #[serde(with = "humantime_serde")]
+    pub drain_timeout: Duration,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        ShutdownConfig {
+            drain_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+impl ShutdownConfig {
+    /// What is wrong with the section at `prefix`.
+    pub fn problems(&self, prefix: &str) -> Vec<crate::config::Problem> {
+        let mut p = Problems::new(prefix);
+        if self.drain_timeout.is_zero() {
+            p.bad("drain_timeout", "must be longer than 0s");
+        }
+        p.into_vec()
     }
 }

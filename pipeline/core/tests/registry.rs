@@ -5,10 +5,10 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use callsight_core::codec::Codec;
-use callsight_core::config::{CodecConfig, FramingConfig};
+use callsight_core::codec::{CodecConfig, FramingConfig};
 use callsight_model::codec::{CodecError, single_object};
-use callsight_model::samples;
 use callsight_model::types::{CallLeg, RootCauseVerdict};
+use callsight_testkit::samples;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 

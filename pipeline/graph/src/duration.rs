@@ -1,48 +1,17 @@
-//! ISO 8601 durations as Graph writes them (`PT0.016S`, `PT1M2.5S`, `P1DT2H`), in milliseconds.
+//! ISO 8601 durations as Graph writes them (`PT0.016S`, `PT1M2.5S`, `P1DT2H`), in milliseconds,
+//! parsed by jiff's ISO 8601 (Temporal) span parser.
 
-/// Milliseconds of a duration; `None` when it does not parse.
+use jiff::fmt::temporal::SpanParser;
+use jiff::{SpanTotal, Unit};
+
+static PARSER: SpanParser = SpanParser::new();
+
+/// Milliseconds of a duration; `None` when it does not parse. Days count 24 hours; years and
+/// months (which need a date to mean a length) are not durations Graph writes and do not parse.
 pub fn to_ms(text: &str) -> Option<f64> {
-    let text = text.trim();
-    let (negative, text) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text),
-    };
-    let rest = text.strip_prefix('P')?;
-    let (date, time) = match rest.split_once('T') {
-        Some((date, time)) => (date, Some(time)),
-        None => (rest, None),
-    };
-    let mut total = 0.0;
-    let mut any = false;
-    let mut take = |part: &str, units: &[(char, f64)]| -> Option<()> {
-        let mut number = String::new();
-        for c in part.chars() {
-            if c.is_ascii_digit() || c == '.' || c == ',' {
-                number.push(if c == ',' { '.' } else { c });
-                continue;
-            }
-            let (_, ms) = units.iter().find(|(u, _)| *u == c)?;
-            total += number.parse::<f64>().ok()? * ms;
-            number.clear();
-            any = true;
-        }
-        number.is_empty().then_some(())
-    };
-    take(
-        date,
-        &[
-            ('Y', 365.0 * 86_400_000.0),
-            ('W', 7.0 * 86_400_000.0),
-            ('D', 86_400_000.0),
-        ],
-    )?;
-    if let Some(time) = time {
-        if time.is_empty() {
-            return None;
-        }
-        take(time, &[('H', 3_600_000.0), ('M', 60_000.0), ('S', 1000.0)])?;
-    }
-    (any && total.is_finite()).then_some(if negative { -total } else { total })
+    let span = PARSER.parse_span(text.trim()).ok()?;
+    span.total(SpanTotal::from(Unit::Millisecond).days_are_24_hours())
+        .ok()
 }
 
 #[cfg(test)]
@@ -56,7 +25,9 @@ mod tests {
         assert_eq!(to_ms("PT1M2.5S"), Some(62_500.0));
         assert_eq!(to_ms("P1DT2H"), Some(93_600_000.0));
         assert_eq!(to_ms("PT0S"), Some(0.0));
-        for bad in ["", "P", "PT", "0.016", "PT1X", "PT.S"] {
+        assert_eq!(to_ms(" PT0.02S "), Some(20.0));
+        assert_eq!(to_ms("-PT1S"), Some(-1000.0));
+        for bad in ["", "P", "PT", "0.016", "PT1X", "PT.S", "2h 30m"] {
             assert_eq!(to_ms(bad), None, "{bad}");
         }
     }

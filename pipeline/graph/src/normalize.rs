@@ -51,7 +51,7 @@ pub enum NormalizeError {
     #[error("the call record has no usable {0}")]
     NoTime(&'static str),
     /// Sealing an identity failed.
-    #[error("sealing an identity: {0}")]
+    #[error("sealing an identity")]
     Seal(#[from] KeyError),
 }
 

@@ -107,18 +107,20 @@ pub struct Graph {
     observer: Option<Observer>,
 }
 
-/// `Retry-After` in seconds, possibly fractional (`2.128`).
+/// `Retry-After` in seconds, possibly fractional (`2.128`); `None` for anything else (Graph
+/// does not send the HTTP-date form), negative, or too large for a `Duration`.
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
+    retry_after_seconds(
+        response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)?
+            .to_str()
+            .ok()?,
+    )
+}
+
+fn retry_after_seconds(text: &str) -> Option<Duration> {
+    Duration::try_from_secs_f64(text.trim().parse::<f64>().ok()?).ok()
 }
 
 async fn refusal(response: reqwest::Response) -> GraphError {
@@ -349,6 +351,31 @@ impl Graph {
         match self.send(tenant, reqwest::Method::DELETE, &url, None).await {
             Ok(_) | Err(GraphError::NotFound) => Ok(()),
             Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retry_after_seconds;
+    use std::time::Duration;
+
+    #[test]
+    fn retry_after_takes_seconds_and_refuses_what_is_not_a_duration() {
+        assert_eq!(
+            retry_after_seconds("2.128"),
+            Some(Duration::from_secs_f64(2.128))
+        );
+        assert_eq!(retry_after_seconds(" 30 "), Some(Duration::from_secs(30)));
+        for bad in [
+            "-1",
+            "1e20",
+            "NaN",
+            "inf",
+            "Wed, 21 Oct 2015 07:28:00 GMT",
+            "",
+        ] {
+            assert_eq!(retry_after_seconds(bad), None, "{bad}");
         }
     }
 }

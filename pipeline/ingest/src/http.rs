@@ -11,6 +11,8 @@
 //! a whole; 401 for a bad signature or token; 413 above `ingest.max_body_bytes`; 503 with
 //! `Retry-After` when overloaded or when the broker does not acknowledge, so the sender retries.
 
+use crate::config::IngestConfig;
+use crate::events::{Endpoint, SignatureRefusal};
 use crate::metrics::IngestMetrics;
 use crate::sink::{Sink, SinkError};
 use axum::Router;
@@ -19,7 +21,7 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use callsight_core::config::IngestConfig;
+use callsight_model::clock::now_ms;
 use callsight_telemetry::mist::signature::{self, SignatureError};
 use callsight_telemetry::mist::webhook;
 use callsight_telemetry::{Batch, ndjson};
@@ -62,30 +64,19 @@ async fn count_refused_bodies(
     next: axum::middleware::Next,
 ) -> Response {
     let endpoint = if request.uri().path().starts_with("/telemetry/mist") {
-        "mist_webhook"
+        Endpoint::MistWebhook
     } else {
-        "ndjson"
+        Endpoint::Ndjson
     };
     let response = next.run(request).await;
     if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        state
-            .metrics
-            .requests
-            .with_label_values(&[endpoint, "413"])
-            .inc();
+        state.metrics.body_too_large(endpoint);
     }
     response
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, axum::Json(json!({ "error": message.into() }))).into_response()
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
 }
 
 async fn schema() -> Response {
@@ -115,7 +106,7 @@ async fn mist_delivery(
 ) -> Response {
     let started = Instant::now();
     let response = mist(&state, &org, &headers, &body).await;
-    finish(&state, "mist_webhook", started, response)
+    finish(&state, Endpoint::MistWebhook, started, response)
 }
 
 async fn mist(state: &IngestState, org: &str, headers: &HeaderMap, body: &[u8]) -> Response {
@@ -123,11 +114,7 @@ async fn mist(state: &IngestState, org: &str, headers: &HeaderMap, body: &[u8]) 
         return error(StatusCode::NOT_FOUND, format!("unknown Mist org {org}"));
     };
     if org_config.webhook_secret.is_empty() {
-        state
-            .metrics
-            .signature_failures
-            .with_label_values(&["no_secret"])
-            .inc();
+        state.metrics.signature_refused(SignatureRefusal::NoSecret);
         return error(
             StatusCode::UNAUTHORIZED,
             "no webhook secret is configured for this org",
@@ -141,25 +128,19 @@ async fn mist(state: &IngestState, org: &str, headers: &HeaderMap, body: &[u8]) 
         header_text("x-mist-signature"),
         org_config.allow_legacy_signature,
     ) {
-        let reason = match e {
-            SignatureError::Missing => "missing",
-            SignatureError::LegacyNotAllowed => "legacy_not_allowed",
-            SignatureError::Malformed => "malformed",
-            SignatureError::Mismatch => "mismatch",
-        };
-        state
-            .metrics
-            .signature_failures
-            .with_label_values(&[reason])
-            .inc();
-        tracing::warn!(reason, "Mist delivery refused for its signature");
+        state.metrics.signature_refused(match e {
+            SignatureError::Missing => SignatureRefusal::Missing,
+            SignatureError::LegacyNotAllowed => SignatureRefusal::LegacyNotAllowed,
+            SignatureError::Malformed => SignatureRefusal::Malformed,
+            SignatureError::Mismatch => SignatureRefusal::Mismatch,
+        });
         return error(StatusCode::UNAUTHORIZED, e.to_string());
     }
     let batch = match webhook::parse(body, Some(org)) {
         Ok(batch) => batch,
         Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
     };
-    deliver(state, "mist_webhook", batch).await
+    deliver(state, Endpoint::MistWebhook, batch).await
 }
 
 async fn ndjson_delivery(
@@ -169,7 +150,7 @@ async fn ndjson_delivery(
 ) -> Response {
     let started = Instant::now();
     let response = ndjson_lines(&state, &headers, body).await;
-    finish(&state, "ndjson", started, response)
+    finish(&state, Endpoint::Ndjson, started, response)
 }
 
 async fn ndjson_lines(state: &Arc<IngestState>, headers: &HeaderMap, body: Bytes) -> Response {
@@ -196,7 +177,7 @@ async fn ndjson_lines(state: &Arc<IngestState>, headers: &HeaderMap, body: Bytes
     })
     .await;
     match batch {
-        Ok(batch) => deliver(state, "ndjson", batch).await,
+        Ok(batch) => deliver(state, Endpoint::Ndjson, batch).await,
         Err(e) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("parsing failed: {e}"),
@@ -205,13 +186,13 @@ async fn ndjson_lines(state: &Arc<IngestState>, headers: &HeaderMap, body: Bytes
 }
 
 /// Produces a parsed delivery and answers.
-async fn deliver(state: &IngestState, endpoint: &'static str, batch: Batch) -> Response {
+async fn deliver(state: &IngestState, endpoint: Endpoint, batch: Batch) -> Response {
     let result = async {
         state.sink.produce(&batch.records).await?;
         if !batch.rejected.is_empty() {
             let source = match endpoint {
-                "mist_webhook" => "http:/telemetry/mist",
-                _ => "http:/telemetry",
+                Endpoint::MistWebhook => "http:/telemetry/mist",
+                Endpoint::Ndjson | Endpoint::MistPoller => "http:/telemetry",
             };
             state
                 .sink
@@ -223,16 +204,12 @@ async fn deliver(state: &IngestState, endpoint: &'static str, batch: Batch) -> R
     .await;
     match result {
         Ok(()) => {
-            let records = &state.metrics.records;
-            records
-                .with_label_values(&[endpoint, "accepted"])
-                .inc_by(batch.records.len() as u64);
-            records
-                .with_label_values(&[endpoint, "rejected"])
-                .inc_by(batch.rejected.len() as u64);
-            records
-                .with_label_values(&[endpoint, "ignored"])
-                .inc_by(batch.ignored as u64);
+            state.metrics.records_taken(
+                endpoint,
+                batch.records.len(),
+                batch.rejected.len(),
+                batch.ignored,
+            );
             let rejected: Vec<_> = batch
                 .rejected
                 .iter()
@@ -245,13 +222,15 @@ async fn deliver(state: &IngestState, endpoint: &'static str, batch: Batch) -> R
             }))
             .into_response()
         }
-        Err(SinkError::Overloaded) => {
-            state.metrics.overload.with_label_values(&[endpoint]).inc();
-            retry_later("overloaded: too many records in flight")
-        }
-        Err(SinkError::Unavailable(e)) => {
-            tracing::warn!(endpoint, error = %e, "cannot hand the records to Kafka");
-            retry_later(format!("the broker is unavailable: {e}"))
+        Err(e) => {
+            state.metrics.not_produced(endpoint, &e);
+            match e {
+                SinkError::Overloaded => retry_later("overloaded: too many records in flight"),
+                other => retry_later(format!(
+                    "the broker is unavailable: {}",
+                    callsight_core::error::Report(&other)
+                )),
+            }
         }
     }
 }
@@ -264,16 +243,14 @@ fn retry_later(message: impl Into<String>) -> Response {
     response
 }
 
-fn finish(state: &IngestState, endpoint: &str, started: Instant, response: Response) -> Response {
+fn finish(
+    state: &IngestState,
+    endpoint: Endpoint,
+    started: Instant,
+    response: Response,
+) -> Response {
     state
         .metrics
-        .requests
-        .with_label_values(&[endpoint, response.status().as_str()])
-        .inc();
-    state
-        .metrics
-        .request_seconds
-        .with_label_values(&[endpoint])
-        .observe(started.elapsed().as_secs_f64());
+        .request_answered(endpoint, response.status().as_u16(), started.elapsed());
     response
 }

@@ -1,10 +1,8 @@
-//! Ingest metrics.
+//! Ingest metric families; what counts them is in [`crate::events`].
 
+use crate::events::{Endpoint, SignatureRefusal};
 use callsight_core::metrics::{MetricError, Metrics};
 use prometheus::{HistogramVec, IntCounterVec, IntGauge};
-
-/// Every endpoint label value.
-pub const ENDPOINTS: [&str; 3] = ["mist_webhook", "ndjson", "mist_poller"];
 
 /// Ingest metric families.
 #[derive(Debug, Clone)]
@@ -69,20 +67,14 @@ impl IngestMetrics {
                 &["outcome"],
             )?,
         };
-        for endpoint in ENDPOINTS {
+        for endpoint in Endpoint::ALL {
             for outcome in ["accepted", "rejected", "ignored"] {
-                m.records.with_label_values(&[endpoint, outcome]);
+                m.records.with_label_values(&[endpoint.as_str(), outcome]);
             }
-            m.overload.with_label_values(&[endpoint]);
+            m.overload.with_label_values(&[endpoint.as_str()]);
         }
-        for reason in [
-            "missing",
-            "mismatch",
-            "malformed",
-            "legacy_not_allowed",
-            "no_secret",
-        ] {
-            m.signature_failures.with_label_values(&[reason]);
+        for reason in SignatureRefusal::ALL {
+            m.signature_failures.with_label_values(&[reason.as_str()]);
         }
         for outcome in ["ok", "error"] {
             m.polls.with_label_values(&[outcome]);

@@ -4,9 +4,11 @@
 
 use crate::metrics::IngestMetrics;
 use callsight_core::codec::Codec;
-use callsight_core::config::TopicsConfig;
 use callsight_kafka::Producer;
-use callsight_kafka::dead_letter::DeadLetters;
+use callsight_kafka::config::TopicsConfig;
+use callsight_kafka::dead_letter::{DeadLetterError, DeadLetters};
+use callsight_kafka::producer::ProduceError;
+use callsight_model::CodecError;
 use callsight_model::types::DeadLetter;
 use callsight_telemetry::{Record, Rejected};
 use futures::future::try_join_all;
@@ -20,9 +22,24 @@ pub enum SinkError {
     /// Too many records in flight; try again shortly.
     #[error("overloaded: too many records in flight")]
     Overloaded,
-    /// The broker did not acknowledge (or a record did not encode).
-    #[error("{0}")]
-    Unavailable(String),
+    /// The process is shutting down.
+    #[error("shutting down")]
+    Closed,
+    /// A record did not encode (a Schema Registry that does not answer, with that framing).
+    #[error("encoding a record for {topic}")]
+    Encode {
+        /// The topic.
+        topic: String,
+        /// Why.
+        #[source]
+        source: CodecError,
+    },
+    /// The broker did not acknowledge a record.
+    #[error(transparent)]
+    Produce(#[from] ProduceError),
+    /// A reject could not be kept as a dead letter.
+    #[error("keeping a reject as a dead letter")]
+    DeadLetter(#[from] DeadLetterError),
 }
 
 /// Produces ingested records.
@@ -79,7 +96,7 @@ impl Sink {
             )
             .await
             .map_err(|_| SinkError::Overloaded)?
-            .map_err(|_| SinkError::Unavailable("shutting down".into()))?;
+            .map_err(|_| SinkError::Closed)?;
             self.metrics.in_flight.add(slice.len() as i64);
             let result = try_join_all(slice.iter().map(|r| self.produce_one(r))).await;
             self.metrics.in_flight.sub(slice.len() as i64);
@@ -90,28 +107,24 @@ impl Sink {
     }
 
     async fn produce_one(&self, record: &Record) -> Result<(), SinkError> {
-        let unavailable = |e: String| SinkError::Unavailable(e);
         let key = record.key();
-        let (topic, bytes) = match record {
+        let (topic, encoded) = match record {
             Record::Sample(s) => (
                 &self.telemetry_topic,
-                self.codec
-                    .encode(&self.telemetry_topic, s)
-                    .await
-                    .map_err(|e| unavailable(e.to_string()))?,
+                self.codec.encode(&self.telemetry_topic, s).await,
             ),
             Record::Inventory(i) => (
                 &self.inventory_topic,
-                self.codec
-                    .encode(&self.inventory_topic, i)
-                    .await
-                    .map_err(|e| unavailable(e.to_string()))?,
+                self.codec.encode(&self.inventory_topic, i).await,
             ),
         };
+        let bytes = encoded.map_err(|source| SinkError::Encode {
+            topic: topic.clone(),
+            source,
+        })?;
         self.producer
             .send(topic, key.as_bytes(), &bytes, &[])
-            .await
-            .map_err(|e| unavailable(e.to_string()))?;
+            .await?;
         Ok(())
     }
 
@@ -138,9 +151,7 @@ impl Sink {
             self.dead_letters
                 .keep(&self.dead_letter_topic, letter, None)
         });
-        try_join_all(letters)
-            .await
-            .map(|_| ())
-            .map_err(|e| SinkError::Unavailable(e.to_string()))
+        try_join_all(letters).await?;
+        Ok(())
     }
 }

@@ -4,26 +4,23 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::routing::get;
-use callsight_core::Config;
-use callsight_core::codec::Codec;
-use callsight_core::config::MistOrgConfig;
 use callsight_core::config::Secret;
 use callsight_core::metrics::Metrics;
-use callsight_core::shutdown::Shutdown;
-use callsight_ingest::mist_poller::{MistApi, poll_org};
-use callsight_kafka::cluster::Cluster;
+use callsight_ingest::config::{IngestConfig, MistOrgConfig};
+use callsight_ingest::mist_poll::{MistApi, poll_org};
+use callsight_kafka::config::KafkaConfig;
 use callsight_kafka::consumer::{self, ConsumerEvent};
-use callsight_kafka::{ConsumedRecord, KafkaMetrics};
+use callsight_kafka::{ConsumedRecord, Services};
 use callsight_model::types::{DeadLetter, InventoryRecord, NetworkSample, SampleBody};
 use callsight_telemetry::mist::signature::sign_v2;
 use callsight_telemetry::mist::stats::StatsNormalizer;
+use callsight_testkit::kafka;
+use callsight_testkit::samples::{ORG, SITE};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-const ORG: &str = "0c8e2d7a-5f31-4b62-9d84-1a2b3c4d5e6f";
-const SITE: &str = "3f9c1e2a-7b4d-4c8e-9a01-5d6e7f809a1b";
 const SECRET: &str = "s3cr3t";
 
 fn mist_data(name: &str) -> Vec<u8> {
@@ -35,56 +32,50 @@ fn mist_data(name: &str) -> Vec<u8> {
     .expect("sample")
 }
 
-fn config() -> Config {
-    let mut config = Config::default();
-    config.admin.listen = "127.0.0.1:0".parse().expect("addr");
-    config.ingest.listen = "127.0.0.1:0".parse().expect("addr");
-    config.ingest.mist.poll = false;
-    config.ingest.mist.orgs.insert(
+fn config() -> IngestConfig {
+    let mut config = IngestConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        ..IngestConfig::default()
+    };
+    config.mist.orgs.insert(
         ORG.into(),
         MistOrgConfig {
             webhook_secret: Secret(SECRET.into()),
             ..MistOrgConfig::default()
         },
     );
-    config.kafka.session_timeout = Duration::from_secs(6);
-    config.kafka.linger = Duration::from_millis(1);
-    config.topics.legs.partitions = 2;
-    config.topics.telemetry.partitions = 2;
     config
 }
 
+/// The telemetry endpoints served on loopback, on the embedded broker.
 struct Running {
-    config: Config,
-    cluster: Cluster,
+    services: Services,
     url: String,
-    metrics: Metrics,
-    shutdown: Shutdown,
     http: reqwest::Client,
 }
 
-async fn start(config: Config) -> Running {
-    let cluster = Cluster::connect(&config.kafka, &config.topics)
+impl std::ops::Deref for Running {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.services
+    }
+}
+
+async fn start(config: IngestConfig) -> Running {
+    start_with(config, kafka::kafka_config()).await
+}
+
+async fn start_with(config: IngestConfig, kafka_config: KafkaConfig) -> Running {
+    let services = kafka::services(&kafka_config, &kafka::topics(2)).await;
+    let routes = callsight_ingest::telemetry_routes(&services, &config).expect("ingest starts");
+    let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .expect("cluster");
-    let metrics = Metrics::new();
-    let kafka_metrics = Arc::new(KafkaMetrics::register(&metrics).expect("metrics"));
-    let shutdown = Shutdown::new();
-    let ingest = callsight_ingest::start(
-        &config,
-        cluster.bootstrap(),
-        &metrics,
-        kafka_metrics,
-        &shutdown,
-    )
-    .await
-    .expect("ingest starts");
+        .expect("listens");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    callsight_core::serve::spawn(&services.shutdown, listener, routes, "ingest");
     Running {
-        url: format!("http://{}", ingest.addr),
-        config,
-        cluster,
-        metrics,
-        shutdown,
+        services,
+        url,
         http: reqwest::Client::new(),
     }
 }
@@ -92,13 +83,12 @@ async fn start(config: Config) -> Running {
 impl Running {
     /// Every record of `topics` until `count` have arrived.
     async fn consume(&self, group: &str, topics: &[&str], count: usize) -> Vec<ConsumedRecord> {
-        let metrics = Arc::new(KafkaMetrics::register(&Metrics::new()).expect("metrics"));
         let (handle, mut rx) = consumer::start(
-            &self.config.kafka,
-            self.cluster.bootstrap(),
+            &self.kafka,
+            &self.bootstrap,
             group,
             topics,
-            metrics,
+            kafka::kafka_metrics(),
         )
         .expect("consumer");
         let mut out = Vec::new();
@@ -111,9 +101,7 @@ impl Running {
                 out.push(r);
             }
         }
-        tokio::task::spawn_blocking(move || handle.stop())
-            .await
-            .expect("stops");
+        kafka::stop(handle).await;
         out
     }
 
@@ -166,9 +154,9 @@ async fn signed_mist_deliveries_land_on_net_telemetry() {
         .consume("mist", &["net.telemetry"], expected.len())
         .await;
     assert!(
-        records
-            .iter()
-            .all(|r| r.key.as_deref() == Some(format!("{ORG}|{SITE}").as_bytes()))
+        records.iter().all(
+            |r| r.key.as_deref() == Some(callsight_model::keys::site_key(ORG, SITE).as_bytes())
+        )
     );
     let mut got = decode_samples(&records);
     let order = |s: &NetworkSample| (s.time, format!("{:?}", s.body));
@@ -318,8 +306,8 @@ async fn ndjson_takes_the_good_lines_and_keeps_the_bad_ones_as_dead_letters() {
 #[tokio::test]
 async fn the_schema_is_served_and_oversized_bodies_are_refused() {
     let mut config = config();
-    config.ingest.max_body_bytes = 4096;
-    config.ingest.telemetry_token = Secret("exporter-token".into());
+    config.max_body_bytes = 4096;
+    config.telemetry_token = Secret("exporter-token".into());
     let running = start(config).await;
     let schema: Value = running
         .http
@@ -372,18 +360,24 @@ async fn the_schema_is_served_and_oversized_bodies_are_refused() {
 #[tokio::test]
 async fn without_a_broker_the_sender_is_told_to_retry_and_overload_is_bounded() {
     let mut config = config();
-    config.kafka.delivery_timeout = Duration::from_secs(3);
-    config.ingest.max_in_flight = 1;
-    config.ingest.overload_wait = Duration::from_millis(200);
-    let metrics = Metrics::new();
-    let kafka_metrics = Arc::new(KafkaMetrics::register(&metrics).expect("metrics"));
-    let shutdown = Shutdown::new();
-    // Nothing listens on port 1.
-    let ingest =
-        callsight_ingest::start(&config, "127.0.0.1:1", &metrics, kafka_metrics, &shutdown)
-            .await
-            .expect("starts without a broker");
-    let url = format!("http://{}/telemetry", ingest.addr);
+    config.max_in_flight = 1;
+    config.overload_wait = Duration::from_millis(200);
+    let running = start_with(
+        config,
+        KafkaConfig {
+            delivery_timeout: Duration::from_secs(3),
+            ..kafka::kafka_config()
+        },
+    )
+    .await;
+    // The broker goes away after the start.
+    running
+        .cluster()
+        .embedded()
+        .expect("the embedded broker")
+        .set_up(false)
+        .expect("the broker stops");
+    let url = format!("{}/telemetry", running.url);
     let line = b"{\"type\":\"ap\",\"org_id\":\"o\",\"site_id\":\"s\",\"time\":1,\"ap_mac\":\"00aabbccdd01\"}\n".to_vec();
     let http = reqwest::Client::new();
     let first = tokio::spawn({
@@ -404,12 +398,12 @@ async fn without_a_broker_the_sender_is_told_to_retry_and_overload_is_bounded() 
     let first = first.await.expect("joins");
     assert_eq!(first.status(), 503);
     assert!(first.text().await.expect("body").contains("broker"));
-    let rendered = metrics.render();
+    let rendered = running.metrics.render();
     assert!(
         rendered.contains("callsight_ingest_overload_total{endpoint=\"ndjson\"} 1"),
         "{rendered}"
     );
-    shutdown.token.cancel();
+    running.shutdown.token.cancel();
 }
 
 /// A fake Mist API serving the samples, checking the org token.
@@ -490,20 +484,13 @@ async fn the_poller_turns_the_mist_api_into_samples_and_inventory() {
     let metrics =
         callsight_ingest::metrics::IngestMetrics::register(&Metrics::new()).expect("metrics");
     let api = MistApi::new(&mist, "mist-token", metrics.clone()).expect("client");
-    // The poller's sink, as the ingest role builds it.
-    let kafka_metrics = Arc::new(KafkaMetrics::register(&Metrics::new()).expect("metrics"));
-    let producer = callsight_kafka::Producer::new(
-        &running.config.kafka,
-        running.cluster.bootstrap(),
-        kafka_metrics.clone(),
-    )
-    .expect("producer");
-    let codec = Arc::new(Codec::single_object());
+    // The poller's sink, as the mist-poll role builds it.
+    let producer = running.producer().expect("producer");
     let sink = callsight_ingest::sink::Sink::new(
         producer.clone(),
-        codec.clone(),
-        callsight_kafka::dead_letter::DeadLetters::new(producer, codec, ".dlq", kafka_metrics),
-        &running.config.topics,
+        running.codec.clone(),
+        running.dead_letters(producer),
+        &running.topics,
         1000,
         Duration::from_secs(2),
         metrics,
@@ -563,7 +550,7 @@ async fn the_poller_turns_the_mist_api_into_samples_and_inventory() {
     assert!(
         matches!(
             refused,
-            Err(callsight_ingest::mist_poller::PollError::Failed(_))
+            Err(callsight_ingest::mist_poll::PollError::Status { .. })
         ),
         "{refused:?}"
     );
@@ -642,13 +629,12 @@ async fn random_ndjson_batches_arrive_exactly() {
     expected.sort_by_key(order);
     assert_eq!(got, expected);
     // And nothing more arrives.
-    let metrics = Arc::new(KafkaMetrics::register(&Metrics::new()).expect("metrics"));
     let (handle, mut rx) = consumer::start(
-        &running.config.kafka,
-        running.cluster.bootstrap(),
+        &running.kafka,
+        &running.bootstrap,
         "random-again",
         &["net.telemetry"],
-        metrics,
+        kafka::kafka_metrics(),
     )
     .expect("consumer");
     let mut count = 0;
@@ -658,8 +644,6 @@ async fn random_ndjson_batches_arrive_exactly() {
         }
     }
     assert_eq!(count, expected.len(), "every line exactly once");
-    tokio::task::spawn_blocking(move || handle.stop())
-        .await
-        .expect("stops");
+    kafka::stop(handle).await;
     running.shutdown.token.cancel();
 }

@@ -6,8 +6,9 @@
 //! links a site has. A radio serves its base MAC and the 15 addresses above it (Mist's scheme),
 //! besides any BSSID listed explicitly.
 
-use callsight_model::mac;
 use callsight_model::types::{InventoryBody, InventoryRecord, LldpNeighbor, WanLinkInfo, WifiBand};
+use callsight_model::{keys, mac};
+use ipnet::IpNet;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
@@ -30,39 +31,16 @@ pub struct RadioLocation {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Subnet {
     site_id: String,
-    network: IpAddr,
-    prefix: u8,
+    network: IpNet,
 }
 
 impl Subnet {
     fn parse(site_id: &str, cidr: &str) -> Option<Subnet> {
-        let (ip, prefix) = cidr.split_once('/')?;
-        let network: IpAddr = ip.trim().parse().ok()?;
-        let prefix: u8 = prefix.trim().parse().ok()?;
-        let max = if network.is_ipv4() { 32 } else { 128 };
-        (prefix <= max).then(|| Subnet {
+        let network: IpNet = cidr.replace(' ', "").parse().ok()?;
+        Some(Subnet {
             site_id: site_id.to_string(),
             network,
-            prefix,
         })
-    }
-
-    fn contains(&self, ip: IpAddr) -> bool {
-        match (self.network, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
     }
 }
 
@@ -200,20 +178,25 @@ impl Inventory {
         self.bssids.get(&(org.to_string(), bssid))
     }
 
-    /// The site whose subnet contains `ip` (the longest prefix wins).
+    /// The site whose subnet contains `ip` (the longest prefix wins; of two sites with the same
+    /// subnet, the first by id). An org has tens of subnets, so a scan is as fast as a prefix
+    /// trie would be and keeps the tie-break plain.
     pub fn site_of_ip(&self, org: &str, ip: &str) -> Option<&str> {
         let ip: IpAddr = ip.trim().parse().ok()?;
         self.subnets
             .get(org)?
             .iter()
-            .filter(|s| s.contains(ip))
-            .max_by(|a, b| a.prefix.cmp(&b.prefix).then(b.site_id.cmp(&a.site_id)))
+            .filter(|s| s.network.contains(&ip))
+            .max_by(|a, b| {
+                (a.network.prefix_len().cmp(&b.network.prefix_len()))
+                    .then(b.site_id.cmp(&a.site_id))
+            })
             .map(|s| s.site_id.as_str())
     }
 
     /// The switch port an AP is cabled to (from its LLDP neighbour).
     pub fn ap_uplink(&self, ap_mac: &str) -> Option<&LldpNeighbor> {
-        match &self.records.get(&format!("ap:{ap_mac}"))?.body {
+        match &self.records.get(&keys::inventory::ap(ap_mac))?.body {
             InventoryBody::AccessPoint(ap) => ap.uplink.as_ref(),
             _ => None,
         }
@@ -223,7 +206,7 @@ impl Inventory {
     pub fn switch_uplinks(&self, switch_mac: &str) -> Vec<String> {
         match self
             .records
-            .get(&format!("switch:{switch_mac}"))
+            .get(&keys::inventory::switch(switch_mac))
             .map(|r| &r.body)
         {
             Some(InventoryBody::Switch(s)) => s
@@ -259,7 +242,7 @@ impl Inventory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use callsight_model::samples;
+    use callsight_testkit::samples;
 
     fn inventory() -> Inventory {
         let mut inventory = Inventory::new();

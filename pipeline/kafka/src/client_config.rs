@@ -1,6 +1,6 @@
 //! librdkafka settings shared by callsight's clients, and the ones specific to each.
 
-use callsight_core::config::KafkaConfig;
+use crate::config::KafkaConfig;
 use rdkafka::ClientConfig;
 
 /// Settings every client gets: brokers, client id, statistics, and the operator's pass-through

@@ -1,9 +1,9 @@
 //! The Kafka cluster a process talks to: the configured brokers, or the embedded broker when
 //! none are configured. Either way the topics are created (if allowed) and checked at start-up.
 
+use crate::config::{KafkaConfig, TopicsConfig};
 use crate::embedded::EmbeddedBroker;
 use crate::topics::{self, TopicError, TopicSpec};
-use callsight_core::config::{KafkaConfig, TopicsConfig};
 use std::time::Duration;
 
 /// How long start-up waits for cluster metadata.
@@ -78,9 +78,11 @@ impl Cluster {
     }
 
     /// Whether the cluster answers a metadata request within `timeout`. Blocking.
-    pub fn probe(kafka: &KafkaConfig, bootstrap: &str, timeout: Duration) -> Result<usize, String> {
-        topics::partition_counts(kafka, bootstrap, timeout)
-            .map(|counts| counts.len())
-            .map_err(|e| e.to_string())
+    pub fn probe(
+        kafka: &KafkaConfig,
+        bootstrap: &str,
+        timeout: Duration,
+    ) -> Result<usize, TopicError> {
+        topics::partition_counts(kafka, bootstrap, timeout).map(|counts| counts.len())
     }
 }

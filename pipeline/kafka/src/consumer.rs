@@ -5,9 +5,9 @@
 //! only stored offsets are committed, periodically and when the consumer stops.
 
 use crate::client_config;
+use crate::config::KafkaConfig;
 use crate::context::Context;
 use crate::metrics::KafkaMetrics;
-use callsight_core::config::KafkaConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Headers, Message};

@@ -22,10 +22,10 @@ pub struct DeadLetters {
 #[derive(Debug, thiserror::Error)]
 pub enum DeadLetterError {
     /// Encoding the dead letter failed.
-    #[error("encoding a dead letter: {0}")]
+    #[error("encoding a dead letter")]
     Encode(#[from] CodecError),
     /// Producing it failed.
-    #[error("{0}")]
+    #[error(transparent)]
     Produce(#[from] ProduceError),
 }
 
@@ -114,7 +114,7 @@ impl DeadLetters {
                     .dead_letter_failures
                     .with_label_values(&[&letter.source_topic])
                     .inc();
-                tracing::error!(source = %letter.source_topic, error = %e, "cannot write a dead letter");
+                tracing::error!(source = %letter.source_topic, error = %callsight_core::error::Report(e), "cannot write a dead letter");
             }
         }
         result

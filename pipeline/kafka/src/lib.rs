@@ -1,6 +1,9 @@
 //! callsight's Kafka plumbing, on rdkafka (librdkafka).
 //!
 //! Layout:
+//! - [`config`]: the `[kafka]` and `[topics]` sections of the configuration.
+//! - [`services`]: what every role of a process is started with (cluster, codec, metrics,
+//!   readiness, shutdown).
 //! - [`client_config`]: librdkafka settings for every client, the producer and the consumer.
 //! - [`context`]: statistics to gauges, librdkafka logs to `tracing`, rebalance forwarding.
 //! - [`producer`]: the idempotent, acknowledged producer.
@@ -18,6 +21,7 @@
 
 pub mod client_config;
 pub mod cluster;
+pub mod config;
 pub mod consumer;
 pub mod context;
 pub mod dead_letter;
@@ -25,6 +29,7 @@ pub mod embedded;
 pub mod metrics;
 pub mod paired;
 pub mod producer;
+pub mod services;
 pub mod table;
 pub mod topics;
 pub mod transactions;
@@ -32,3 +37,5 @@ pub mod transactions;
 pub use consumer::{ConsumedRecord, ConsumerEvent, ConsumerHandle, TopicPartition};
 pub use metrics::KafkaMetrics;
 pub use producer::Producer;
+pub use rdkafka::error::KafkaError;
+pub use services::{Services, ServicesError};

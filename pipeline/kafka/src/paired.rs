@@ -6,10 +6,10 @@
 //! the application, inside the rebalance, from its own state and the committed offsets; the
 //! follower's offsets are committed through the same group.
 
+use crate::config::KafkaConfig;
 use crate::consumer::{self, ConsumerEvent, ConsumerHandle};
 use crate::context::Context;
 use crate::metrics::KafkaMetrics;
-use callsight_core::config::KafkaConfig;
 use rdkafka::consumer::BaseConsumer;
 use rdkafka::error::KafkaError;
 use rdkafka::{Offset, TopicPartitionList};

@@ -1,9 +1,9 @@
 //! The producer: idempotent, keyed, acknowledged; every delivery and failure counted.
 
 use crate::client_config;
+use crate::config::KafkaConfig;
 use crate::context::Context;
 use crate::metrics::KafkaMetrics;
-use callsight_core::config::KafkaConfig;
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
@@ -22,7 +22,7 @@ pub struct Delivered {
 
 /// A record could not be delivered.
 #[derive(Debug, thiserror::Error)]
-#[error("producing to {topic}: {source}")]
+#[error("producing to {topic}")]
 pub struct ProduceError {
     /// Topic.
     pub topic: String,

@@ -8,10 +8,10 @@
 //! thread. Partitions added to the topic later are not picked up until the process restarts.
 
 use crate::client_config;
+use crate::config::KafkaConfig;
 use crate::consumer::ConsumedRecord;
 use crate::context::Context;
 use crate::metrics::KafkaMetrics;
-use callsight_core::config::KafkaConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;

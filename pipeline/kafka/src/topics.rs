@@ -1,8 +1,8 @@
 //! The topics callsight needs: their names, partition counts and cleanup policies, created on
 //! a real cluster through the admin API or on the embedded broker directly.
 
+use crate::config::{KafkaConfig, TopicsConfig};
 use crate::embedded::EmbeddedBroker;
-use callsight_core::config::{KafkaConfig, TopicsConfig};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};

@@ -9,9 +9,9 @@
 //! for example another instance with the same `transactional.id` fenced it).
 
 use crate::client_config;
+use crate::config::KafkaConfig;
 use crate::context::Context;
 use crate::metrics::KafkaMetrics;
-use callsight_core::config::KafkaConfig;
 use rdkafka::consumer::ConsumerGroupMetadata;
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
@@ -25,11 +25,11 @@ use std::time::{Duration, Instant};
 pub enum TxnError {
     /// The transaction was aborted; its records and offsets count for nothing and the batch
     /// may be tried again in a new transaction.
-    #[error("transaction aborted: {0}")]
-    Aborted(KafkaError),
+    #[error("transaction aborted")]
+    Aborted(#[source] KafkaError),
     /// The producer cannot go on (fenced, or a broker without transactions).
-    #[error("transactional producer failed: {0}")]
-    Fatal(KafkaError),
+    #[error("transactional producer failed")]
+    Fatal(#[source] KafkaError),
 }
 
 /// One consumed position to commit with a transaction: the next offset to consume.

@@ -2,56 +2,36 @@
 //! protocol server on loopback).
 
 use callsight_core::codec::Codec;
-use callsight_core::config::{KafkaConfig, TopicsConfig};
-use callsight_core::metrics::Metrics;
-use callsight_kafka::cluster::Cluster;
 use callsight_kafka::consumer::{self, ConsumedRecord, ConsumerEvent, ConsumerHandle};
 use callsight_kafka::dead_letter::DeadLetters;
 use callsight_kafka::topics;
-use callsight_kafka::{KafkaMetrics, Producer};
+use callsight_kafka::{Producer, Services};
 use callsight_model::codec::single_object;
 use callsight_model::types::DeadLetter;
+use callsight_testkit::kafka::{self, stop};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc::Receiver;
 
-fn kafka_config() -> KafkaConfig {
-    KafkaConfig {
-        statistics_interval: Duration::from_millis(500),
-        session_timeout: Duration::from_secs(6),
-        linger: Duration::from_millis(1),
-        ..KafkaConfig::default()
+/// The embedded broker's services, with a producer and consumers of their own.
+struct Setup(Services);
+
+impl std::ops::Deref for Setup {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
     }
-}
-
-fn small_topics() -> TopicsConfig {
-    let mut topics = TopicsConfig::default();
-    topics.legs.partitions = 4;
-    topics.telemetry.partitions = 4;
-    topics
-}
-
-struct Setup {
-    cluster: Cluster,
-    kafka: KafkaConfig,
-    metrics: Metrics,
-    kafka_metrics: Arc<KafkaMetrics>,
 }
 
 impl Setup {
     fn producer(&self) -> Producer {
-        Producer::new(
-            &self.kafka,
-            self.cluster.bootstrap(),
-            self.kafka_metrics.clone(),
-        )
-        .expect("producer")
+        self.0.producer().expect("producer")
     }
 
     fn consume(&self, group: &str, topics: &[&str]) -> (ConsumerHandle, Receiver<ConsumerEvent>) {
         consumer::start(
             &self.kafka,
-            self.cluster.bootstrap(),
+            &self.bootstrap,
             group,
             topics,
             self.kafka_metrics.clone(),
@@ -69,13 +49,6 @@ async fn next_table_event(
         .expect("open")
 }
 
-/// Stops a consumer off the async threads (it joins the poll thread).
-async fn stop(handle: ConsumerHandle) {
-    tokio::task::spawn_blocking(move || handle.stop())
-        .await
-        .expect("stops");
-}
-
 /// Produces `n` records numbered 0.. under one key.
 async fn produce_numbered(producer: &Producer, topic: &str, key: &[u8], n: usize) {
     for i in 0..n {
@@ -87,31 +60,12 @@ async fn produce_numbered(producer: &Producer, topic: &str, key: &[u8], n: usize
 }
 
 async fn setup() -> Setup {
-    let kafka = kafka_config();
-    let cluster = Cluster::connect(&kafka, &small_topics())
-        .await
-        .expect("cluster");
-    let metrics = Metrics::new();
-    let kafka_metrics = Arc::new(KafkaMetrics::register(&metrics).expect("metrics"));
-    Setup {
-        cluster,
-        kafka,
-        metrics,
-        kafka_metrics,
-    }
+    Setup(kafka::services(&kafka::kafka_config(), &kafka::topics(4)).await)
 }
 
 /// Next record, skipping rebalance events; fails after a bounded wait.
 async fn next_record(rx: &mut Receiver<ConsumerEvent>) -> ConsumedRecord {
-    loop {
-        let event = tokio::time::timeout(Duration::from_secs(60), rx.recv())
-            .await
-            .expect("a record within 60 s")
-            .expect("channel open");
-        if let ConsumerEvent::Record(record) = event {
-            return record;
-        }
-    }
+    kafka::next_record(rx, Duration::from_secs(60)).await
 }
 
 /// Kafka's (and the Java client's) murmur2, to check where keyed records land.
@@ -151,15 +105,15 @@ fn java_partition(key: &[u8], partitions: i32) -> i32 {
 #[tokio::test]
 async fn topics_are_created_with_their_partition_counts() {
     let s = setup().await;
-    assert!(s.cluster.is_embedded());
-    let (kafka, bootstrap) = (s.kafka.clone(), s.cluster.bootstrap().to_string());
+    assert!(s.cluster().is_embedded());
+    let (kafka, bootstrap) = (s.kafka.clone(), s.bootstrap.clone());
     let counts = tokio::task::spawn_blocking(move || {
         topics::partition_counts(&kafka, &bootstrap, Duration::from_secs(10))
     })
     .await
     .expect("joins")
     .expect("metadata");
-    for spec in topics::specs(&small_topics()) {
+    for spec in topics::specs(&kafka::topics(4)) {
         assert_eq!(
             counts.get(&spec.name),
             Some(&spec.partitions),
@@ -352,7 +306,7 @@ async fn a_table_reader_sees_the_whole_topic_then_says_it_caught_up_then_follows
     }
     let (kafka, bootstrap, metrics) = (
         setup.kafka.clone(),
-        setup.cluster.bootstrap().to_string(),
+        setup.bootstrap.clone(),
         setup.kafka_metrics.clone(),
     );
     let (_handle, mut rx) = tokio::task::spawn_blocking(move || {
@@ -384,7 +338,7 @@ async fn a_table_reader_sees_the_whole_topic_then_says_it_caught_up_then_follows
     // A second reader of an empty topic is caught up at once.
     let (kafka, bootstrap, metrics) = (
         setup.kafka.clone(),
-        setup.cluster.bootstrap().to_string(),
+        setup.bootstrap.clone(),
         setup.kafka_metrics.clone(),
     );
     let (_empty, mut rx) = tokio::task::spawn_blocking(move || {

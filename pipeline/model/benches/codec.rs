@@ -2,8 +2,8 @@
 //! decode that resolves an older writer schema into the current one.
 
 use callsight_model::codec::single_object;
-use callsight_model::samples;
 use callsight_model::types::{CallLeg, DeadLetter, NetworkSample};
+use callsight_testkit::samples;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 

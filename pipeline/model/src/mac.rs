@@ -8,7 +8,9 @@
 /// The placeholder iOS, Android and macOS report when they hide the real MAC.
 pub const PRIVACY_PLACEHOLDER: &str = "020000000000";
 
-/// Normalises a MAC; `None` when it is not a usable address.
+/// Normalises a MAC; `None` when it is not a usable address. Written out rather than taken from a
+/// MAC crate: the rules are callsight's (lenient separators, placeholders and broadcast as
+/// absent) and the result is stored as text, which a MAC type would only be converted back to.
 pub fn normalize(raw: &str) -> Option<String> {
     let hex: String = raw
         .chars()

@@ -4,8 +4,8 @@ use apache_avro::types::Value;
 use apache_avro::writer::datum::GenericDatumWriter;
 use callsight_model::catalog::Catalog;
 use callsight_model::codec::{self, CodecError, Framing, Record, confluent, single_object};
-use callsight_model::samples;
 use callsight_model::types::*;
+use callsight_testkit::samples;
 use proptest::prelude::*;
 
 fn round_trip<T: Record + PartialEq + std::fmt::Debug>(value: &T) {

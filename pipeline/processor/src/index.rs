@@ -11,27 +11,10 @@
 //! | network event | the site's events (`org|site`) |
 
 use crate::ip_binding;
-use callsight_model::types::{NetworkSample, SampleBody, WifiBand};
+use callsight_model::keys;
+use callsight_model::types::{NetworkSample, SampleBody};
 use callsight_state::{Batch, Window, WindowKey};
 use std::borrow::Cow;
-
-/// The text of a band in entity ids (`band_5ghz`), as the root-cause engine writes it.
-pub fn band_label(band: WifiBand) -> String {
-    serde_json::to_value(band)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
-/// The radio entity `ap_mac/band`.
-pub fn radio_entity(ap_mac: &str, band: WifiBand) -> String {
-    format!("{ap_mac}/{}", band_label(band))
-}
-
-/// The site entity of events: `org|site`.
-pub fn site_entity(org: &str, site: &str) -> String {
-    format!("{org}|{site}")
-}
 
 /// Writes an observation to its windows in `partition`: `bytes` (its single-object encoding) to
 /// each, but the IP binding window, which gets the MAC under a key whose source names the MAC too,
@@ -82,26 +65,20 @@ pub fn keys(partition: u32, sample: &NetworkSample) -> Vec<WindowKey<'_>> {
         }
         SampleBody::ApRadio(r) => out.push(key(
             Window::Radio,
-            Cow::Owned(radio_entity(&r.ap_mac, r.band)),
+            Cow::Owned(keys::radio_id(&r.ap_mac, r.band)),
         )),
         SampleBody::Ap(a) => out.push(key(Window::Ap, Cow::Borrowed(&a.ap_mac))),
         SampleBody::SwitchPort(p) => out.push(key(
             Window::Port,
-            Cow::Owned(callsight_rca::view::port_entity_id(
-                &p.switch_mac,
-                &p.port_id,
-            )),
+            Cow::Owned(keys::port_id(&p.switch_mac, &p.port_id)),
         )),
         SampleBody::WanPath(w) => out.push(key(
             Window::Wan,
-            Cow::Owned(callsight_rca::view::wan_entity_id(
-                &w.gateway_mac,
-                &w.wan_port_id,
-            )),
+            Cow::Owned(keys::wan_link_id(&w.gateway_mac, &w.wan_port_id)),
         )),
         SampleBody::Event(_) => out.push(key(
             Window::SiteEvents,
-            Cow::Owned(site_entity(&sample.org_id, &sample.site_id)),
+            Cow::Owned(keys::site_key(&sample.org_id, &sample.site_id)),
         )),
     }
     if let Some((_, ip)) = ip_binding::binding(sample) {
@@ -115,7 +92,7 @@ pub fn keys(partition: u32, sample: &NetworkSample) -> Vec<WindowKey<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use callsight_model::samples;
+    use callsight_testkit::samples;
 
     #[test]
     fn every_sample_kind_has_a_window() {
@@ -127,6 +104,5 @@ mod tests {
                     .all(|k| k.partition == 3 && k.time == sample.time)
             );
         }
-        assert_eq!(radio_entity("aa", WifiBand::Band5Ghz), "aa/band_5ghz");
     }
 }

@@ -203,7 +203,7 @@ impl Written {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use callsight_model::samples;
+    use callsight_testkit::samples;
     use proptest::prelude::*;
 
     const MINUTE: i64 = 60_000;

@@ -2,7 +2,6 @@
 
 use callsight_core::metrics::{MetricError, Metrics};
 use callsight_model::types::{EntityKind, LegQuality, RootCauseVerdict};
-use callsight_rca::scope::kind_label;
 use prometheus::{Histogram, IntCounter, IntCounterVec, IntGaugeVec};
 
 /// Every family of the processor.
@@ -174,7 +173,7 @@ impl ProcessorMetrics {
             return;
         }
         let scope = verdict.scope.as_ref();
-        let level = scope.map_or("none", |s| kind_label(s.kind));
+        let level = scope.map_or("none", |s| s.kind.symbol());
         self.poor_legs
             .with_label_values(&[org, site, verdict.primary_cause.code(), level])
             .inc();
@@ -205,8 +204,8 @@ fn is_infrastructure(kind: EntityKind) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use callsight_model::samples;
     use callsight_model::types::Scope;
+    use callsight_testkit::samples;
 
     fn value(metrics: &Metrics, family: &str, labels: &[(&str, &str)]) -> Option<f64> {
         let text = metrics.render();
@@ -235,7 +234,7 @@ mod tests {
             value(&metrics, "callsight_processor_legs_total", &legs),
             Some(1.0)
         );
-        let level = kind_label(scope.kind);
+        let level = scope.kind.symbol();
         let poor = [
             at_site.as_slice(),
             &[("cause", "wireless.interference"), ("scope", level)],

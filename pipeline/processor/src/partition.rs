@@ -19,14 +19,13 @@
 //!   `LegObservation::sequence`); its observations are kept in the store, so a restart rebuilds
 //!   it.
 
+use crate::config::ProcessorConfig;
 use crate::view::{self, Span};
 use crate::{index, ip_binding};
-use callsight_core::Config;
-use callsight_core::config::ClassificationConfig;
 use callsight_inventory::Inventory;
 use callsight_model::codec::single_object;
 use callsight_model::types::{CallLeg, NetworkSample, RootCauseVerdict, ScopeAlert};
-use callsight_rca::{LegObservation, RcaConfig, ScopeTracker};
+use callsight_rca::{ClassificationConfig, LegObservation, RcaConfig, ScopeTracker};
 use callsight_state::keys::time_bytes;
 use callsight_state::{Batch, StateError, Store, Table};
 use serde::{Deserialize, Serialize};
@@ -54,10 +53,13 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// The settings of a configuration.
-    pub fn from_config(config: &Config) -> Self {
+    /// The settings of the processor's and the engine's sections.
+    pub fn new(
+        p: &ProcessorConfig,
+        classification: &ClassificationConfig,
+        rca: &RcaConfig,
+    ) -> Self {
         let ms = |d: std::time::Duration| d.as_millis() as i64;
-        let p = &config.processor;
         Settings {
             lateness_ms: ms(p.allowed_lateness),
             settle_ms: ms(p.settle_margin),
@@ -65,8 +67,8 @@ impl Settings {
             max_wait_ms: ms(p.max_wait),
             baseline_history_ms: ms(p.baseline_history),
             baseline_slices: p.baseline_slices,
-            classification: config.classification.clone(),
-            rca: config.rca.clone(),
+            classification: classification.clone(),
+            rca: rca.clone(),
         }
     }
 

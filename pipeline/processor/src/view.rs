@@ -3,10 +3,10 @@
 //! LLDP, the site's WAN links), every observation of those entities around the leg, and their
 //! usual values from the hours before it.
 
-use crate::index::{radio_entity, site_entity};
 use crate::ip_binding;
 use callsight_inventory::Inventory;
 use callsight_model::codec::single_object;
+use callsight_model::keys;
 use callsight_model::types::{
     BindingKind, CallLeg, ConnectionType, NetworkSample, SampleBody, WifiBand,
 };
@@ -198,7 +198,7 @@ pub fn build(
         path.ap_mac = Some(ap_mac.clone());
         path.band = band;
         samples.extend(reader.window(Window::Ap, &ap_mac)?);
-        samples.extend(reader.window(Window::Radio, &radio_entity(&ap_mac, band))?);
+        samples.extend(reader.window(Window::Radio, &keys::radio_id(&ap_mac, band))?);
         // The AP's switch port, from LLDP.
         if let Some(uplink) = inventory.ap_uplink(&ap_mac)
             && let (Some(switch), Some(port)) = (&uplink.chassis_mac, &uplink.port_id)
@@ -228,7 +228,7 @@ pub fn build(
     for port in &path.ports {
         samples.extend(reader.window(
             Window::Port,
-            &callsight_rca::view::port_entity_id(&port.switch_mac, &port.port_id),
+            &keys::port_id(&port.switch_mac, &port.port_id),
         )?);
     }
 
@@ -242,10 +242,10 @@ pub fn build(
             });
             samples.extend(reader.window(
                 Window::Wan,
-                &callsight_rca::view::wan_entity_id(&link.gateway_mac, &link.port_id),
+                &keys::wan_link_id(&link.gateway_mac, &link.port_id),
             )?);
         }
-        samples.extend(reader.window(Window::SiteEvents, &site_entity(org, site))?);
+        samples.extend(reader.window(Window::SiteEvents, &keys::site_key(org, site))?);
     }
     if client_mac.is_none() && leg.site_id.is_some() {
         missing.push("telemetry of the client (by MAC or by IP)".into());
@@ -288,9 +288,9 @@ fn baseline_slices(end: i64, span: Span) -> Vec<(i64, i64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use callsight_model::samples;
     use callsight_model::types::WirelessClientSample;
     use callsight_state::{Batch, StoreOptions, WindowKey};
+    use callsight_testkit::samples;
 
     fn client(mac: &str, ip: &str, time: i64, sequence: i64) -> NetworkSample {
         NetworkSample {

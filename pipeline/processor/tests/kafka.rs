@@ -6,92 +6,55 @@
 //! processor (the embedded broker speaks the transactional protocol but does not isolate
 //! aborted records, so these tests check the flow and the error handling).
 
-mod world;
-
-use callsight_core::Config;
-use callsight_core::codec::Codec;
+use callsight_core::Process;
+use callsight_core::codec::{Codec, CodecConfig};
 use callsight_core::metrics::Metrics;
-use callsight_core::readiness::Readiness;
-use callsight_core::shutdown::Shutdown;
-use callsight_kafka::cluster::Cluster;
+use callsight_kafka::Services;
+use callsight_kafka::config::{KafkaConfig, TopicsConfig};
 use callsight_kafka::consumer::{self, ConsumerEvent};
-use callsight_kafka::{KafkaMetrics, Producer};
-use callsight_model::samples;
 use callsight_model::types::{CauseCode, RootCauseVerdict};
+use callsight_processor::ProcessorConfig;
+use callsight_rca::{ClassificationConfig, RcaConfig};
+use callsight_testkit::kafka::{self, Feed};
+use callsight_testkit::samples;
+use callsight_testkit::world::*;
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-use world::*;
+
+/// What a processor of these tests runs with.
+#[derive(Debug, Clone)]
+struct Config {
+    kafka: KafkaConfig,
+    topics: TopicsConfig,
+    processor: ProcessorConfig,
+}
 
 fn config(state: &std::path::Path) -> Config {
-    let mut config = Config::default();
-    config.kafka.linger = Duration::from_millis(1);
-    config.kafka.statistics_interval = Duration::ZERO;
-    config.kafka.session_timeout = Duration::from_secs(6);
-    config.topics.legs.partitions = 4;
-    config.topics.telemetry.partitions = 4;
-    config.topics.verdicts.partitions = 4;
-    config.processor.state_dir = state.to_path_buf();
-    config.processor.tick_interval = Duration::from_millis(200);
-    config.validate().expect("valid");
-    config
-}
-
-/// Produces the test world's records.
-struct Feed {
-    producer: Producer,
-    codec: Codec,
-    topics: callsight_core::config::TopicsConfig,
-}
-
-impl Feed {
-    fn new(config: &Config, cluster: &Cluster, kafka_metrics: Arc<KafkaMetrics>) -> Self {
-        Feed {
-            producer: Producer::new(&config.kafka, cluster.bootstrap(), kafka_metrics)
-                .expect("producer"),
-            codec: Codec::new(&config.codec).expect("codec"),
-            topics: config.topics.clone(),
-        }
-    }
-
-    async fn inventory(&self) {
-        let topic = &self.topics.inventory.name;
-        for r in samples::inventory_records() {
-            let bytes = self.codec.encode(topic, &r).await.expect("encodes");
-            self.producer
-                .send(topic, r.entity_id.as_bytes(), &bytes, &[])
-                .await
-                .expect("delivered");
-        }
-    }
-
-    async fn samples(&self, samples: &[callsight_model::types::NetworkSample]) {
-        let topic = &self.topics.telemetry.name;
-        let sends = samples.iter().map(|s| async move {
-            let bytes = self.codec.encode(topic, s).await.expect("encodes");
-            let key = format!("{}|{}", s.org_id, s.site_id);
-            self.producer
-                .send(topic, key.as_bytes(), &bytes, &[])
-                .await
-                .expect("delivered");
-        });
-        futures::future::join_all(sends).await;
-    }
-
-    async fn leg(&self, leg: &callsight_model::types::CallLeg) {
-        let topic = &self.topics.legs.name;
-        let bytes = self.codec.encode(topic, leg).await.expect("encodes");
-        self.producer
-            .send(topic, leg.key().as_bytes(), &bytes, &[])
-            .await
-            .expect("delivered");
+    Config {
+        kafka: KafkaConfig {
+            statistics_interval: Duration::ZERO,
+            ..kafka::kafka_config()
+        },
+        topics: kafka::topics(4),
+        processor: ProcessorConfig {
+            state_dir: state.to_path_buf(),
+            tick_interval: Duration::from_millis(200),
+            ..ProcessorConfig::default()
+        },
     }
 }
 
-async fn produce_world(config: &Config, cluster: &Cluster, kafka_metrics: Arc<KafkaMetrics>) {
-    let feed = Feed::new(config, cluster, kafka_metrics);
-    feed.inventory().await;
+/// The sum of the series of `name` with every one of `labels` in a processor's metrics.
+fn metric(metrics: &Metrics, name: &str, labels: &[&str]) -> f64 {
+    kafka::metric(metrics, name, labels)
+}
+
+/// The test world's inventory, telemetry and legs, produced.
+async fn produce_world(cluster: &Services) {
+    let feed = Feed::new(cluster);
+    feed.inventory(&samples::inventory_records()).await;
     feed.samples(&telemetry(30)).await;
     for leg in legs() {
         feed.leg(&leg).await;
@@ -101,19 +64,17 @@ async fn produce_world(config: &Config, cluster: &Cluster, kafka_metrics: Arc<Ka
 /// Every verdict published, latest per leg, once the five legs have one and the revised leg's
 /// verdict is of its last version.
 async fn verdicts(
-    config: &Config,
-    cluster: &Cluster,
-    kafka_metrics: Arc<KafkaMetrics>,
+    cluster: &Services,
     group: &str,
     n: usize,
 ) -> (BTreeMap<String, RootCauseVerdict>, usize) {
     let revised = legs()[5].clone();
     let (handle, mut events) = consumer::start(
-        &config.kafka,
-        cluster.bootstrap(),
+        &cluster.kafka,
+        &cluster.bootstrap,
         group,
-        &[&config.topics.verdicts.name],
-        kafka_metrics,
+        &[&cluster.topics.verdicts.name],
+        kafka::kafka_metrics(),
     )
     .expect("consumer");
     let codec = Codec::single_object();
@@ -126,22 +87,17 @@ async fn verdicts(
                 .is_some_and(|v: &RootCauseVerdict| v.record_version == revised.record_version)
     };
     while !done(&latest) {
-        let event = tokio::time::timeout(Duration::from_secs(90), events.recv())
+        let r = kafka::next_record(&mut events, Duration::from_secs(90)).await;
+        let v: RootCauseVerdict = codec
+            .decode(&r.payload.expect("payload"))
             .await
-            .expect("verdicts within 90 s")
-            .expect("open");
-        if let ConsumerEvent::Record(r) = event {
-            let v: RootCauseVerdict = codec
-                .decode(&r.payload.expect("payload"))
-                .await
-                .expect("a verdict");
-            assert_eq!(
-                r.key.as_deref(),
-                Some(format!("{}|{}|{}", v.org_id, v.call_id, v.leg_id).as_bytes())
-            );
-            total += 1;
-            latest.insert(v.leg_id.clone(), v);
-        }
+            .expect("a verdict");
+        assert_eq!(
+            r.key.as_deref(),
+            Some(callsight_model::keys::verdict_key(&v.org_id, &v.call_id, &v.leg_id).as_bytes())
+        );
+        total += 1;
+        latest.insert(v.leg_id.clone(), v);
     }
     // Anything else already there.
     while let Ok(Some(ConsumerEvent::Record(_))) =
@@ -149,43 +105,40 @@ async fn verdicts(
     {
         total += 1;
     }
-    let _ = tokio::task::spawn_blocking(move || handle.stop()).await;
+    kafka::stop(handle).await;
     (latest, total)
 }
 
-async fn start(
-    config: &Config,
-    cluster: &Cluster,
-    metrics: &Metrics,
-    kafka_metrics: Arc<KafkaMetrics>,
-) -> (Shutdown, Readiness) {
-    let shutdown = Shutdown::new();
-    let readiness = Readiness::new();
+/// Starts a process role with `config` as a process of its own (its metrics, readiness and
+/// shutdown) on the cluster of `cluster`.
+async fn start(config: &Config, cluster: &Services) -> Services {
+    let process = cluster
+        .sibling(Process::new(Duration::from_secs(20)))
+        .await
+        .expect("the cluster");
     callsight_processor::start(
-        config,
-        cluster.bootstrap(),
-        metrics,
-        kafka_metrics,
-        &readiness,
-        &shutdown,
+        &process,
+        &config.processor,
+        &ClassificationConfig::default(),
+        &RcaConfig::default(),
     )
     .await
     .expect("starts");
-    (shutdown, readiness)
+    process
 }
 
 /// Waits until the processors' consumer group has committed at least `records` of the telemetry
 /// topic, summed over its partitions.
-async fn committed_telemetry(config: &Config, cluster: &Cluster, records: i64) {
+async fn committed_telemetry(cluster: &Services, records: i64) {
     use rdkafka::consumer::{BaseConsumer, Consumer as _};
     let consumer: BaseConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", cluster.bootstrap())
-        .set("group.id", format!("{}-process", config.kafka.group_id))
+        .set("bootstrap.servers", &cluster.bootstrap)
+        .set("group.id", format!("{}-process", cluster.kafka.group_id))
         .create()
         .expect("a consumer that only reads the group's offsets");
     let mut partitions = rdkafka::TopicPartitionList::new();
-    for p in 0..config.topics.telemetry.partitions {
-        partitions.add_partition(&config.topics.telemetry.name, p);
+    for p in 0..cluster.topics.telemetry.partitions {
+        partitions.add_partition(&cluster.topics.telemetry.name, p);
     }
     let consumer = Arc::new(consumer);
     tokio::time::timeout(Duration::from_secs(60), async {
@@ -216,25 +169,12 @@ async fn committed_telemetry(config: &Config, cluster: &Cluster, records: i64) {
     .expect("the group commits what it applied");
 }
 
-fn metric(metrics: &Metrics, line: &str) -> f64 {
-    metrics
-        .render()
-        .lines()
-        .find(|l| l.starts_with(line))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
-}
-
-/// A state directory, its configuration, an embedded cluster and Kafka metrics.
-async fn setup() -> (tempfile::TempDir, Config, Cluster, Arc<KafkaMetrics>) {
+/// A state directory, its configuration, and an embedded cluster.
+async fn setup() -> (tempfile::TempDir, Config, Services) {
     let state = tempfile::tempdir().expect("temp dir");
     let config = config(state.path());
-    let cluster = Cluster::connect(&config.kafka, &config.topics)
-        .await
-        .expect("cluster");
-    let kafka_metrics = Arc::new(KafkaMetrics::register(&Metrics::new()).expect("metrics"));
-    (state, config, cluster, kafka_metrics)
+    let cluster = kafka::services(&config.kafka, &config.topics).await;
+    (state, config, cluster)
 }
 
 /// The world's three legs on the congested radio are found to be.
@@ -251,43 +191,43 @@ fn assert_congested_radio(verdicts: &BTreeMap<String, RootCauseVerdict>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn legs_and_telemetry_in_verdicts_out_and_restarts_change_nothing() {
-    let (_state, config, cluster, kafka_metrics) = setup().await;
-    produce_world(&config, &cluster, kafka_metrics.clone()).await;
+    let (_state, config, cluster) = setup().await;
+    produce_world(&cluster).await;
 
-    let metrics = Metrics::new();
-    let (shutdown, readiness) = start(&config, &cluster, &metrics, kafka_metrics.clone()).await;
-    let (first, published) = verdicts(&config, &cluster, kafka_metrics.clone(), "read-1", 5).await;
+    let p = start(&config, &cluster).await;
+    let (first, published) = verdicts(&cluster, "read-1", 5).await;
     assert_congested_radio(&first);
     assert_eq!(
         first["call-1/p-1/0"].record_version,
         legs()[5].record_version,
         "the revision replaced it"
     );
-    assert!(readiness.report().0, "{:?}", readiness.report());
-    shutdown.drain(Duration::from_secs(20)).await;
+    assert!(p.readiness.report().0, "{:?}", p.readiness.report());
+    p.shutdown.drain(Duration::from_secs(20)).await;
 
     // The same process state again: it continues after what it applied; nothing is new.
-    let metrics = Metrics::new();
-    let (shutdown, _) = start(&config, &cluster, &metrics, kafka_metrics.clone()).await;
+    let p = start(&config, &cluster).await;
     tokio::time::sleep(Duration::from_secs(5)).await;
+    let complete = ["completeness=\"complete\""];
     assert_eq!(
-        metric(
-            &metrics,
-            "callsight_processor_verdicts_total{completeness=\"complete\"}"
-        ),
+        metric(&p.metrics, "callsight_processor_verdicts_total", &complete),
         0.0
     );
-    shutdown.drain(Duration::from_secs(20)).await;
+    p.shutdown.drain(Duration::from_secs(20)).await;
 
     // No local state (another machine): the partitions are replayed; what was published is not
     // published again, and the state comes back whole.
     let other = tempfile::tempdir().expect("temp dir");
     let moved = self::config(other.path());
-    let metrics = Metrics::new();
-    let (shutdown, readiness) = start(&moved, &cluster, &metrics, kafka_metrics.clone()).await;
+    let p = start(&moved, &cluster).await;
+    let (readiness, metrics) = (&p.readiness, &p.metrics);
     let restored = async {
         while !readiness.report().0
-            || metric(&metrics, "callsight_processor_partitions{state=\"live\"}") < 4.0
+            || metric(
+                metrics,
+                "callsight_processor_partitions",
+                &["state=\"live\""],
+            ) < 4.0
         {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -307,48 +247,54 @@ async fn legs_and_telemetry_in_verdicts_out_and_restarts_change_nothing() {
                 .join("\n")
         );
     }
-    assert!(metric(&metrics, "callsight_processor_restore_records_total") > 0.0);
-    assert!(metric(&metrics, "callsight_processor_replayed_outputs_total") >= 5.0);
+    assert!(metric(metrics, "callsight_processor_restore_records_total", &[]) > 0.0);
+    assert!(metric(metrics, "callsight_processor_replayed_outputs_total", &[]) >= 5.0);
     assert_eq!(
-        metric(
-            &metrics,
-            "callsight_processor_verdicts_total{completeness=\"complete\"}"
-        ),
+        metric(metrics, "callsight_processor_verdicts_total", &complete),
         0.0
     );
-    let (again, total) = verdicts(&config, &cluster, kafka_metrics.clone(), "read-2", 5).await;
+    let (again, total) = verdicts(&cluster, "read-2", 5).await;
     assert_eq!(again, first);
     assert_eq!(total, published, "nothing was published twice");
-    shutdown.drain(Duration::from_secs(20)).await;
+    p.shutdown.drain(Duration::from_secs(20)).await;
 }
 
 #[tokio::test]
 async fn topics_that_are_not_co_partitioned_are_refused() {
-    let state = tempfile::tempdir().expect("temp dir");
-    let config = config(state.path());
-    let cluster = Cluster::connect(&config.kafka, &config.topics)
-        .await
-        .expect("cluster");
-    cluster
-        .embedded()
-        .expect("embedded")
+    let (_state, config, cluster) = setup().await;
+    let broker = cluster.cluster().embedded().expect("embedded");
+    broker
         .create_topic("legs-of-another-shape", 3)
         .expect("created");
-    let mut wrong = config.clone();
-    wrong.topics.legs.name = "legs-of-another-shape".into();
-    let metrics = Metrics::new();
-    let kafka_metrics = Arc::new(KafkaMetrics::register(&metrics).expect("metrics"));
+    broker
+        .create_topic("legs-of-another-shape.dlq", 3)
+        .expect("created");
+    // A process whose legs topic has another partition count than its telemetry topic.
+    let mut wrong = config.topics.clone();
+    wrong.legs.name = "legs-of-another-shape".into();
+    wrong.legs.partitions = 3;
+    let kafka = KafkaConfig {
+        brokers: cluster.bootstrap.clone(),
+        create_topics: false,
+        ..config.kafka.clone()
+    };
+    let process = Services::connect(Process::default(), &kafka, &wrong, &CodecConfig::default())
+        .await
+        .expect("the topics exist as configured");
     let error = callsight_processor::start(
-        &wrong,
-        cluster.bootstrap(),
-        &metrics,
-        kafka_metrics,
-        &Readiness::new(),
-        &Shutdown::new(),
+        &process,
+        &config.processor,
+        &ClassificationConfig::default(),
+        &RcaConfig::default(),
     )
     .await
     .expect_err("refused");
     assert!(error.to_string().contains("has 3 partitions"), "{error}");
+}
+
+/// Partitions a processor owns, live or restoring.
+fn owned(p: &Services) -> f64 {
+    metric(&p.metrics, "callsight_processor_partitions", &[])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -359,25 +305,17 @@ async fn partitions_move_between_two_processors_and_no_verdict_is_lost_or_wrong(
     );
     let config_a = config(state_a.path());
     let config_b = config(state_b.path());
-    let cluster = Cluster::connect(&config_a.kafka, &config_a.topics)
-        .await
-        .expect("cluster");
-    let kafka_metrics = Arc::new(KafkaMetrics::register(&Metrics::new()).expect("metrics"));
-    let feed = Feed::new(&config_a, &cluster, kafka_metrics.clone());
-    feed.inventory().await;
+    let cluster = kafka::services(&config_a.kafka, &config_a.topics).await;
+    let feed = Feed::new(&cluster);
+    feed.inventory(&samples::inventory_records()).await;
     let all = telemetry(30);
     let half = all.len() / 2;
     feed.samples(&all[..half]).await;
 
     // A takes everything; then B joins and takes over some partitions, restoring them.
-    let metrics_a = Metrics::new();
-    let (stop_a, _) = start(&config_a, &cluster, &metrics_a, kafka_metrics.clone()).await;
-    let owned = |m: &Metrics| {
-        metric(m, "callsight_processor_partitions{state=\"live\"}")
-            + metric(m, "callsight_processor_partitions{state=\"restoring\"}")
-    };
+    let a = start(&config_a, &cluster).await;
     tokio::time::timeout(Duration::from_secs(60), async {
-        while owned(&metrics_a) < 4.0 {
+        while owned(&a) < 4.0 {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     })
@@ -385,11 +323,10 @@ async fn partitions_move_between_two_processors_and_no_verdict_is_lost_or_wrong(
     .expect("A owns every partition");
     // A has taken the first half and committed it, so that what moves to B is restored by replay
     // (a partition with no committed offset is consumed afresh from its beginning instead).
-    committed_telemetry(&config_a, &cluster, half as i64).await;
-    let metrics_b = Metrics::new();
-    let (stop_b, _) = start(&config_b, &cluster, &metrics_b, kafka_metrics.clone()).await;
+    committed_telemetry(&cluster, half as i64).await;
+    let b = start(&config_b, &cluster).await;
     tokio::time::timeout(Duration::from_secs(60), async {
-        while owned(&metrics_b) < 1.0 || owned(&metrics_a) + owned(&metrics_b) != 4.0 {
+        while owned(&b) < 1.0 || owned(&a) + owned(&b) != 4.0 {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     })
@@ -401,18 +338,11 @@ async fn partitions_move_between_two_processors_and_no_verdict_is_lost_or_wrong(
     let legs = legs();
     for (i, leg) in legs.iter().enumerate() {
         if i == 2 {
-            stop_a.drain(Duration::from_secs(20)).await;
+            a.shutdown.drain(Duration::from_secs(20)).await;
         }
         feed.leg(leg).await;
     }
-    let (verdicts, _) = verdicts(
-        &config_a,
-        &cluster,
-        kafka_metrics.clone(),
-        "read-rebalance",
-        5,
-    )
-    .await;
+    let (verdicts, _) = verdicts(&cluster, "read-rebalance", 5).await;
     for id in ["call-1/p-1/0", "call-2/p-2/0", "call-3/p-3/0"] {
         assert_eq!(
             verdicts[id].primary_cause,
@@ -426,48 +356,43 @@ async fn partitions_move_between_two_processors_and_no_verdict_is_lost_or_wrong(
         verdicts["call-1/p-1/0"].record_version,
         legs[5].record_version
     );
-    assert_eq!(
-        owned(&metrics_b),
-        4.0,
-        "B owns every partition after A left"
-    );
+    assert_eq!(owned(&b), 4.0, "B owns every partition after A left");
     assert!(
-        metric(&metrics_b, "callsight_processor_restore_records_total") > 0.0,
+        metric(&b.metrics, "callsight_processor_restore_records_total", &[]) > 0.0,
         "B restored moved partitions by replay"
     );
-    stop_b.drain(Duration::from_secs(20)).await;
+    b.shutdown.drain(Duration::from_secs(20)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_that_do_not_decode_are_dead_lettered_and_the_rest_is_applied() {
-    let (_state, config, cluster, kafka_metrics) = setup().await;
-    let feed = Feed::new(&config, &cluster, kafka_metrics.clone());
-    feed.inventory().await;
+    let (_state, config, cluster) = setup().await;
+    let feed = Feed::new(&cluster);
+    feed.inventory(&samples::inventory_records()).await;
     let telemetry = telemetry(30);
     let (half, rest) = telemetry.split_at(telemetry.len() / 2);
     feed.samples(half).await;
     // Between good records of the same partitions: a record of no known framing (refused before
     // decoding), a sample cut short and a leg of an unknown writer schema (refused while
     // decoding, beside the partition's good records).
-    let site = format!("{}|{}", half[0].org_id, half[0].site_id);
-    let whole = feed
+    let site = callsight_model::keys::site_key(&half[0].org_id, &half[0].site_id);
+    let topics = &cluster.topics;
+    let whole = cluster
         .codec
-        .encode(&config.topics.telemetry.name, &half[0])
+        .encode(&topics.telemetry.name, &half[0])
         .await
         .expect("encodes");
     let mut unknown_writer = callsight_model::codec::single_object::MARKER.to_vec();
     unknown_writer.extend_from_slice(&[0; 8]);
     unknown_writer.extend_from_slice(b"\x02");
     let bad = [
-        (&config.topics.telemetry.name, b"\xde\xad\xbe\xef".to_vec()),
-        (
-            &config.topics.telemetry.name,
-            whole[..whole.len() - 4].to_vec(),
-        ),
-        (&config.topics.legs.name, unknown_writer),
+        (&topics.telemetry.name, b"\xde\xad\xbe\xef".to_vec()),
+        (&topics.telemetry.name, whole[..whole.len() - 4].to_vec()),
+        (&topics.legs.name, unknown_writer),
     ];
+    let producer = cluster.producer().expect("producer");
     for (topic, payload) in &bad {
-        feed.producer
+        producer
             .send(topic, site.as_bytes(), payload, &[])
             .await
             .expect("delivered");
@@ -477,46 +402,39 @@ async fn records_that_do_not_decode_are_dead_lettered_and_the_rest_is_applied() 
         feed.leg(&leg).await;
     }
 
-    let metrics = Metrics::new();
-    let (shutdown, _) = start(&config, &cluster, &metrics, kafka_metrics.clone()).await;
-    let (verdicts, _) = verdicts(&config, &cluster, kafka_metrics.clone(), "read", 5).await;
+    let p = start(&config, &cluster).await;
+    let (verdicts, _) = verdicts(&cluster, "read", 5).await;
     assert_congested_radio(&verdicts);
     let undecodable = |topic: &str| {
         metric(
-            &metrics,
-            &format!(
-                "callsight_processor_records_total{{outcome=\"undecodable\",topic=\"{topic}\"}}"
-            ),
+            &p.metrics,
+            "callsight_processor_records_total",
+            &["outcome=\"undecodable\"", &format!("topic=\"{topic}\"")],
         )
     };
     assert_eq!(undecodable("telemetry"), 2.0);
     assert_eq!(undecodable("legs"), 1.0);
-    shutdown.drain(Duration::from_secs(20)).await;
+    p.shutdown.drain(Duration::from_secs(20)).await;
 
     let letters = [
-        format!("{}.dlq", config.topics.telemetry.name),
-        format!("{}.dlq", config.topics.legs.name),
+        format!("{}.dlq", topics.telemetry.name),
+        format!("{}.dlq", topics.legs.name),
     ];
     let (handle, mut events) = consumer::start(
-        &config.kafka,
-        cluster.bootstrap(),
+        &cluster.kafka,
+        &cluster.bootstrap,
         "read-dead-letters",
         &[&letters[0], &letters[1]],
-        kafka_metrics,
+        kafka::kafka_metrics(),
     )
     .expect("consumer");
     let mut kept = Vec::new();
     while kept.len() < bad.len() {
-        let event = tokio::time::timeout(Duration::from_secs(30), events.recv())
-            .await
-            .expect("dead letters within 30 s")
-            .expect("open");
-        if let ConsumerEvent::Record(r) = event {
-            let letter: callsight_model::types::DeadLetter =
-                callsight_model::codec::single_object::decode(&r.payload.expect("payload"))
-                    .expect("a dead letter");
-            kept.push((letter.source_topic, letter.payload, letter.stage));
-        }
+        let r = kafka::next_record(&mut events, Duration::from_secs(30)).await;
+        let letter: callsight_model::types::DeadLetter =
+            callsight_model::codec::single_object::decode(&r.payload.expect("payload"))
+                .expect("a dead letter");
+        kept.push((letter.source_topic, letter.payload, letter.stage));
     }
     kept.sort();
     let mut expected: Vec<_> = bad
@@ -525,88 +443,70 @@ async fn records_that_do_not_decode_are_dead_lettered_and_the_rest_is_applied() 
         .collect();
     expected.sort();
     assert_eq!(kept, expected);
-    let _ = tokio::task::spawn_blocking(move || handle.stop()).await;
+    kafka::stop(handle).await;
 }
 
 /// The world on a fresh embedded broker, a processor configured for transactions, and the
 /// broker primed to refuse the first offsets sent to a transaction with `error`.
-async fn transactional_world(
-    error: RDKafkaRespErr,
-) -> (tempfile::TempDir, Config, Cluster, Arc<KafkaMetrics>) {
-    let state = tempfile::tempdir().expect("temp dir");
-    let mut config = config(state.path());
+async fn transactional_world(error: RDKafkaRespErr) -> (tempfile::TempDir, Config, Services) {
+    let (state, mut config, cluster) = setup().await;
     config.processor.transactional_id = Some("process-test".into());
-    let cluster = Cluster::connect(&config.kafka, &config.topics)
-        .await
-        .expect("cluster");
-    let kafka_metrics = Arc::new(KafkaMetrics::register(&Metrics::new()).expect("metrics"));
-    produce_world(&config, &cluster, kafka_metrics.clone()).await;
+    produce_world(&cluster).await;
     cluster
+        .cluster()
         .embedded()
         .expect("embedded")
         .fail_requests(RDKafkaApiKey::AddOffsetsToTxn, &[error])
         .expect("fault injected");
-    (state, config, cluster, kafka_metrics)
+    (state, config, cluster)
+}
+
+/// A processor's transactions by outcome.
+fn transactions(p: &Services, outcome: &str) -> f64 {
+    metric(
+        &p.metrics,
+        "callsight_processor_transactions_total",
+        &[&format!("outcome=\"{outcome}\"")],
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_transactions_an_aborted_batch_goes_again_and_every_verdict_arrives() {
     // The first offsets sent to a transaction are refused with an error that makes it
     // abortable: that transaction is aborted and its batch goes again in a new one.
-    let (_state, config, cluster, kafka_metrics) =
+    let (_state, config, cluster) =
         transactional_world(RDKafkaRespErr::RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED).await;
 
-    let metrics = Metrics::new();
-    let (shutdown, _) = start(&config, &cluster, &metrics, kafka_metrics.clone()).await;
-    let (latest, _) = verdicts(&config, &cluster, kafka_metrics.clone(), "read-txn", 5).await;
-    for id in ["call-1/p-1/0", "call-2/p-2/0", "call-3/p-3/0"] {
-        assert_eq!(
-            latest[id].primary_cause,
-            CauseCode::WirelessChannelUtilization,
-            "{id}: {}",
-            latest[id].summary
-        );
-    }
-    let outcome = |o: &str| {
-        metric(
-            &metrics,
-            &format!("callsight_processor_transactions_total{{outcome=\"{o}\"}}"),
-        )
-    };
-    assert!(outcome("committed") > 0.0);
+    let p = start(&config, &cluster).await;
+    let (latest, _) = verdicts(&cluster, "read-txn", 5).await;
+    assert_congested_radio(&latest);
+    assert!(transactions(&p, "committed") > 0.0);
     assert!(
-        outcome("aborted") >= 1.0,
+        transactions(&p, "aborted") >= 1.0,
         "the refused transaction was aborted"
     );
-    assert_eq!(outcome("failed"), 0.0);
-    assert!(!shutdown.token.is_cancelled());
-    shutdown.drain(Duration::from_secs(20)).await;
+    assert_eq!(transactions(&p, "failed"), 0.0);
+    assert!(!p.shutdown.token.is_cancelled());
+    p.shutdown.drain(Duration::from_secs(20)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fatal_transaction_error_stops_the_processor() {
     // The coordinator answers that a newer instance owns this transactional id.
-    let (_state, config, cluster, kafka_metrics) =
+    let (_state, config, cluster) =
         transactional_world(RDKafkaRespErr::RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH).await;
 
-    let metrics = Metrics::new();
-    let (shutdown, readiness) = start(&config, &cluster, &metrics, kafka_metrics).await;
+    let p = start(&config, &cluster).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(90);
-    while !shutdown.token.is_cancelled() {
+    while !p.shutdown.token.is_cancelled() {
         assert!(
             std::time::Instant::now() < deadline,
             "the processor went on after a fatal transaction error"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(shutdown.failed(), "the process exits with a failure");
-    assert_eq!(
-        metric(
-            &metrics,
-            "callsight_processor_transactions_total{outcome=\"failed\"}"
-        ),
-        1.0
-    );
-    shutdown.drain(Duration::from_secs(20)).await;
-    assert!(!readiness.report().0, "not ready once stopped");
+    assert!(p.shutdown.failed(), "the process exits with a failure");
+    assert_eq!(transactions(&p, "failed"), 1.0);
+    p.shutdown.drain(Duration::from_secs(20)).await;
+    assert!(!p.readiness.report().0, "not ready once stopped");
 }

@@ -3,20 +3,27 @@
 //! revisions replace; overdue legs are evaluated partial, then complete; late and expired
 //! telemetry is counted.
 
-mod world;
-
 use callsight_model::types::{CallLeg, CauseCode, RootCauseVerdict};
+use callsight_processor::ProcessorConfig;
 use callsight_processor::partition::{Committed, Output, Partition, Record, Settings};
+use callsight_rca::{ClassificationConfig, RcaConfig};
 use callsight_state::{Store, StoreOptions};
+use callsight_testkit::records::*;
+use callsight_testkit::world::*;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
-use world::*;
 
 fn settings() -> Settings {
-    let mut config = callsight_core::Config::default();
-    config.processor.allowed_lateness = std::time::Duration::from_secs(120);
-    config.processor.settle_margin = std::time::Duration::from_secs(60);
-    Settings::from_config(&config)
+    let processor = ProcessorConfig {
+        allowed_lateness: std::time::Duration::from_secs(120),
+        settle_margin: std::time::Duration::from_secs(60),
+        ..ProcessorConfig::default()
+    };
+    Settings::new(
+        &processor,
+        &ClassificationConfig::default(),
+        &RcaConfig::default(),
+    )
 }
 
 fn store(dir: &tempfile::TempDir) -> Store {

@@ -6,7 +6,8 @@ use crate::config::{ClassificationConfig, RcaConfig};
 use crate::evidence::{self, Found, radio_entity_id};
 use crate::scope::{LegObservation, ScopeTracker};
 use crate::summary;
-use crate::view::{PortRole, StateView, port_entity_id, wan_entity_id};
+use crate::view::{PortRole, StateView};
+use callsight_model::keys;
 use callsight_model::types::{
     AttributionShare, CallLeg, CauseCode, ConnectionType, DataCompleteness, EntityKind, Evidence,
     EvidenceGroup, FaultLocation, FeedbackRating, LegQuality, RootCauseVerdict, StreamDirection,
@@ -359,7 +360,7 @@ fn entities(leg: &CallLeg, view: &StateView) -> Vec<(EntityKind, String)> {
     for port in &path.ports {
         out.push((
             EntityKind::SwitchPort,
-            port_entity_id(&port.switch_mac, &port.port_id),
+            keys::port_id(&port.switch_mac, &port.port_id),
         ));
         if port.role == PortRole::Access {
             out.push((EntityKind::Switch, port.switch_mac.clone()));
@@ -368,7 +369,7 @@ fn entities(leg: &CallLeg, view: &StateView) -> Vec<(EntityKind, String)> {
     for link in &path.wan_links {
         out.push((
             EntityKind::WanLink,
-            wan_entity_id(&link.gateway_mac, &link.wan_port_id),
+            keys::wan_link_id(&link.gateway_mac, &link.wan_port_id),
         ));
         if let Some(isp) = &link.isp {
             out.push((EntityKind::Isp, isp.clone()));

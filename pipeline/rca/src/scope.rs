@@ -244,7 +244,7 @@ impl ScopeTracker {
                 ) =>
                 {
                     let raised = Raised {
-                        alert_id: format!("{}:{id}/{}@{at}", kind_label(*kind), cause.code()),
+                        alert_id: format!("{}:{id}/{}@{at}", kind.symbol(), cause.code()),
                         raised_at: at,
                     };
                     self.raised.insert(key.clone(), raised.clone());
@@ -305,7 +305,7 @@ impl ScopeTracker {
         } else {
             f64::from(counts.affected) / f64::from(counts.total)
         };
-        let label = kind_label(entity.0).replace('_', " ");
+        let label = entity.0.symbol().replace('_', " ");
         let summary = match state {
             AlertState::Raised => format!(
                 "{} of {} calls through {label} {} in the last {} min: {} (usual {:.0} %)",
@@ -346,23 +346,5 @@ impl ScopeTracker {
             sample_leg_ids: affected.iter().take(5).map(|l| l.leg_id.clone()).collect(),
             summary,
         }
-    }
-}
-
-/// The schema symbol of an entity kind, e.g. `ap_radio`.
-pub fn kind_label(kind: EntityKind) -> &'static str {
-    match kind {
-        EntityKind::Unknown => "unknown",
-        EntityKind::Client => "client",
-        EntityKind::ApRadio => "ap_radio",
-        EntityKind::Ap => "ap",
-        EntityKind::SwitchPort => "switch_port",
-        EntityKind::Switch => "switch",
-        EntityKind::Gateway => "gateway",
-        EntityKind::WanLink => "wan_link",
-        EntityKind::WanPath => "wan_path",
-        EntityKind::Site => "site",
-        EntityKind::Isp => "isp",
-        EntityKind::Participant => "participant",
     }
 }

@@ -1,7 +1,9 @@
 //! Small statistics: percentiles of a sample and the binomial tail.
 
 /// The `p`-th percentile (0..=100) of `values` by the nearest-rank method; `None` when empty.
-/// The input order does not matter.
+/// The input order does not matter. Written out rather than taken from a statistics crate: it is
+/// a sort and an index, and the golden scenarios depend on this exact definition (a value of the
+/// sample, never an interpolation).
 pub fn percentile(values: &[f64], p: f64) -> Option<f64> {
     let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
     if sorted.is_empty() {

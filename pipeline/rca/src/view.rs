@@ -125,13 +125,3 @@ impl StateView {
             .map(|b| b.value)
     }
 }
-
-/// The id under which a switch port appears in evidence and events: `switch_mac/port_id`.
-pub fn port_entity_id(switch_mac: &str, port_id: &str) -> String {
-    format!("{switch_mac}/{port_id}")
-}
-
-/// The id of a WAN link: `gateway_mac/wan_port_id`.
-pub fn wan_entity_id(gateway_mac: &str, wan_port_id: &str) -> String {
-    format!("{gateway_mac}/{wan_port_id}")
-}

@@ -5,6 +5,7 @@
 
 use crate::fault::{Fault, FaultKind, Target};
 use crate::world::{Attachment, Site, VPN_POOL, World};
+use callsight_model::keys;
 use rand::RngExt;
 use rand_pcg::Pcg64Mcg;
 use serde_json::{Value, json};
@@ -402,12 +403,12 @@ fn switches(cx: &Ctx<'_>, rng: &mut Pcg64Mcg, out: &mut Vec<Value>) {
                 out.push(with(
                     l("event", t + 5_000),
                     json!({"vendor_type": "IF-MIB linkDown", "kind": "port_down", "entity_kind": "switch_port",
-                        "entity_id": format!("{}/{}", sw.mac, p)}),
+                        "entity_id": keys::port_id(&sw.mac, p)}),
                 ));
                 out.push(with(
                     l("event", t + 20_000),
                     json!({"vendor_type": "IF-MIB linkUp", "kind": "port_up", "entity_kind": "switch_port",
-                        "entity_id": format!("{}/{}", sw.mac, p)}),
+                        "entity_id": keys::port_id(&sw.mac, p)}),
                 ));
             }
             let speed = if mismatch { 100 } else { 1000 };

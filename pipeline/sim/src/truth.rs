@@ -4,6 +4,8 @@
 
 use crate::fault::{Fault, FaultKind, Target};
 use crate::world::World;
+use callsight_model::keys;
+use callsight_model::types::EntityKind;
 use serde::{Deserialize, Serialize};
 
 /// A leg of a call record: its session and side (callsight's leg id is
@@ -60,9 +62,9 @@ impl Label {
     }
 }
 
-fn r(kind: &str, entity_id: String) -> ScopeRef {
+fn r(kind: EntityKind, entity_id: String) -> ScopeRef {
     ScopeRef {
-        kind: kind.into(),
+        kind: kind.symbol().into(),
         entity_id,
     }
 }
@@ -75,31 +77,39 @@ pub fn scope_of(world: &World, fault: &Fault, client: usize) -> Vec<ScopeRef> {
             Vec::new()
         }
         (_, FaultKind::RemoteBadNetwork) => Vec::new(),
-        (Target::Client { .. }, _) => c.mac.iter().map(|m| r("client", m.clone())).collect(),
+        (Target::Client { .. }, _) => c
+            .mac
+            .iter()
+            .map(|m| r(EntityKind::Client, m.clone()))
+            .collect(),
         (Target::Radio { site, ap, radio }, _) => {
             vec![r(
-                "ap_radio",
+                EntityKind::ApRadio,
                 world.sites[*site].aps[*ap].radios[*radio].mac.clone(),
             )]
         }
         (Target::Ap { site, ap }, _) => {
             let ap = &world.sites[*site].aps[*ap];
-            let mut v = vec![r("ap", ap.mac.clone())];
-            v.extend(ap.radios.iter().map(|x| r("ap_radio", x.mac.clone())));
+            let mut v = vec![r(EntityKind::Ap, ap.mac.clone())];
+            v.extend(
+                ap.radios
+                    .iter()
+                    .map(|x| r(EntityKind::ApRadio, x.mac.clone())),
+            );
             v
         }
         (Target::Port { site, switch, port }, _) => {
             let sw = &world.sites[*site].switches[*switch];
             vec![
-                r("switch_port", format!("{}/{}", sw.mac, port)),
-                r("switch", sw.mac.clone()),
+                r(EntityKind::SwitchPort, keys::port_id(&sw.mac, port)),
+                r(EntityKind::Switch, sw.mac.clone()),
             ]
         }
         (Target::Uplink { site, switch }, _) => {
             let sw = &world.sites[*site].switches[*switch];
             vec![
-                r("switch_port", format!("{}/{}", sw.mac, sw.uplink)),
-                r("switch", sw.mac.clone()),
+                r(EntityKind::SwitchPort, keys::port_id(&sw.mac, &sw.uplink)),
+                r(EntityKind::Switch, sw.mac.clone()),
             ]
         }
         (Target::Wan { site }, _) => {
@@ -108,9 +118,9 @@ pub fn scope_of(world: &World, fault: &Fault, client: usize) -> Vec<ScopeRef> {
                 .wan_links
                 .iter()
                 .filter(|l| !l.backup || fault.kind == FaultKind::WanFailover)
-                .map(|l| r("wan_link", format!("{}/{}", s.gateway, l.port)))
+                .map(|l| r(EntityKind::WanLink, keys::wan_link_id(&s.gateway, &l.port)))
                 .collect();
-            v.push(r("site", s.id.clone()));
+            v.push(r(EntityKind::Site, s.id.clone()));
             v
         }
         (Target::VpnPool | Target::Site { .. }, _) => Vec::new(),

@@ -2,32 +2,19 @@
 //! handshake, each refusal with its status and counter, durability before the 202, 503 while the
 //! broker is down, the body limit, and the callback's error-first rule.
 
-use callsight_core::Config;
-use callsight_core::codec::Codec;
 use callsight_core::config::Secret;
-use callsight_core::metrics::Metrics;
-use callsight_core::shutdown::Shutdown;
 use callsight_graph::privacy::MasterKey;
-use callsight_kafka::cluster::Cluster;
-use callsight_kafka::consumer::{self, ConsumerEvent};
-use callsight_kafka::{KafkaMetrics, Producer};
-use callsight_model::samples;
+use callsight_kafka::config::KafkaConfig;
+use callsight_kafka::consumer;
 use callsight_model::types::{GraphChangeType, GraphNotification, TenantLink};
+use callsight_teams::WebhookLimits;
+use callsight_teams::config::{GraphConfig, PrivacyConfig};
+use callsight_testkit::kafka::{self, metric};
+use callsight_testkit::samples;
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::Duration;
 
 const MASTER: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-
-fn metric(metrics: &Metrics, line: &str) -> f64 {
-    metrics
-        .render()
-        .lines()
-        .find(|l| l.starts_with(line))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
-}
 
 fn change(link: &TenantLink, client_state: &str, subscription: &str) -> Value {
     json!({
@@ -47,56 +34,51 @@ fn change(link: &TenantLink, client_state: &str, subscription: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_webhook_and_the_callback_answer_as_documented() {
-    let mut config = Config::default();
-    config.kafka.linger = Duration::from_millis(1);
-    config.kafka.statistics_interval = Duration::ZERO;
-    config.kafka.delivery_timeout = Duration::from_secs(30);
-    config.ingest.max_body_bytes = 4096;
-    config.graph.webhook_deadline = Duration::from_millis(800);
-    config.graph.admin_token = Secret("op".into());
-    config.privacy.master_key = Secret(MASTER.into());
-    let cluster = Cluster::connect(&config.kafka, &config.topics)
-        .await
-        .expect("cluster");
-    let metrics = Metrics::new();
-    let kafka_metrics = Arc::new(KafkaMetrics::register(&metrics).expect("metrics"));
+    let kafka_config = KafkaConfig {
+        statistics_interval: Duration::ZERO,
+        delivery_timeout: Duration::from_secs(30),
+        ..kafka::kafka_config()
+    };
+    let graph = GraphConfig {
+        webhook_deadline: Duration::from_millis(800),
+        admin_token: Secret("op".into()),
+        ..GraphConfig::default()
+    };
+    let privacy = PrivacyConfig {
+        master_key: Secret(MASTER.into()),
+        ..PrivacyConfig::default()
+    };
+    let services = kafka::services(&kafka_config, &kafka::topics(2)).await;
+    let topics = &services.topics;
 
     // A linked tenant, as the manager would have written it.
     let link = samples::tenant_link();
     let subscription = link.subscription_id.clone().expect("subscription");
-    let producer =
-        Producer::new(&config.kafka, cluster.bootstrap(), kafka_metrics.clone()).expect("producer");
-    let codec = Codec::new(&config.codec).expect("codec");
+    let producer = services.producer().expect("producer");
+    let codec = &services.codec;
     let bytes = codec
-        .encode(&config.topics.links.name, &link)
+        .encode(&topics.links.name, &link)
         .await
         .expect("encodes");
     producer
-        .send(
-            &config.topics.links.name,
-            link.org_id.as_bytes(),
-            &bytes,
-            &[],
-        )
+        .send(&topics.links.name, link.org_id.as_bytes(), &bytes, &[])
         .await
         .expect("delivered");
 
-    let shutdown = Shutdown::new();
-    let routes = callsight_teams::ingest_routes(
-        &config,
-        cluster.bootstrap(),
-        &metrics,
-        kafka_metrics.clone(),
-        "http://127.0.0.1",
-        &shutdown,
-    )
-    .await
-    .expect("routes");
+    let limits = WebhookLimits {
+        max_body_bytes: 4096,
+        max_in_flight: 100_000,
+        overload_wait: Duration::from_secs(2),
+    };
+    let routes =
+        callsight_teams::webhook_routes(&services, &graph, &privacy, limits, "http://127.0.0.1")
+            .await
+            .expect("routes");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("listen");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, routes).await });
+    callsight_core::serve::spawn(&services.shutdown, listener, routes, "webhook");
     let http = reqwest::Client::new();
     let notifications = format!("{base}/graph/notifications");
     let state = MasterKey::from_hex(MASTER)
@@ -149,29 +131,22 @@ async fn the_webhook_and_the_callback_answer_as_documented() {
         1
     );
     let (handle, mut events) = consumer::start(
-        &config.kafka,
-        cluster.bootstrap(),
+        &services.kafka,
+        &services.bootstrap,
         "http-test",
-        &[&config.topics.notifications.name],
-        kafka_metrics.clone(),
+        &[&topics.notifications.name],
+        services.kafka_metrics.clone(),
     )
     .expect("consumer");
-    let notification = loop {
-        let event = tokio::time::timeout(Duration::from_secs(60), events.recv())
-            .await
-            .expect("within 60 s")
-            .expect("open");
-        if let ConsumerEvent::Record(r) = event {
-            assert_eq!(
-                r.key.as_deref(),
-                Some(format!("{}|2f1a7c3e-8b4d-4e6a-9c21-5d7e8f9a0b1c", link.tenant_id).as_bytes())
-            );
-            break codec
-                .decode::<GraphNotification>(&r.payload.expect("payload"))
-                .await
-                .expect("decodes");
-        }
-    };
+    let r = kafka::next_record(&mut events, Duration::from_secs(60)).await;
+    assert_eq!(
+        r.key.as_deref(),
+        Some(format!("{}|2f1a7c3e-8b4d-4e6a-9c21-5d7e8f9a0b1c", link.tenant_id).as_bytes())
+    );
+    let notification = codec
+        .decode::<GraphNotification>(&r.payload.expect("payload"))
+        .await
+        .expect("decodes");
     assert_eq!(notification.org_id, link.org_id);
     assert_eq!(notification.change_type, Some(GraphChangeType::Updated));
     drop(handle);
@@ -195,8 +170,9 @@ async fn the_webhook_and_the_callback_answer_as_documented() {
     assert_eq!(body["refused"][1]["reason"], "unknown_subscription");
     assert_eq!(
         metric(
-            &metrics,
-            "callsight_graph_notifications_total{outcome=\"bad_client_state\"}"
+            &services.metrics,
+            "callsight_graph_notifications_total",
+            &["outcome=\"bad_client_state\""]
         ),
         1.0
     );
@@ -252,7 +228,7 @@ async fn the_webhook_and_the_callback_answer_as_documented() {
     assert_eq!(answer.status(), 401);
 
     // The broker is down: nothing can be made durable, so Graph is told to deliver again.
-    let broker = cluster.embedded().expect("embedded");
+    let broker = services.cluster().embedded().expect("embedded");
     broker.set_up(false).expect("down");
     let started = std::time::Instant::now();
     let answer = http
@@ -270,5 +246,5 @@ async fn the_webhook_and_the_callback_answer_as_documented() {
         "answered at the webhook deadline"
     );
     broker.set_up(true).expect("up");
-    shutdown.token.cancel();
+    services.shutdown.token.cancel();
 }

@@ -15,7 +15,7 @@ impl Record {
     /// The Kafka key: `org|site` for samples, the entity id for inventory.
     pub fn key(&self) -> String {
         match self {
-            Record::Sample(s) => format!("{}|{}", s.org_id, s.site_id),
+            Record::Sample(s) => callsight_model::keys::site_key(&s.org_id, &s.site_id),
             Record::Inventory(i) => i.entity_id.clone(),
         }
     }

@@ -18,12 +18,12 @@
 use crate::batch::{Batch, Record, Rejected};
 use crate::counters::Counters;
 use callsight_model::lenient::parse_timestamp_ms;
-use callsight_model::mac;
 use callsight_model::types::{
     AccessPointInfo, ApRadioSample, ApSample, ClientBinding, GatewayInfo, InventoryBody,
     InventoryRecord, NetworkEvent, NetworkSample, SampleBody, SiteInfo, SubnetInfo, SwitchInfo,
     SwitchPortSample, WanLinkInfo, WanPathSample, WirelessClientSample,
 };
+use callsight_model::{keys, mac};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
@@ -170,21 +170,27 @@ impl Parser {
                 };
                 let (derived, body) = match inventory {
                     "site" => (
-                        format!("site:{site_id}"),
+                        keys::inventory::site(&site_id),
                         InventoryBody::Site(body::<SiteInfo>(fields)?),
                     ),
                     "access_point" => {
                         let ap = body::<AccessPointInfo>(fields)?;
-                        (format!("ap:{}", ap.ap_mac), InventoryBody::AccessPoint(ap))
+                        (
+                            keys::inventory::ap(&ap.ap_mac),
+                            InventoryBody::AccessPoint(ap),
+                        )
                     }
                     "switch" => {
                         let s = body::<SwitchInfo>(fields)?;
-                        (format!("switch:{}", s.switch_mac), InventoryBody::Switch(s))
+                        (
+                            keys::inventory::switch(&s.switch_mac),
+                            InventoryBody::Switch(s),
+                        )
                     }
                     "gateway" => {
                         let g = body::<GatewayInfo>(fields)?;
                         (
-                            format!("gateway:{}", g.gateway_mac),
+                            keys::inventory::gateway(&g.gateway_mac),
                             InventoryBody::Gateway(g),
                         )
                     }
@@ -192,14 +198,14 @@ impl Parser {
                         let s = body::<SubnetInfo>(fields)?;
                         check_cidr(&s.cidr)?;
                         (
-                            format!("subnet:{org_id}/{site_id}/{}", s.cidr),
+                            keys::inventory::subnet(&org_id, &site_id, &s.cidr),
                             InventoryBody::Subnet(s),
                         )
                     }
                     "wan_link" => {
                         let w = body::<WanLinkInfo>(fields)?;
                         (
-                            format!("wan:{}/{}", w.gateway_mac, w.port_id),
+                            keys::inventory::wan_link(&w.gateway_mac, &w.port_id),
                             InventoryBody::WanLink(w),
                         )
                     }
@@ -258,17 +264,12 @@ fn body<T: DeserializeOwned>(fields: Map<String, Value>) -> Result<T, String> {
 }
 
 fn check_cidr(cidr: &str) -> Result<(), String> {
-    let (ip, prefix) = cidr
-        .split_once('/')
-        .ok_or_else(|| format!("cidr {cidr:?} has no prefix length"))?;
-    let ip: std::net::IpAddr = ip
-        .parse()
-        .map_err(|_| format!("cidr {cidr:?} does not start with an IP address"))?;
-    let max = if ip.is_ipv4() { 32 } else { 128 };
-    match prefix.parse::<u8>() {
-        Ok(p) if p <= max => Ok(()),
-        _ => Err(format!("cidr {cidr:?} has an invalid prefix length")),
+    if !cidr.contains('/') {
+        return Err(format!("cidr {cidr:?} has no prefix length"));
     }
+    cidr.parse::<ipnet::IpNet>()
+        .map(|_| ())
+        .map_err(|_| format!("cidr {cidr:?} is not an IP address with a valid prefix length"))
 }
 
 /// Normalises every MAC-valued field (`*_mac`, `bssid`, `bssids`), at any depth.

@@ -337,17 +337,12 @@ pub struct CallLeg {
     pub fetched_at: i64,
 }
 
-/// The site part of the key of a leg that is off every known site.
-pub const EXTERNAL_SITE: &str = "external";
+pub use crate::keys::EXTERNAL_SITE;
 
 impl CallLeg {
     /// The leg's key on `calls.legs`: `org|site`, or `org|external` off every known site
-    /// (co-partitioned with `net.telemetry`, keyed `org|site`).
+    /// (co-partitioned with `net.telemetry`, keyed `org|site`; [`crate::keys::leg_key`]).
     pub fn key(&self) -> String {
-        format!(
-            "{}|{}",
-            self.org_id,
-            self.site_id.as_deref().unwrap_or(EXTERNAL_SITE)
-        )
+        crate::keys::leg_key(&self.org_id, self.site_id.as_deref())
     }
 }

@@ -75,10 +75,6 @@ impl GraphNotification {
     /// The notification's key on `teams.notifications`: `tenant|call id` (lifecycle
     /// notifications, which name no call, use `tenant|`).
     pub fn key(&self) -> String {
-        format!(
-            "{}|{}",
-            self.tenant_id,
-            self.call_id.as_deref().unwrap_or_default()
-        )
+        crate::keys::notification_key(&self.tenant_id, self.call_id.as_deref())
     }
 }

@@ -273,13 +273,7 @@ fn feature_rank(metric: &str) -> usize {
 pub fn radio_entity_id(view: &StateView) -> Option<String> {
     match (&view.path.radio_mac, &view.path.ap_mac) {
         (Some(radio), _) => Some(radio.clone()),
-        (None, Some(ap)) => Some(format!(
-            "{ap}/{}",
-            serde_json::to_value(view.path.band)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default()
-        )),
+        (None, Some(ap)) => Some(callsight_model::keys::radio_id(ap, view.path.band)),
         (None, None) => None,
     }
 }

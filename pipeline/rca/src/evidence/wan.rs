@@ -1,7 +1,7 @@
 //! The site's WAN links and paths, when the leg's media leaves the site.
 
 use super::{Context, Measurement, measure, p90};
-use crate::view::wan_entity_id;
+use callsight_model::keys;
 use callsight_model::types::{NetworkEventKind, SampleBody};
 use std::collections::BTreeSet;
 
@@ -11,7 +11,7 @@ pub(super) fn gather(ctx: &Context<'_>, out: &mut Vec<Measurement>) -> bool {
     let events = ctx.events();
     let mut found = false;
     for link in &ctx.view.path.wan_links {
-        let id = wan_entity_id(&link.gateway_mac, &link.wan_port_id);
+        let id = keys::wan_link_id(&link.gateway_mac, &link.wan_port_id);
         let (mut latency, mut jitter, mut loss, mut utilization) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut downs = BTreeSet::new();

@@ -1,7 +1,8 @@
 //! The access port (the client's, or its AP's through LLDP) and the uplinks towards the gateway.
 
 use super::{Context, Measurement, measure, p90};
-use crate::view::{PortRole, port_entity_id};
+use crate::view::PortRole;
+use callsight_model::keys;
 use callsight_model::types::{EntityKind, NetworkEventKind, SampleBody};
 use std::collections::BTreeSet;
 
@@ -11,7 +12,7 @@ pub(super) fn gather(ctx: &Context<'_>, out: &mut Vec<Measurement>) -> bool {
     let events = ctx.events();
     let mut found = false;
     for port in &ctx.view.path.ports {
-        let id = port_entity_id(&port.switch_mac, &port.port_id);
+        let id = keys::port_id(&port.switch_mac, &port.port_id);
         let (mut errors, mut drops, mut utilization) = (Vec::new(), Vec::new(), Vec::new());
         let mut speeds = Vec::new();
         let mut half_duplex = false;

@@ -129,7 +129,7 @@ pub(super) fn gather(ctx: &Context<'_>, out: &mut Vec<Measurement>, found: &mut 
                 let band_matches = event
                     .attributes
                     .get("band")
-                    .is_none_or(|b| band_label(path.band).is_none_or(|want| b == want));
+                    .is_none_or(|b| path.band.event_label().is_none_or(|want| b == want));
                 if band_matches {
                     channel_changes.insert(time);
                 }
@@ -150,14 +150,4 @@ pub(super) fn gather(ctx: &Context<'_>, out: &mut Vec<Measurement>, found: &mut 
         );
     }
     client_found
-}
-
-/// The band as Mist writes it in events (`24`, `5`, `6`).
-fn band_label(band: WifiBand) -> Option<&'static str> {
-    match band {
-        WifiBand::Band2_4Ghz => Some("24"),
-        WifiBand::Band5Ghz => Some("5"),
-        WifiBand::Band6Ghz => Some("6"),
-        WifiBand::Band60Ghz | WifiBand::Unknown => None,
-    }
 }

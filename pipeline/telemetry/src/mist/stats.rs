@@ -11,12 +11,12 @@ use crate::band;
 use crate::batch::{Batch, Record, Rejected};
 use crate::counters::Counters;
 use callsight_model::lenient::{epoch_ms, number};
-use callsight_model::mac;
 use callsight_model::types::{
     AccessPointInfo, ApRadioSample, ApSample, GatewayInfo, InventoryBody, InventoryRecord,
     LldpNeighbor, NetworkSample, PortInfo, RadioInfo, SampleBody, SiteInfo, SubnetInfo, SwitchInfo,
     SwitchPortSample, WanLinkInfo, WanPathSample, WifiBand, WirelessClientSample,
 };
+use callsight_model::{keys, mac};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -115,7 +115,7 @@ pub fn site(org_id: &str, site: &Value, poll_ms: i64) -> Option<Record> {
         poll_ms,
     };
     Some(scope.inventory(
-        format!("site:{site_id}"),
+        keys::inventory::site(site_id),
         InventoryBody::Site(SiteInfo {
             name: text(o, "name").unwrap_or(site_id).to_string(),
             timezone: text(o, "timezone").map(str::to_string),
@@ -175,7 +175,7 @@ pub fn subnets(scope: &Scope<'_>, org_networks: &[Value], derived: &Value) -> Ba
             continue;
         }
         batch.records.push(scope.inventory(
-            format!("subnet:{}/{}/{cidr}", scope.org_id, scope.site_id),
+            keys::inventory::subnet(scope.org_id, scope.site_id, &cidr),
             InventoryBody::Subnet(SubnetInfo {
                 cidr,
                 vlan_id,
@@ -319,7 +319,7 @@ impl StatsNormalizer {
                     port_id: text(l, "port_id").map(str::to_string),
                 });
             batch.records.push(scope.inventory(
-                format!("ap:{ap}"),
+                keys::inventory::ap(&ap),
                 InventoryBody::AccessPoint(AccessPointInfo {
                     ap_mac: ap,
                     name: text(&a, "name").map(str::to_string),
@@ -350,7 +350,7 @@ impl StatsNormalizer {
                 continue;
             };
             let time = scope.poll_ms;
-            let entity = format!("{switch}/{port_id}");
+            let entity = keys::port_id(&switch, port_id);
             let up = p.get("up").and_then(Value::as_bool).unwrap_or(false);
             let speed = int(&p, "speed").filter(|s| *s > 0).map(|s| s as i32);
             let neighbor = mac_of(&p, "neighbor_mac");
@@ -391,7 +391,7 @@ impl StatsNormalizer {
             ports.sort_by(|a, b| a.port_id.cmp(&b.port_id));
             let (name, model) = switches.get(&switch).cloned().unwrap_or_default();
             batch.records.push(scope.inventory(
-                format!("switch:{switch}"),
+                keys::inventory::switch(&switch),
                 InventoryBody::Switch(SwitchInfo {
                     switch_mac: switch,
                     name,
@@ -419,7 +419,7 @@ impl StatsNormalizer {
                 .unwrap_or(scope.poll_ms);
             batch.records.push(
                 scope.inventory(
-                    format!("gateway:{gateway}"),
+                    keys::inventory::gateway(&gateway),
                     InventoryBody::Gateway(GatewayInfo {
                         gateway_mac: gateway.clone(),
                         name: text(&g, "name")
@@ -452,7 +452,7 @@ impl StatsNormalizer {
                         .and_then(|s| text(s, "org"))
                         .map(str::to_string);
                     batch.records.push(scope.inventory(
-                        format!("wan:{gateway}/{port_id}"),
+                        keys::inventory::wan_link(&gateway, port_id),
                         InventoryBody::WanLink(WanLinkInfo {
                             gateway_mac: gateway.clone(),
                             port_id: port_id.to_string(),

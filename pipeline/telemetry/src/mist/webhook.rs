@@ -10,11 +10,11 @@ use super::events::event_kind;
 use crate::band;
 use crate::batch::{Batch, Record, Rejected};
 use callsight_model::lenient::{epoch_ms, number};
-use callsight_model::mac;
 use callsight_model::types::{
     BindingKind, ClientBinding, EntityKind, NetworkEvent, NetworkEventKind, NetworkSample,
     SampleBody,
 };
+use callsight_model::{keys, mac};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -273,7 +273,8 @@ fn device_event(event: &Event, org_hint: Option<&str>) -> Result<Vec<NetworkSamp
         kind
     };
     let entity_id = match (&port, entity_kind) {
-        (Some(port), EntityKind::SwitchPort | EntityKind::WanLink) => format!("{device}/{port}"),
+        (Some(port), EntityKind::SwitchPort) => keys::port_id(&device, port),
+        (Some(port), EntityKind::WanLink) => keys::wan_link_id(&device, port),
         _ => device,
     };
     let body = NetworkEvent {
@@ -338,7 +339,7 @@ fn alarm(event: &Event, org_hint: Option<&str>) -> Result<Vec<NetworkSample>, St
             continue;
         };
         match text(impacted, "port_id") {
-            Some(port) => entities.push((EntityKind::SwitchPort, format!("{m}/{port}"))),
+            Some(port) => entities.push((EntityKind::SwitchPort, keys::port_id(&m, port))),
             None => entities.push((EntityKind::Switch, m)),
         }
     }

@@ -1,0 +1,36 @@
+//! Errors as a log line shows them: the error and every cause under it.
+
+use std::error::Error;
+use std::fmt;
+
+/// Displays an error with its whole chain of causes, `outer: cause: root cause`, the way
+/// `{:#}` of an `anyhow::Error` does. Log fields use it (`error = %Report(&e)`), since an error's
+/// own `Display` says only what failed at its level.
+pub struct Report<'a>(pub &'a (dyn Error + 'static));
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(e) = cause {
+            write!(f, ": {e}")?;
+            cause = e.source();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("opening the store")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn every_cause_is_shown() {
+        let e = Outer(std::io::Error::other("disk full"));
+        assert_eq!(Report(&e).to_string(), "opening the store: disk full");
+    }
+}

@@ -1,0 +1,112 @@
+//! The ingest section of the configuration (`[ingest]`): the telemetry endpoints, and Juniper
+//! Mist's webhooks and statistics API (`[ingest.mist]`).
+
+use callsight_core::config::{Problem, Problems, Secret};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// The ingest role's HTTP endpoints and telemetry sources.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Address of the ingest endpoints (`/telemetry`, `/telemetry/mist/{org}`).
+    pub listen: SocketAddr,
+    /// Largest request body accepted; larger ones are answered 413.
+    pub max_body_bytes: usize,
+    /// Records being produced at once across all requests; beyond it requests are answered 503
+    /// with `Retry-After` instead of buffering without bound.
+    pub max_in_flight: usize,
+    /// How long a request waits for room among the in-flight records before the 503.
+    #[serde(with = "humantime_serde")]
+    pub overload_wait: Duration,
+    /// Bearer token `POST /telemetry` requires; empty accepts any sender (keep the endpoint on
+    /// a private network then).
+    pub telemetry_token: Secret,
+    /// Juniper Mist.
+    pub mist: MistConfig,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            max_body_bytes: 16 * 1024 * 1024,
+            max_in_flight: 100_000,
+            overload_wait: Duration::from_secs(2),
+            telemetry_token: Secret::default(),
+            mist: MistConfig::default(),
+        }
+    }
+}
+
+/// Juniper Mist webhooks and REST API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MistConfig {
+    /// REST API base URL of the org's cloud, e.g. `https://api.eu.mist.com`.
+    pub api_url: String,
+    /// How often the statistics are polled.
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+    /// Whether `callsight run` polls the statistics in its process. The `mist-poll` role always
+    /// polls and the `ingest` role never does; run exactly one poller per deployment, since two
+    /// would produce every sample twice.
+    pub poll: bool,
+    /// Organisations, by Mist org id.
+    pub orgs: BTreeMap<String, MistOrgConfig>,
+}
+
+impl Default for MistConfig {
+    fn default() -> Self {
+        MistConfig {
+            api_url: "https://api.mist.com".into(),
+            poll_interval: Duration::from_secs(60),
+            poll: true,
+            orgs: BTreeMap::new(),
+        }
+    }
+}
+
+/// One Mist organisation.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MistOrgConfig {
+    /// The webhook's `secret`: deliveries must carry its HMAC-SHA256 signature. Webhooks of an
+    /// org without one are refused.
+    pub webhook_secret: Secret,
+    /// Also accept the legacy HMAC-SHA1 signature when the v2 header is absent.
+    pub allow_legacy_signature: bool,
+    /// API token for polling statistics; empty disables polling for this org.
+    pub api_token: Secret,
+    /// Sites to poll; empty polls every site of the org.
+    pub sites: Vec<String>,
+}
+
+impl IngestConfig {
+    /// What is wrong with the section at `prefix`.
+    pub fn problems(&self, prefix: &str) -> Vec<Problem> {
+        let mut p = Problems::new(prefix);
+        if self.max_body_bytes < 1024 {
+            p.bad("max_body_bytes", "must be at least 1024");
+        }
+        if self.max_in_flight == 0 {
+            p.bad("max_in_flight", "must be at least 1");
+        }
+        p.check_url("mist.api_url", &self.mist.api_url);
+        if self.mist.poll_interval < Duration::from_secs(1) {
+            p.bad("mist.poll_interval", "must be at least 1s");
+        }
+        p.into_vec()
+    }
+
+    /// Hides the secrets, for printing.
+    pub fn redact(&mut self) {
+        self.telemetry_token.redact();
+        for org in self.mist.orgs.values_mut() {
+            org.webhook_secret.redact();
+            org.api_token.redact();
+        }
+    }
+}

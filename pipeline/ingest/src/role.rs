@@ -1,0 +1,70 @@
+//! Starting the ingest roles on a process's [`Services`]: the telemetry routes (served by the
+//! binary with the Teams routes) and the Mist statistics poller.
+
+use crate::config::IngestConfig;
+use crate::http::IngestState;
+use crate::metrics::IngestMetrics;
+use crate::sink::Sink;
+use callsight_core::metrics::MetricError;
+use callsight_kafka::{KafkaError, Services};
+use std::sync::{Arc, Mutex};
+
+/// Something an ingest role could not start with.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The ingest metric families could not be registered.
+    #[error("registering the ingest metrics")]
+    Metrics(#[from] MetricError),
+    /// The Kafka producer could not be created.
+    #[error("creating the Kafka producer")]
+    Producer(#[source] KafkaError),
+}
+
+/// A sink of its own producer; the producer is flushed when the process drains.
+fn sink(services: &Services, config: &IngestConfig) -> Result<(Sink, IngestMetrics), StartError> {
+    let metrics = services.metrics.shared(IngestMetrics::register)?;
+    let producer = services.producer().map_err(StartError::Producer)?;
+    let sink = Sink::new(
+        producer.clone(),
+        services.codec.clone(),
+        services.dead_letters(producer.clone()),
+        &services.topics,
+        config.max_in_flight,
+        config.overload_wait,
+        metrics.clone(),
+    );
+    let (token, drain) = (services.shutdown.token.clone(), services.drain_timeout);
+    services.shutdown.tracker.spawn(async move {
+        token.cancelled().await;
+        let _ = tokio::task::spawn_blocking(move || producer.flush(drain)).await;
+    });
+    Ok((sink, metrics))
+}
+
+/// The telemetry endpoints (`/telemetry`, `/telemetry/mist/{org}`, `/telemetry/schema`), ready
+/// to be served; a request is answered once what it brought is acknowledged by the broker.
+pub fn telemetry_routes(
+    services: &Services,
+    config: &IngestConfig,
+) -> Result<axum::Router, StartError> {
+    let (sink, metrics) = sink(services, config)?;
+    let state = Arc::new(IngestState {
+        sink,
+        config: config.clone(),
+        ndjson: Mutex::new(callsight_telemetry::ndjson::Parser::new()),
+        metrics,
+    });
+    Ok(crate::http::router(state))
+}
+
+/// Starts polling Mist's statistics for every org with an API token, until shutdown. Run it in
+/// exactly one process of a deployment: two pollers produce every sample twice.
+pub fn start_mist_poll(services: &Services, config: &IngestConfig) -> Result<(), StartError> {
+    let (sink, _) = sink(services, config)?;
+    services.shutdown.tracker.spawn(crate::mist_poll::run(
+        config.mist.clone(),
+        sink,
+        services.shutdown.token.clone(),
+    ));
+    Ok(())
+}

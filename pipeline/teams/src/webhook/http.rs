@@ -1,0 +1,271 @@
+//! The Graph webhook, served by the ingest role.
+//!
+//! - `POST /graph/notifications?validationToken=...` and the same on `/graph/lifecycle`: the
+//!   validation handshake; the URL-decoded token comes back as `text/plain`, 200.
+//! - `POST /graph/notifications`: change notifications. Each is checked (tenant linked here,
+//!   the link's subscription, the tenant's `clientState`); valid ones are written to
+//!   `teams.notifications` (key `tenant|call id`) and the answer, 202, comes only once the
+//!   broker acknowledged them, within `graph.webhook_deadline`; otherwise 503, so that Graph
+//!   delivers again. When some notifications of a delivery are refused, the valid ones are still
+//!   written and the answer is 403 naming the refused ones.
+//! - `POST /graph/lifecycle`: lifecycle notifications, checked the same way and handed to the
+//!   subscription manager on the control topic.
+//!
+//! 400 for a body that is not a notification collection, 413 above `ingest.max_body_bytes`,
+//! 503 with `Retry-After` when too many notifications are in flight.
+
+use crate::Connector;
+use crate::connector::WriteError;
+use crate::manage::control;
+use crate::webhook::notification::{self, Checked};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use callsight_core::error::Report;
+use callsight_model::clock::now_ms;
+use callsight_model::types::GraphNotification;
+use futures::future::try_join_all;
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+/// Longest validation token answered (Graph's are a few hundred characters).
+const MAX_TOKEN_CHARS: usize = 4096;
+
+/// What the webhook handlers share.
+pub struct WebhookState {
+    /// The connector.
+    pub connector: Arc<Connector>,
+    /// Room for notifications in flight.
+    pub room: Arc<Semaphore>,
+    /// The room's size (`ingest.max_in_flight`): a delivery larger than it takes all of it.
+    pub max_in_flight: usize,
+    /// How long to wait for room before answering 503.
+    pub overload_wait: Duration,
+}
+
+/// The webhook routes, with a body limit.
+pub fn router(state: Arc<WebhookState>, max_body_bytes: usize) -> Router {
+    Router::new()
+        .route(
+            crate::webhook::NOTIFICATIONS_PATH,
+            post(|State(s), Query(q), body| receive(s, q, body, "notifications")),
+        )
+        .route(
+            crate::webhook::LIFECYCLE_PATH,
+            post(|State(s), Query(q), body| receive(s, q, body, "lifecycle")),
+        )
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(state)
+}
+
+#[derive(Debug, Deserialize)]
+struct Handshake {
+    #[serde(rename = "validationToken")]
+    validation_token: Option<String>,
+}
+
+fn answer(
+    state: &WebhookState,
+    endpoint: &str,
+    started: Instant,
+    status: StatusCode,
+    body: serde_json::Value,
+) -> Response {
+    let metrics = &state.connector.metrics;
+    metrics
+        .webhook_requests
+        .with_label_values(&[endpoint, status.as_str()])
+        .inc();
+    metrics
+        .webhook_seconds
+        .with_label_values(&[endpoint])
+        .observe(started.elapsed().as_secs_f64());
+    let mut response = (status, axum::Json(body)).into_response();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response
+}
+
+fn handshake(state: &WebhookState, token: String) -> Response {
+    let started = Instant::now();
+    let metrics = &state.connector.metrics;
+    if token.chars().count() > MAX_TOKEN_CHARS {
+        return answer(
+            state,
+            "validation",
+            started,
+            StatusCode::BAD_REQUEST,
+            json!({"error": "validationToken is too long"}),
+        );
+    }
+    metrics
+        .webhook_requests
+        .with_label_values(&["validation", "200"])
+        .inc();
+    tracing::info!("Graph validated the webhook");
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        token,
+    )
+        .into_response()
+}
+
+/// One handler for both URLs: the handshake, else a delivery counted under `endpoint`.
+async fn receive(
+    state: Arc<WebhookState>,
+    query: Handshake,
+    body: Bytes,
+    endpoint: &'static str,
+) -> Response {
+    match query.validation_token {
+        Some(token) => handshake(&state, token),
+        None => delivery(&state, endpoint, &body).await,
+    }
+}
+
+async fn delivery(state: &WebhookState, endpoint: &str, body: &[u8]) -> Response {
+    let started = Instant::now();
+    let connector = &state.connector;
+    let metrics = &connector.metrics;
+    let checked = match notification::check(
+        body,
+        &connector.links,
+        connector.master.as_deref(),
+        now_ms(),
+    ) {
+        Ok(checked) => checked,
+        Err(e) => {
+            metrics
+                .notifications
+                .with_label_values(&["malformed"])
+                .inc();
+            return answer(
+                state,
+                endpoint,
+                started,
+                StatusCode::BAD_REQUEST,
+                json!({"error": e.to_string()}),
+            );
+        }
+    };
+    let mut valid: Vec<GraphNotification> = Vec::new();
+    let mut refused = Vec::new();
+    for item in checked {
+        match item {
+            Checked::Valid(n) => valid.push(n),
+            Checked::Refused { index, refusal } => {
+                metrics
+                    .notifications
+                    .with_label_values(&[refusal.label()])
+                    .inc();
+                refused.push(json!({"index": index, "reason": refusal.label()}));
+            }
+        }
+    }
+    if !refused.is_empty() {
+        tracing::warn!(
+            endpoint,
+            refused = refused.len(),
+            valid = valid.len(),
+            "notifications refused"
+        );
+    }
+    // Each notification takes a place; a delivery larger than the whole room waits for all of
+    // it (bounded by what is free now, a large delivery would go beyond the bound).
+    let permits = valid.len().clamp(1, state.max_in_flight.max(1)) as u32;
+    let _room = match tokio::time::timeout(
+        state.overload_wait,
+        state.room.clone().acquire_many_owned(permits),
+    )
+    .await
+    {
+        Ok(Ok(permits)) => permits,
+        _ => {
+            return answer(
+                state,
+                endpoint,
+                started,
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error": "overloaded: too many notifications in flight"}),
+            );
+        }
+    };
+    let written = tokio::time::timeout(
+        connector.graph.webhook_deadline,
+        try_join_all(valid.iter().map(|n| write(connector, n))),
+    )
+    .await;
+    match written {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(error = %Report(&e), "notifications could not be made durable");
+            return answer(
+                state,
+                endpoint,
+                started,
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error": "the broker did not acknowledge; deliver again"}),
+            );
+        }
+        Err(_) => {
+            tracing::warn!("the broker did not acknowledge notifications in time");
+            return answer(
+                state,
+                endpoint,
+                started,
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error": "the broker did not acknowledge in time; deliver again"}),
+            );
+        }
+    }
+    for n in &valid {
+        let outcome = if n.lifecycle_event.is_some() {
+            "lifecycle"
+        } else {
+            "accepted"
+        };
+        metrics.notifications.with_label_values(&[outcome]).inc();
+    }
+    if refused.is_empty() {
+        answer(
+            state,
+            endpoint,
+            started,
+            StatusCode::ACCEPTED,
+            json!({"accepted": valid.len()}),
+        )
+    } else {
+        answer(
+            state,
+            endpoint,
+            started,
+            StatusCode::FORBIDDEN,
+            json!({"accepted": valid.len(), "refused": refused}),
+        )
+    }
+}
+
+/// Makes one notification durable: change notifications on `teams.notifications`, lifecycle
+/// notifications on the control topic.
+async fn write(connector: &Connector, n: &GraphNotification) -> Result<(), WriteError> {
+    if n.lifecycle_event.is_some() {
+        return control::send(connector, &control::lifecycle(n.clone(), now_ms()))
+            .await
+            .map_err(|control::ControlError(e)| e);
+    }
+    let topic = &connector.topics.notifications.name;
+    connector.write(topic, &n.key(), n).await
+}

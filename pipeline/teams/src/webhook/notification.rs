@@ -1,0 +1,270 @@
+//! Reading and checking a Graph notification delivery (`{"value": [changeNotification, ...]}`).
+//!
+//! Each notification must name a tenant linked here, the subscription that tenant's link holds,
+//! and carry the `clientState` derived for that tenant from the master key; change
+//! notifications must name the call record. Lifecycle notifications (`lifecycleEvent`) carry
+//! no resource.
+
+use callsight_graph::privacy::MasterKey;
+use callsight_model::lenient::parse_timestamp_ms;
+use callsight_model::types::{
+    GraphChangeType, GraphNotification, LifecycleEvent, LinkState, NotificationOrigin,
+};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::link::store::LinkStore;
+
+#[derive(Debug, Deserialize)]
+struct Delivery {
+    value: Vec<Value>,
+}
+
+/// A delivery that is unusable as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryError {
+    /// Not JSON, or not `{"value": [...]}`.
+    #[error("not a notification collection: {0}")]
+    Malformed(String),
+}
+
+/// Why one notification is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// A field is missing or of the wrong type.
+    Malformed,
+    /// No link for the tenant.
+    UnknownTenant,
+    /// The tenant's link holds another subscription.
+    UnknownSubscription,
+    /// `clientState` is not the tenant's.
+    BadClientState,
+}
+
+impl Refusal {
+    /// The `outcome` label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Refusal::Malformed => "malformed",
+            Refusal::UnknownTenant => "unknown_tenant",
+            Refusal::UnknownSubscription => "unknown_subscription",
+            Refusal::BadClientState => "bad_client_state",
+        }
+    }
+}
+
+/// One notification of a delivery, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Checked {
+    /// A valid change or lifecycle notification.
+    Valid(GraphNotification),
+    /// Refused, with its position in the delivery.
+    Refused {
+        /// Position in `value`.
+        index: usize,
+        /// Why.
+        refusal: Refusal,
+    },
+}
+
+fn text<'a>(item: &'a Value, key: &str) -> Option<&'a str> {
+    item.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+fn change_type(text: &str) -> GraphChangeType {
+    match text {
+        "created" => GraphChangeType::Created,
+        "updated" => GraphChangeType::Updated,
+        _ => GraphChangeType::Unknown,
+    }
+}
+
+fn lifecycle_event(text: &str) -> LifecycleEvent {
+    match text {
+        "reauthorizationRequired" => LifecycleEvent::ReauthorizationRequired,
+        "subscriptionRemoved" => LifecycleEvent::SubscriptionRemoved,
+        "missed" => LifecycleEvent::Missed,
+        _ => LifecycleEvent::Unknown,
+    }
+}
+
+/// The call id of a change notification: `resourceData.id`, else the last segment of
+/// `resource` (`communications/callRecords/{id}`).
+fn call_id(item: &Value) -> Option<String> {
+    if let Some(id) = item
+        .get("resourceData")
+        .and_then(|d| d.get("id"))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    {
+        return Some(id.to_string());
+    }
+    let resource = text(item, "resource")?;
+    let (prefix, id) = resource.trim_start_matches('/').rsplit_once('/')?;
+    (prefix.eq_ignore_ascii_case("communications/callRecords") && !id.is_empty()).then(|| {
+        id.trim_matches(|c| c == '\'' || c == '(' || c == ')')
+            .to_string()
+    })
+}
+
+/// Parses a delivery and checks each notification.
+pub fn check(
+    body: &[u8],
+    links: &LinkStore,
+    master: Option<&MasterKey>,
+    received_at: i64,
+) -> Result<Vec<Checked>, DeliveryError> {
+    let delivery: Delivery =
+        serde_json::from_slice(body).map_err(|e| DeliveryError::Malformed(e.to_string()))?;
+    Ok(delivery
+        .value
+        .iter()
+        .enumerate()
+        .map(
+            |(index, item)| match check_one(item, links, master, received_at) {
+                Ok(n) => Checked::Valid(n),
+                Err(refusal) => Checked::Refused { index, refusal },
+            },
+        )
+        .collect())
+}
+
+fn check_one(
+    item: &Value,
+    links: &LinkStore,
+    master: Option<&MasterKey>,
+    received_at: i64,
+) -> Result<GraphNotification, Refusal> {
+    let tenant = text(item, "tenantId").ok_or(Refusal::Malformed)?;
+    let subscription = text(item, "subscriptionId").ok_or(Refusal::Malformed)?;
+    let lifecycle = text(item, "lifecycleEvent").map(lifecycle_event);
+    let (change, call) = match lifecycle {
+        Some(_) => (None, None),
+        None => {
+            let change = text(item, "changeType").ok_or(Refusal::Malformed)?;
+            let call = call_id(item).ok_or(Refusal::Malformed)?;
+            (Some(change_type(change)), Some(call))
+        }
+    };
+    let link = links.by_tenant(tenant).ok_or(Refusal::UnknownTenant)?;
+    let master = master.ok_or(Refusal::BadClientState)?;
+    let expected = master.client_state(tenant);
+    let given = text(item, "clientState").unwrap_or_default();
+    // An HMAC in hex: compared in constant time.
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(
+        given.as_bytes(),
+        expected.as_bytes(),
+    )) {
+        return Err(Refusal::BadClientState);
+    }
+    let known = link
+        .subscription_id
+        .as_deref()
+        .is_some_and(|s| s.eq_ignore_ascii_case(subscription));
+    if !known || link.state == LinkState::Unlinked {
+        return Err(Refusal::UnknownSubscription);
+    }
+    Ok(GraphNotification {
+        org_id: link.org_id,
+        tenant_id: link.tenant_id,
+        subscription_id: subscription.to_string(),
+        origin: NotificationOrigin::Webhook,
+        change_type: change,
+        lifecycle_event: lifecycle,
+        call_id: call,
+        resource: text(item, "resource").map(str::to_string),
+        subscription_expires_at: text(item, "subscriptionExpirationDateTime")
+            .and_then(parse_timestamp_ms),
+        received_at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use callsight_testkit::samples;
+    use serde_json::json;
+
+    fn setup() -> (std::sync::Arc<LinkStore>, MasterKey, String, String) {
+        let master = MasterKey::from_hex(&"11".repeat(32)).expect("key");
+        let store = LinkStore::new(None);
+        let link = samples::tenant_link();
+        store.apply(link.clone());
+        (
+            store,
+            master,
+            link.tenant_id,
+            link.subscription_id.expect("subscription"),
+        )
+    }
+
+    #[test]
+    fn valid_change_and_lifecycle_notifications_and_each_refusal() {
+        let (store, master, tenant, sub) = setup();
+        let state = master.client_state(&tenant);
+        let change = json!({
+            "subscriptionId": sub, "clientState": state, "changeType": "created",
+            "resource": "communications/callRecords/2f1a1100-b174-40a0-aba7-0b405e01ed92",
+            "subscriptionExpirationDateTime": "2026-11-30T10:00:00.0000000Z", "tenantId": tenant,
+            "resourceData": {"@odata.type": "#Microsoft.Graph.callrecord",
+                "@odata.id": "communications/callRecords/2f1a1100-b174-40a0-aba7-0b405e01ed92",
+                "id": "2f1a1100-b174-40a0-aba7-0b405e01ed92"}
+        });
+        let lifecycle = json!({"subscriptionId": sub, "clientState": state, "tenantId": tenant,
+            "lifecycleEvent": "reauthorizationRequired",
+            "subscriptionExpirationDateTime": "2026-11-30T10:00:00Z"});
+        let mut wrong_state = change.clone();
+        wrong_state["clientState"] = json!("0".repeat(64));
+        let mut other_sub = change.clone();
+        other_sub["subscriptionId"] = json!("00000000-0000-0000-0000-000000000000");
+        let mut other_tenant = change.clone();
+        other_tenant["tenantId"] = json!("99999999-0000-0000-0000-000000000000");
+        let mut no_id = change.clone();
+        no_id
+            .as_object_mut()
+            .expect("object")
+            .remove("resourceData");
+        no_id["resource"] = json!("communications/callRecords");
+        let body =
+            json!({"value": [change, lifecycle, wrong_state, other_sub, other_tenant, no_id]});
+        let checked = check(body.to_string().as_bytes(), &store, Some(&master), 5).expect("parses");
+        let Checked::Valid(n) = &checked[0] else {
+            panic!("{:?}", checked[0])
+        };
+        assert_eq!(
+            n.call_id.as_deref(),
+            Some("2f1a1100-b174-40a0-aba7-0b405e01ed92")
+        );
+        assert_eq!(n.change_type, Some(GraphChangeType::Created));
+        assert_eq!(n.subscription_expires_at, Some(1_796_032_800_000));
+        assert_eq!(n.received_at, 5);
+        let Checked::Valid(l) = &checked[1] else {
+            panic!("{:?}", checked[1])
+        };
+        assert_eq!(
+            l.lifecycle_event,
+            Some(LifecycleEvent::ReauthorizationRequired)
+        );
+        assert_eq!(l.call_id, None);
+        let refusals: Vec<_> = checked[2..]
+            .iter()
+            .map(|c| match c {
+                Checked::Refused { refusal, .. } => *refusal,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            refusals,
+            [
+                Refusal::BadClientState,
+                Refusal::UnknownSubscription,
+                Refusal::UnknownTenant,
+                Refusal::Malformed
+            ]
+        );
+        assert!(check(b"{", &store, Some(&master), 0).is_err());
+        assert!(check(b"{\"value\": 3}", &store, Some(&master), 0).is_err());
+    }
+}
