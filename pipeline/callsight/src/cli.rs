@@ -1,7 +1,11 @@
 //! The command line.
 
+use crate::config::Config;
+use callsight_core::logging::{self, LogConfig};
 use clap::{Parser, Subcommand};
+use std::future::Future;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 /// callsight: why a Microsoft Teams call was bad, and how far the problem reaches.
 #[derive(Debug, Parser)]
@@ -69,4 +73,43 @@ pub enum ConfigAction {
     Print,
     /// Load and validate the configuration, then exit (0 when valid).
     Check,
+}
+
+/// Loads the configuration a command line names (`--config`, then the environment), or prints
+/// why it cannot be used and returns the exit code 2.
+pub fn load_config(program: &str, file: Option<&std::path::Path>) -> Result<Config, ExitCode> {
+    Config::load(file).map_err(|e| {
+        eprintln!("{program}: {e}");
+        ExitCode::from(2)
+    })
+}
+
+/// Sets up logging (warnings only when `quiet` and the filter is the default, for commands that
+/// print their own report) and runs `command` on a new Tokio runtime. An error is logged with
+/// its causes and exits 1.
+pub fn run_async(
+    program: &str,
+    log: &LogConfig,
+    quiet: bool,
+    command: impl Future<Output = anyhow::Result<ExitCode>>,
+) -> ExitCode {
+    let mut log = log.clone();
+    if quiet && log.filter == "info" {
+        log.filter = "warn".into();
+    }
+    logging::init(&log);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("{program}: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(command) {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "{program} stopped");
+            ExitCode::FAILURE
+        }
+    }
 }

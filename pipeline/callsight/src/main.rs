@@ -2,9 +2,8 @@
 //! run the chosen subcommand until SIGTERM or ctrl-c.
 
 use callsight::Config;
-use callsight::cli::{Cli, Command, ConfigAction};
+use callsight::cli::{self, Cli, Command, ConfigAction};
 use callsight::run::Roles;
-use callsight_core::logging;
 use callsight_core::shutdown::{Drained, Shutdown};
 use clap::Parser;
 use std::io::Write;
@@ -18,32 +17,18 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = match Config::load(cli.config.as_deref()) {
+    let config = match cli::load_config("callsight", cli.config.as_deref()) {
         Ok(config) => config,
-        Err(e) => {
-            eprintln!("callsight: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     match cli.command {
         Command::Config { action } => config_command(&config, action),
         Command::Explain { file, json } => callsight::explain::run(&config, &file, json),
         Command::Legs(options) => callsight::legs::run(&config, &options),
         command => {
-            let mut log = config.log.clone();
             // A replay prints its summary to the terminal: only warnings in between.
-            if matches!(command, Command::Replay(_)) && log.filter == "info" {
-                log.filter = "warn".into();
-            }
-            logging::init(&log);
-            let runtime = match tokio::runtime::Runtime::new() {
-                Ok(runtime) => runtime,
-                Err(e) => {
-                    eprintln!("callsight: cannot start the async runtime: {e}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            let result = runtime.block_on(async {
+            let quiet = matches!(command, Command::Replay(_));
+            cli::run_async("callsight", &config.log, quiet, async {
                 match command {
                     Command::Run => {
                         let roles = Roles {
@@ -65,14 +50,7 @@ fn main() -> ExitCode {
                         unreachable!("handled above")
                     }
                 }
-            });
-            match result {
-                Ok(code) => code,
-                Err(e) => {
-                    tracing::error!(error = format!("{e:#}"), "callsight stopped");
-                    ExitCode::FAILURE
-                }
-            }
+            })
         }
     }
 }

@@ -11,6 +11,18 @@ use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+/// A record could not be encoded for its topic (with the Confluent framing, a Schema Registry
+/// that does not answer; otherwise a bug).
+#[derive(Debug, thiserror::Error)]
+#[error("encoding a record for {topic}")]
+pub struct EncodeError {
+    /// The topic.
+    pub topic: String,
+    /// Why.
+    #[source]
+    pub source: CodecError,
+}
+
 /// Wire framing of the records callsight writes. Readers accept both framings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -102,6 +114,20 @@ impl Codec {
             ids: DashMap::new(),
             schemas: DashMap::new(),
         }
+    }
+
+    /// Like [`Codec::encode`], its error naming the topic: what a producer of `topic` reports.
+    pub async fn encode_for<T: Record>(
+        &self,
+        topic: &str,
+        value: &T,
+    ) -> Result<Vec<u8>, EncodeError> {
+        self.encode(topic, value)
+            .await
+            .map_err(|source| EncodeError {
+                topic: topic.to_string(),
+                source,
+            })
     }
 
     /// Encodes a value of `topic` in the configured framing. With the Confluent framing the

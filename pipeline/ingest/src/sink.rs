@@ -3,12 +3,11 @@
 //! dead-letter topic with their error.
 
 use crate::metrics::IngestMetrics;
-use callsight_core::codec::Codec;
+use callsight_core::codec::{Codec, EncodeError};
 use callsight_kafka::Producer;
 use callsight_kafka::config::TopicsConfig;
 use callsight_kafka::dead_letter::{DeadLetterError, DeadLetters};
 use callsight_kafka::producer::ProduceError;
-use callsight_model::CodecError;
 use callsight_model::types::DeadLetter;
 use callsight_telemetry::{Record, Rejected};
 use futures::future::try_join_all;
@@ -25,15 +24,9 @@ pub enum SinkError {
     /// The process is shutting down.
     #[error("shutting down")]
     Closed,
-    /// A record did not encode (a Schema Registry that does not answer, with that framing).
-    #[error("encoding a record for {topic}")]
-    Encode {
-        /// The topic.
-        topic: String,
-        /// Why.
-        #[source]
-        source: CodecError,
-    },
+    /// A record did not encode.
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
     /// The broker did not acknowledge a record.
     #[error(transparent)]
     Produce(#[from] ProduceError),
@@ -108,20 +101,16 @@ impl Sink {
 
     async fn produce_one(&self, record: &Record) -> Result<(), SinkError> {
         let key = record.key();
-        let (topic, encoded) = match record {
+        let (topic, bytes) = match record {
             Record::Sample(s) => (
                 &self.telemetry_topic,
-                self.codec.encode(&self.telemetry_topic, s).await,
+                self.codec.encode_for(&self.telemetry_topic, s).await?,
             ),
             Record::Inventory(i) => (
                 &self.inventory_topic,
-                self.codec.encode(&self.inventory_topic, i).await,
+                self.codec.encode_for(&self.inventory_topic, i).await?,
             ),
         };
-        let bytes = encoded.map_err(|source| SinkError::Encode {
-            topic: topic.clone(),
-            source,
-        })?;
         self.producer
             .send(topic, key.as_bytes(), &bytes, &[])
             .await?;

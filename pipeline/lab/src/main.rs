@@ -2,7 +2,6 @@
 //! logging, run the demo, a simulator or a benchmark.
 
 use callsight::Config;
-use callsight_core::logging;
 use callsight_lab::cli::{BenchCommand, Cli, Command};
 use clap::Parser;
 use std::io::Write;
@@ -16,27 +15,13 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = match Config::load(cli.config.as_deref()) {
+    let config = match callsight::cli::load_config("callsight-lab", cli.config.as_deref()) {
         Ok(config) => config,
-        Err(e) => {
-            eprintln!("callsight-lab: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    let mut log = config.log.clone();
     // The demo and the benchmarks print to the terminal: only warnings in between.
-    if matches!(cli.command, Command::Demo { .. } | Command::Bench { .. }) && log.filter == "info" {
-        log.filter = "warn".into();
-    }
-    logging::init(&log);
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("callsight-lab: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = runtime.block_on(async {
+    let quiet = matches!(cli.command, Command::Demo { .. } | Command::Bench { .. });
+    callsight::cli::run_async("callsight-lab", &config.log, quiet, async {
         match cli.command {
             Command::Graphsim {
                 listen,
@@ -72,14 +57,7 @@ fn main() -> ExitCode {
                 .await
             }
         }
-    });
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "callsight-lab stopped");
-            ExitCode::FAILURE
-        }
-    }
+    })
 }
 
 async fn bench(config: &Config, which: BenchCommand) -> anyhow::Result<ExitCode> {

@@ -4,11 +4,11 @@
 use crate::events::Transaction;
 use crate::partition::{Outgoing, Output, Partition};
 use crate::run::Run;
+use callsight_core::codec::EncodeError;
 use callsight_core::error::Report;
 use callsight_kafka::consumer::ConsumerHandle;
 use callsight_kafka::producer::ProduceError;
 use callsight_kafka::transactions::{NextOffset, TransactionalProducer, TxnError, TxnRecord};
-use callsight_model::CodecError;
 use callsight_model::keys;
 use std::time::{Duration, Instant};
 
@@ -16,14 +16,8 @@ use std::time::{Duration, Instant};
 #[derive(Debug, thiserror::Error)]
 enum OutputError {
     /// It does not encode (a bug: outputs are built from decoded records).
-    #[error("encoding an output for {topic}")]
-    Encode {
-        /// The topic.
-        topic: String,
-        /// Why.
-        #[source]
-        source: CodecError,
-    },
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
     /// The broker did not acknowledge it.
     #[error(transparent)]
     Produce(#[from] ProduceError),
@@ -152,26 +146,20 @@ async fn encode<'a>(
     run: &'a Run,
     output: &Output,
 ) -> Result<(&'a String, String, Vec<u8>), OutputError> {
-    let failed = |topic: &String| {
-        let topic = topic.clone();
-        move |source| OutputError::Encode { topic, source }
-    };
     Ok(match output {
         Output::Verdict { verdict, .. } => (
             &run.verdicts_topic,
             keys::verdict_key(&verdict.org_id, &verdict.call_id, &verdict.leg_id),
             run.codec
-                .encode(&run.verdicts_topic, verdict.as_ref())
-                .await
-                .map_err(failed(&run.verdicts_topic))?,
+                .encode_for(&run.verdicts_topic, verdict.as_ref())
+                .await?,
         ),
         Output::Alert(alert) => (
             &run.alerts_topic,
             keys::alert_key(&alert.org_id, alert.scope.kind, &alert.scope.entity_id),
             run.codec
-                .encode(&run.alerts_topic, alert.as_ref())
-                .await
-                .map_err(failed(&run.alerts_topic))?,
+                .encode_for(&run.alerts_topic, alert.as_ref())
+                .await?,
         ),
     })
 }

@@ -88,6 +88,30 @@ fn any_above(checks: &[(&str, Option<f64>, f64)]) -> (StreamQuality, Vec<Classif
     (quality, reasons)
 }
 
+/// The audio checks both rule sets make: round trip, loss and jitter.
+fn audio_network_checks(
+    stream: &MediaStream,
+    config: &ClassificationConfig,
+) -> [(&'static str, Option<f64>, f64); 3] {
+    [
+        (
+            "avg_round_trip_ms",
+            stream.avg_round_trip_ms,
+            config.audio_round_trip_ms,
+        ),
+        (
+            "avg_packet_loss_rate",
+            stream.avg_packet_loss_rate,
+            config.audio_packet_loss_rate,
+        ),
+        (
+            "avg_jitter_ms",
+            stream.avg_jitter_ms,
+            config.audio_jitter_ms,
+        ),
+    ]
+}
+
 fn audio_current(
     stream: &MediaStream,
     config: &ClassificationConfig,
@@ -95,56 +119,25 @@ fn audio_current(
     if let Some(gated) = packets_gate(stream, config) {
         return gated;
     }
-    any_above(&[
-        (
-            "avg_round_trip_ms",
-            stream.avg_round_trip_ms,
-            config.audio_round_trip_ms,
-        ),
-        (
-            "avg_packet_loss_rate",
-            stream.avg_packet_loss_rate,
-            config.audio_packet_loss_rate,
-        ),
-        (
-            "avg_jitter_ms",
-            stream.avg_jitter_ms,
-            config.audio_jitter_ms,
-        ),
-    ])
+    any_above(&audio_network_checks(stream, config))
 }
 
 fn audio_legacy(
     stream: &MediaStream,
     config: &ClassificationConfig,
 ) -> (StreamQuality, Vec<ClassificationReason>) {
-    any_above(&[
-        (
-            "avg_audio_degradation",
-            stream.avg_audio_degradation,
-            config.legacy_audio_degradation,
-        ),
-        (
-            "avg_round_trip_ms",
-            stream.avg_round_trip_ms,
-            config.audio_round_trip_ms,
-        ),
-        (
-            "avg_packet_loss_rate",
-            stream.avg_packet_loss_rate,
-            config.audio_packet_loss_rate,
-        ),
-        (
-            "avg_jitter_ms",
-            stream.avg_jitter_ms,
-            config.audio_jitter_ms,
-        ),
-        (
-            "avg_concealed_ratio",
-            stream.avg_concealed_ratio,
-            config.legacy_concealed_ratio,
-        ),
-    ])
+    let mut checks = vec![(
+        "avg_audio_degradation",
+        stream.avg_audio_degradation,
+        config.legacy_audio_degradation,
+    )];
+    checks.extend(audio_network_checks(stream, config));
+    checks.push((
+        "avg_concealed_ratio",
+        stream.avg_concealed_ratio,
+        config.legacy_concealed_ratio,
+    ));
+    any_above(&checks)
 }
 
 fn video(

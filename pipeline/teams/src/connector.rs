@@ -4,14 +4,14 @@
 use crate::config::{GraphConfig, PrivacyConfig, PrivacyMode};
 use crate::link::store::{self, LinkStore};
 use crate::metrics::TeamsMetrics;
-use callsight_core::codec::Codec;
+use callsight_core::codec::{Codec, EncodeError};
 use callsight_core::metrics::MetricError;
 use callsight_graph::privacy::{KeyError, MasterKey};
 use callsight_graph_client::{Graph, RetryPolicy, Tokens};
 use callsight_kafka::config::TopicsConfig;
 use callsight_kafka::producer::ProduceError;
 use callsight_kafka::{KafkaError, Producer, Services};
-use callsight_model::{CodecError, Record};
+use callsight_model::Record;
 use std::sync::Arc;
 
 /// Something the connector cannot start with.
@@ -44,15 +44,9 @@ pub enum StartError {
 /// durable.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
-    /// It does not encode (a Schema Registry that does not answer, with that framing).
-    #[error("encoding a record for {topic}")]
-    Encode {
-        /// The topic.
-        topic: String,
-        /// Why.
-        #[source]
-        source: CodecError,
-    },
+    /// It does not encode.
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
     /// The broker did not acknowledge it.
     #[error(transparent)]
     Produce(#[from] ProduceError),
@@ -160,13 +154,7 @@ impl Connector {
 
     /// `value` encoded for `topic`.
     pub async fn encode<T: Record>(&self, topic: &str, value: &T) -> Result<Vec<u8>, WriteError> {
-        self.codec
-            .encode(topic, value)
-            .await
-            .map_err(|source| WriteError::Encode {
-                topic: topic.to_string(),
-                source,
-            })
+        Ok(self.codec.encode_for(topic, value).await?)
     }
 
     /// Writes `value` to `topic` under `key` and waits for the broker's acknowledgement.

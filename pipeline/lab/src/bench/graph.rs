@@ -17,7 +17,6 @@
 use super::load::{Body, hammer};
 use super::metric;
 use callsight::Config;
-use callsight_core::Process;
 use callsight_core::config::Secret;
 use callsight_graph::privacy::MasterKey;
 use callsight_graphsim::state::{Admin, TenantSpec};
@@ -46,14 +45,7 @@ fn base_config(base: &Config) -> Config {
 
 /// An embedded cluster with the benchmark tenant's link written, fresh metrics and a shutdown.
 async fn linked_cluster(config: &Config) -> Services {
-    let services = Services::connect(
-        Process::default(),
-        &config.kafka,
-        &config.topics,
-        &config.codec,
-    )
-    .await
-    .expect("cluster");
+    let services = super::embedded(config).await;
     write_link(&services).await;
     services
 }

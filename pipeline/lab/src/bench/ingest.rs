@@ -11,10 +11,8 @@
 
 use super::load::{Body, hammer};
 use callsight::Config;
-use callsight_core::Process;
 use callsight_core::config::Secret;
 use callsight_ingest::config::MistOrgConfig;
-use callsight_kafka::Services;
 use callsight_telemetry::mist::signature::sign_v2;
 use std::time::Duration;
 
@@ -76,14 +74,7 @@ pub async fn load(mut config: Config, seconds: u64, concurrency: usize, only: &s
         },
     );
     config.kafka.statistics_interval = Duration::ZERO;
-    let services = Services::connect(
-        Process::default(),
-        &config.kafka,
-        &config.topics,
-        &config.codec,
-    )
-    .await
-    .expect("cluster");
+    let services = super::embedded(&config).await;
     let routes = callsight_ingest::telemetry_routes(&services, &config.ingest).expect("ingest");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

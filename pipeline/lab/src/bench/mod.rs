@@ -1,6 +1,6 @@
-//! `callsight bench ...`: end-to-end benchmarks, each printing its figures and its exact setup
+//! `callsight-lab bench ...`: end-to-end benchmarks, each printing its figures and its exact setup
 //! (BENCHMARKS.md keeps the latest with their commands). Run them from a release build:
-//! `cargo run --release -p callsight -- bench ...`.
+//! `cargo run --release -p callsight-lab -- bench ...`.
 
 pub mod accuracy;
 pub mod graph;
@@ -10,7 +10,10 @@ pub mod processor;
 
 pub use accuracy::{AccuracyOptions, AccuracyRun, accuracy};
 
+use callsight::Config;
+use callsight_core::Process;
 use callsight_core::metrics::Metrics;
+use callsight_kafka::Services;
 use std::time::Duration;
 
 /// The `q` quantile (0..1) of sorted durations; zero when there are none.
@@ -31,4 +34,16 @@ fn metric(metrics: &Metrics, name: &str, labels: &[&str]) -> f64 {
         .filter(|l| l[name.len()..].starts_with(['{', ' ']))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
+}
+
+/// A benchmark process on the embedded broker with the topics of `config`.
+async fn embedded(config: &Config) -> Services {
+    Services::connect(
+        Process::default(),
+        &config.kafka,
+        &config.topics,
+        &config.codec,
+    )
+    .await
+    .expect("the embedded broker starts with the topics")
 }

@@ -383,14 +383,7 @@ struct Fed {
 async fn feed(clients: usize, minutes: i64, partitions: i32) -> Fed {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = bench_config(&dir.path().join("a"), partitions);
-    let services = Services::connect(
-        Process::default(),
-        &config.kafka,
-        &config.topics,
-        &config.codec,
-    )
-    .await
-    .expect("the embedded broker");
+    let services = super::embedded(&config).await;
     let (bootstrap, kafka_metrics) = (services.bootstrap.clone(), services.kafka_metrics.clone());
     // Telemetry goes in large producer batches: the embedded broker answers a fetch with at
     // most one producer batch per partition (a real broker fills the fetch with as many as fit),
