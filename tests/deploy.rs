@@ -277,6 +277,52 @@ const LIBRARIES: [(&str, &str, bool); 9] = [
     ("libcrypto.so.3", "libssl3", false),
 ];
 
+/// What the image's binary is built from: the product's normal dependencies, never the lab, the
+/// simulators, the test kit or test-only crates.
+#[test]
+fn the_product_binary_carries_no_simulator_and_no_test_fixture() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let tree = |edges: &str| {
+        let output = Command::new(&cargo)
+            .args(["tree", "--locked", "-p", "callsight", "-e", edges])
+            .args(["--prefix", "none"])
+            .current_dir(repo_root())
+            .output()
+            .expect("cargo tree runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).to_string()
+    };
+    let normal = tree("normal");
+    let crates: BTreeSet<&str> = normal
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(crates.contains("callsight-processor"), "{normal}");
+    for banned in [
+        "callsight-lab",
+        "callsight-sim",
+        "callsight-graphsim",
+        "callsight-testkit",
+        "tempfile",
+        "proptest",
+        "criterion",
+    ] {
+        assert!(
+            !crates.contains(banned),
+            "the product depends on {banned}:\n{normal}"
+        );
+    }
+    let features = tree("normal,features");
+    assert!(
+        !features.contains("feature \"samples\""),
+        "a samples feature in the product:\n{features}"
+    );
+}
+
 #[test]
 fn the_dockerfile_builds_the_binary_the_chart_runs() {
     let text = std::fs::read_to_string(repo_root().join("deploy/Dockerfile")).expect("Dockerfile");

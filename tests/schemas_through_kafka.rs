@@ -3,15 +3,13 @@
 
 use callsight_core::codec::Codec;
 use callsight_e2e::test_config;
-use callsight_kafka::cluster::Cluster;
 use callsight_kafka::consumer::{self, ConsumerEvent};
-use callsight_kafka::{KafkaMetrics, Producer};
 use callsight_model::Record;
 use callsight_model::types::*;
+use callsight_testkit::kafka;
 use callsight_testkit::samples;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Decodes `bytes` as `T` and renders it for comparison.
@@ -23,14 +21,8 @@ async fn decoded<T: Record + Debug>(codec: &Codec, bytes: &[u8]) -> String {
 #[tokio::test]
 async fn every_record_type_round_trips_through_the_broker() {
     let config = test_config();
-    let cluster = Cluster::connect(&config.kafka, &config.topics)
-        .await
-        .expect("cluster");
-    let metrics = Arc::new(
-        KafkaMetrics::register(&callsight_core::metrics::Metrics::new()).expect("metrics"),
-    );
-    let producer =
-        Producer::new(&config.kafka, cluster.bootstrap(), metrics.clone()).expect("producer");
+    let cluster = kafka::services(&config.kafka, &config.topics).await;
+    let producer = cluster.producer().expect("producer");
     let codec = Codec::single_object();
     let t = &config.topics;
     let dlq = t.dead_letter_topic(&t.telemetry.name);
@@ -84,10 +76,10 @@ async fn every_record_type_round_trips_through_the_broker() {
     ];
     let (handle, mut rx) = consumer::start(
         &config.kafka,
-        cluster.bootstrap(),
+        &cluster.bootstrap,
         "schemas-round-trip",
         &topics,
-        metrics,
+        kafka::kafka_metrics(),
     )
     .expect("consumer");
     let mut received: BTreeMap<Vec<u8>, String> = BTreeMap::new();
@@ -121,7 +113,5 @@ async fn every_record_type_round_trips_through_the_broker() {
             "a record of {topic} did not come back equal"
         );
     }
-    tokio::task::spawn_blocking(move || handle.stop())
-        .await
-        .expect("stops");
+    kafka::stop(handle).await;
 }

@@ -15,7 +15,6 @@ use callsight_core::shutdown::Shutdown;
 use callsight_e2e::{eventually, repo_root, test_config};
 use callsight_graphsim::state::{Admin, Faults, TenantSpec};
 use callsight_graphsim::{GraphSim, SimConfig};
-use callsight_kafka::KafkaMetrics;
 use callsight_kafka::consumer::{self, ConsumerEvent, ConsumerHandle};
 use callsight_model::types::CallLeg;
 use serde_json::Value;
@@ -120,9 +119,7 @@ struct Legs {
 
 impl Legs {
     fn follow(config: &Config, running: &Running) -> Legs {
-        let metrics = Arc::new(
-            KafkaMetrics::register(&callsight_core::metrics::Metrics::new()).expect("metrics"),
-        );
+        let metrics = callsight_testkit::kafka::kafka_metrics();
         let (handle, mut events) = consumer::start(
             &config.kafka,
             &running.bootstrap,

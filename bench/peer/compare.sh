@@ -11,4 +11,4 @@ if ! python3 -c "import quixstreams, fastavro" 2>/dev/null; then
   python3 -m pip install --quiet "quixstreams==${QUIXSTREAMS_VERSION}" "fastavro==${FASTAVRO_VERSION}" 2>/dev/null \
     || python3 -m pip install --quiet --break-system-packages "quixstreams==${QUIXSTREAMS_VERSION}" "fastavro==${FASTAVRO_VERSION}"
 fi
-exec cargo run --release -p callsight -- bench peer "${1:-4000}" "${2:-60}" "${3:-200}"
+exec cargo run --release -p callsight-lab -- bench peer "${1:-4000}" "${2:-60}" "${3:-200}"

@@ -2,8 +2,17 @@
 //! helpers that register a family or fail with its name.
 //!
 //! Names follow `callsight_<subsystem>_<what>_<unit>`: counters end in `_total`, durations are
-//! `_seconds` histograms, and labels only take values from closed sets (topic, partition,
-//! error kind), never ids, users or addresses.
+//! `_seconds` histograms.
+//!
+//! A label value is either a member of a set fixed in code (topic, partition number, endpoint,
+//! outcome, reason, error code, HTTP status, cause code, entity kind, state) or an identifier of
+//! the deployment's own inventory: an org id, a site id, and, only in
+//! `callsight_processor_scoped_poor_legs_total{entity}`, a piece of network infrastructure (AP
+//! or radio, switch or port, gateway or WAN link, possibly holding the device's MAC, or an ISP's
+//! name). The code bounds the first kind and the inventory the second. Never a value per call,
+//! leg, participant, user, client device (a client's MAC or IP), Entra tenant, subscription or
+//! request. Series keyed by a partition or an org are removed when the partition is revoked or
+//! the link ends. Crates count through their `events` modules, where each event also logs.
 
 use prometheus::core::Collector;
 use std::any::{Any, TypeId};

@@ -1,4 +1,4 @@
-//! `callsight graphsim`: a simulator of Microsoft Graph's callRecords API and of Entra, faithful
+//! `callsight-lab graphsim`: a simulator of Microsoft Graph's callRecords API and of Entra, faithful
 //! to what callsight relies on, for tests, the demo and benchmarks.
 //!
 //! Entra: `POST /{tenant}/oauth2/v2.0/token` (client credentials and authorization code, with
@@ -12,6 +12,10 @@
 //!
 //! Control (`/_sim`): add tenants, complete and update calls, set faults, read counters and
 //! subscriptions, send lifecycle events.
+//!
+//! Layout: this module starts the server and holds the control API; `entra` serves tokens and
+//! sign-in, `graph` the Graph API, `delivery` notification delivery, [`state`] the tenants,
+//! records, subscriptions and faults.
 
 mod delivery;
 mod entra;

@@ -5,6 +5,9 @@
 //! (the longest matching subnet of the org); which switch port an AP is cabled to; which WAN
 //! links a site has. A radio serves its base MAC and the 15 addresses above it (Mist's scheme),
 //! besides any BSSID listed explicitly.
+//!
+//! Layout: one module, the [`Inventory`] and its indexes; records are keyed as
+//! `callsight_model::keys::inventory` spells them.
 
 use callsight_model::types::{InventoryBody, InventoryRecord, LldpNeighbor, WanLinkInfo, WifiBand};
 use callsight_model::{keys, mac};

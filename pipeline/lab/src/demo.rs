@@ -1,4 +1,4 @@
-//! `callsight demo`: the first thing to run. The embedded broker, every role, graphsim and the
+//! `callsight-lab demo`: the first thing to run. The embedded broker, every role, graphsim and the
 //! simulator on a small campus with a few faults, a live view of the verdicts as they come, and
 //! a report of what was found against what was injected.
 
@@ -98,12 +98,12 @@ pub async fn run(mut config: Config, options: DemoOptions) -> anyhow::Result<Exi
     let mut out = std::io::stdout();
     writeln!(
         out,
-        "callsight demo: starting the embedded broker, every role and graphsim…"
+        "callsight-lab demo: starting the embedded broker, every role and graphsim…"
     )?;
     let stage = Stage::start(config, &world.tenant_id, &world.org_id).await?;
     let admin = crate::stage::local(stage.running.admin_addr);
     let header = format!(
-        "callsight demo — {} sites, {} people, {} faults over {} simulated hours at {}× (seed {})\n\
+        "callsight-lab demo — {} sites, {} people, {} faults over {} simulated hours at {}× (seed {})\n\
          metrics  http://{admin}/metrics    readiness http://{admin}/readyz\n\
          ingest   {}/telemetry    graphsim http://{}    Kafka {}\n",
         world.sites.len(),

@@ -1,4 +1,4 @@
-//! `callsight graphsim`: the Graph and Entra simulator as a process of its own.
+//! `callsight-lab graphsim`: the Graph and Entra simulator as a process of its own.
 
 use callsight_core::shutdown::Shutdown;
 use callsight_graphsim::state::{Admin, TenantSpec};

@@ -9,7 +9,7 @@
 //! - [`sim`]: `callsight-lab sim`, the simulator against a callsight running elsewhere.
 //! - [`stage`]: a whole callsight with graphsim in one process, for the demo and benchmarks.
 //! - [`demo`]: `callsight-lab demo`, the simulated campus with a live view of the verdicts.
-//! - [`bench`]: `callsight-lab bench ...`, the end-to-end benchmarks.
+//! - [`bench`](mod@bench): `callsight-lab bench ...`, the end-to-end benchmarks.
 
 pub mod bench;
 pub mod cli;

@@ -83,7 +83,7 @@ async fn bench(config: &Config, which: BenchCommand) -> anyhow::Result<ExitCode>
             let mut stdout = std::io::stdout().lock();
             writeln!(
                 stdout,
-                "# callsight bench accuracy\n\n{}\n\n{}",
+                "# callsight-lab bench accuracy\n\n{}\n\n{}",
                 run.setup, run.report
             )?;
             // A run where legs got no verdict measured the pipeline's failure, not its accuracy.

@@ -1,4 +1,4 @@
-//! `callsight sim`: the simulator against a callsight and a graphsim that run elsewhere. It
+//! `callsight-lab sim`: the simulator against a callsight and a graphsim that run elsewhere. It
 //! creates the simulated tenant in graphsim, waits until callsight has subscribed to it, then
 //! sends the telemetry to the ingest role and completes the calls in graphsim, and writes the
 //! ground truth of every leg.
@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// The command's options (`callsight sim --help`).
+/// The command's options (`callsight-lab sim --help`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct Options {
     /// Base URL of callsight's ingest role.
@@ -119,7 +119,7 @@ pub async fn run(options: Options) -> anyhow::Result<ExitCode> {
         let mut out = std::io::stdout().lock();
         writeln!(
             out,
-            "callsight sim: {} legs of org {} recorded in {} (replay with: callsight replay {})",
+            "callsight-lab sim: {} legs of org {} recorded in {} (replay with: callsight replay {})",
             labels.len(),
             world.org_id,
             dir.display(),
@@ -142,7 +142,7 @@ pub async fn run(options: Options) -> anyhow::Result<ExitCode> {
         let mut err = std::io::stderr().lock();
         writeln!(
             err,
-            "callsight sim: tenant {} created in graphsim. callsight's configuration must declare it:\n\n\
+            "callsight-lab sim: tenant {} created in graphsim. callsight's configuration must declare it:\n\n\
              [graph.tenants.\"{}\"]\norg_id = \"{}\"\n\n\
              waiting up to {:?} for its subscription…",
             world.tenant_id, world.tenant_id, world.org_id, options.wait
@@ -219,7 +219,7 @@ pub async fn run(options: Options) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "callsight sim: {} telemetry lines, {} calls, {} legs{}",
+        "callsight-lab sim: {} telemetry lines, {} calls, {} legs{}",
         progress.lines,
         progress.calls,
         progress.legs,

@@ -19,7 +19,7 @@ fn bench(args: &[&str]) -> String {
     stdout
 }
 
-/// Runs `callsight bench ARGS` and checks that its report has every part.
+/// Runs `callsight-lab bench ARGS` and checks that its report has every part.
 fn reports(args: &[&str], parts: &[&str]) {
     let out = bench(args);
     for part in parts {

@@ -1,4 +1,6 @@
-//! Processor metrics.
+//! Processor metric families; what counts them is in [`crate::events`]. Labels follow the rule
+//! in `callsight_core::metrics`: `org`, `site` and, for infrastructure only, `entity` are the
+//! deployment's own inventory.
 
 use callsight_core::metrics::{MetricError, Metrics};
 use callsight_model::types::{EntityKind, LegQuality, RootCauseVerdict};

@@ -1,7 +1,8 @@
 //! Metrics of the Teams connector, registered once per process and shared by its roles.
 //!
-//! Labels take values from closed sets only; the one exception is `org` on the subscription
-//! expiry gauge, an organization id (never a person).
+//! Labels follow the rule in `callsight_core::metrics`: closed sets, and `org` (an organization
+//! id, never a person or a tenant) on the subscription expiry gauge. What counts the fetcher's
+//! families is in [`crate::fetch::events`].
 
 use callsight_core::metrics::{MetricError, Metrics};
 use prometheus::{HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec};

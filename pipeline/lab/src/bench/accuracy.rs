@@ -1,4 +1,4 @@
-//! `callsight bench accuracy`: the simulator's standard fault set through a whole callsight in
+//! `callsight-lab bench accuracy`: the simulator's standard fault set through a whole callsight in
 //! one process (graphsim, ingest, fetch, process on the embedded broker), every verdict scored
 //! against the ground truth.
 

@@ -1,6 +1,6 @@
 //! The Teams connector under load, on the embedded broker.
 //!
-//! `callsight bench graph [SECONDS] [CONCURRENCY] [RECORDS]` (the configuration applies, e.g.
+//! `callsight-lab bench graph [SECONDS] [CONCURRENCY] [RECORDS]` (the configuration applies, e.g.
 //! `CALLSIGHT__KAFKA__LINGER=2ms`; the broker is always the embedded one).
 //!
 //! 1. The webhook: Graph-shaped deliveries of one and of ten change notifications, each checked

@@ -1,6 +1,6 @@
 //! Sustained ingest load through HTTP into Kafka (the embedded broker), with latency percentiles.
 //!
-//! `callsight bench ingest [SECONDS] [CONCURRENCY] [PHASE]` (phase: `ndjson`, `webhook` or both
+//! `callsight-lab bench ingest [SECONDS] [CONCURRENCY] [PHASE]` (phase: `ndjson`, `webhook` or both
 //! when omitted; the configuration, `--config` and `CALLSIGHT__...` variables, applies).
 //!
 //! Runs two phases against one in-process ingest role: batched NDJSON (1,000 samples per request)
