@@ -75,7 +75,8 @@ async fn the_accuracy_benchmark_reports_every_cause_it_injected() {
 }
 
 /// A recorded incident replayed: every call record's legs get a verdict in the output file, the
-/// Mist webhook body among the recordings is accepted, and the injected faults' causes are there.
+/// Mist webhook body among the recordings is accepted, a record that does not normalise is
+/// skipped and counted, and the injected faults' causes are there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replay_writes_a_verdict_for_every_leg_of_the_recordings() {
     let dir = tempfile::tempdir().expect("dir");
@@ -96,6 +97,13 @@ async fn a_replay_writes_a_verdict_for_every_leg_of_the_recordings() {
         recordings.join("webhook_device_events.json"),
     )
     .expect("copy");
+    // A record that does not normalise (no id) is skipped and counted, as the fetcher would keep
+    // it as a dead letter; the rest of the replay goes on.
+    std::fs::write(
+        recordings.join("broken.json"),
+        r#"{"endDateTime": "2026-01-01T00:00:00Z", "sessions": []}"#,
+    )
+    .expect("write");
     let out = dir.path().join("verdicts.ndjson");
     let summary = callsight::replay::replay(
         test_config(),
@@ -118,7 +126,8 @@ async fn a_replay_writes_a_verdict_for_every_leg_of_the_recordings() {
                 .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("call-"))
         })
         .count();
-    assert_eq!(summary.calls as usize, calls);
+    assert_eq!(summary.calls as usize, calls + 1);
+    assert_eq!(summary.unusable_calls, 1, "{summary:?}");
     assert_eq!(summary.legs, labels.len(), "{summary:?}");
     assert_eq!(summary.verdicts, labels.len(), "{summary:?}");
     let written: Vec<serde_json::Value> = std::fs::read_to_string(&out)

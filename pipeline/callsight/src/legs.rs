@@ -109,7 +109,11 @@ pub fn run(config: &Config, options: &Options) -> ExitCode {
             let _ = std::io::stdout().lock().write_all(text.as_bytes());
             ExitCode::SUCCESS
         }
-        Err(e) => fail(format!("{}: {e}", options.file.display())),
+        Err(e) => fail(format!(
+            "{}: {}",
+            options.file.display(),
+            callsight_core::error::Report(&e)
+        )),
     }
 }
 

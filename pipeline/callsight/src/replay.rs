@@ -14,12 +14,13 @@ use crate::ingest_client::{BATCH_LINES, IngestClient, Posted};
 use crate::run::{self, Roles};
 use anyhow::Context as _;
 use callsight_core::config::Secret;
+use callsight_core::error::Report;
 use callsight_core::shutdown::Shutdown;
 use callsight_graph::model::CallRecord;
 use callsight_graph::normalize::{Lookups, Tenant};
 use callsight_ingest::config::MistOrgConfig;
 use callsight_inventory::Inventory;
-use callsight_kafka::Services;
+use callsight_kafka::{Producer, Services};
 use callsight_model::types::{CallLeg, RootCauseVerdict};
 use callsight_telemetry::{Batch, Record};
 use serde_json::Value;
@@ -82,6 +83,9 @@ pub struct Summary {
     pub rejected: u64,
     /// Call records replayed.
     pub calls: u64,
+    /// Of which records that do not parse or normalise (skipped with a warning, as the fetcher
+    /// would keep them as dead letters).
+    pub unusable_calls: u64,
     /// Legs the fetcher produced from them.
     pub legs: usize,
     /// Verdicts written.
@@ -190,18 +194,32 @@ fn main_org(inputs: &[(i64, Input)]) -> Option<String> {
     counts.into_iter().max_by_key(|(_, n)| *n).map(|(o, _)| o)
 }
 
-/// The replay's state folder under the system's temporary folder, removed when dropped.
+/// The replay's state folder: new, under the system's temporary folder, readable by this user
+/// alone (it holds the recordings' clients' addresses), removed when dropped.
 struct StateDir(PathBuf);
 
 impl StateDir {
     fn create() -> std::io::Result<StateDir> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let dir =
-            std::env::temp_dir().join(format!("callsight-replay-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir)?;
-        Ok(StateDir(dir))
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        let mut attempt = 0u32;
+        loop {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            let dir = std::env::temp_dir().join(format!(
+                "callsight-replay-{}-{nanos}-{attempt}",
+                std::process::id()
+            ));
+            match builder.create(&dir) {
+                Ok(()) => return Ok(StateDir(dir)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 }
 
@@ -220,18 +238,24 @@ fn learn(inventory: &mut Inventory, batch: Batch) {
     }
 }
 
-/// Publishes a call record's legs to `calls.legs`, as the fetcher would, and returns their ids.
-async fn publish_call(
-    services: &Services,
+/// The legs a call record normalises to, as the fetcher makes them; `None` (with a warning) for
+/// a record that does not parse or normalise, which the fetcher would dead-letter.
+fn legs_of(
     config: &Config,
     record: Value,
     tenant: Tenant<'_>,
     inventory: &Inventory,
-) -> anyhow::Result<Vec<String>> {
-    let mut record: CallRecord = serde_json::from_value(record).context("a call record")?;
+) -> Option<Vec<CallLeg>> {
+    let mut record: CallRecord = match serde_json::from_value(record) {
+        Ok(record) => record,
+        Err(e) => {
+            tracing::warn!(error = %e, "skipped: not a call record");
+            return None;
+        }
+    };
     // Graph gives every record a version; the first is 1.
     record.version.get_or_insert(1);
-    let legs: Vec<CallLeg> = callsight_graph::normalize::legs(
+    let legs = callsight_graph::normalize::legs(
         &record,
         tenant,
         Lookups {
@@ -239,16 +263,32 @@ async fn publish_call(
             classification: &config.classification,
         },
         callsight_model::clock::now_ms(),
-    )
-    .with_context(|| format!("call record {}", record.id))?;
-    let producer = services.producer()?;
+    );
+    match legs {
+        Ok(legs) => Some(legs),
+        Err(e) => {
+            tracing::warn!(call = %record.id, error = %Report(&e), "skipped: the call record does not normalise");
+            None
+        }
+    }
+}
+
+/// Publishes a record's legs to `calls.legs` as the fetcher does (all in flight together) and
+/// returns their ids once every one is acknowledged.
+async fn publish_legs(
+    services: &Services,
+    producer: &Producer,
+    legs: Vec<CallLeg>,
+) -> anyhow::Result<Vec<String>> {
     let topic = &services.topics.legs.name;
-    for leg in &legs {
-        let bytes = services.codec.encode(topic, leg).await?;
+    let sends = legs.iter().map(|leg| async move {
+        let bytes = services.codec.encode_for(topic, leg).await?;
         producer
             .send(topic, leg.key().as_bytes(), &bytes, &[])
             .await?;
-    }
+        anyhow::Ok(())
+    });
+    futures::future::try_join_all(sends).await?;
     Ok(legs.into_iter().map(|l| l.leg_id).collect())
 }
 
@@ -299,7 +339,7 @@ pub async fn replay(mut config: Config, options: &Options) -> anyhow::Result<Sum
     };
     let running = run::start(&config, roles, &shutdown).await?;
     let services = running.services();
-    let verdicts = Verdicts::follow(
+    let follower = Verdicts::follow(
         &config.kafka,
         &running.bootstrap,
         &format!("callsight-replay-{}", std::process::id()),
@@ -318,6 +358,7 @@ pub async fn replay(mut config: Config, options: &Options) -> anyhow::Result<Sum
         key: &key,
         keep_identity: false,
     };
+    let producer = services.producer()?;
     let mut inventory = Inventory::new();
     let mut leg_ids: BTreeSet<String> = BTreeSet::new();
     let mut summary = Summary::default();
@@ -341,8 +382,11 @@ pub async fn replay(mut config: Config, options: &Options) -> anyhow::Result<Sum
                 count(&mut summary, client.post_mist(&org, body, &secret).await?);
             }
             Input::Call(record) => {
-                leg_ids.extend(publish_call(services, &config, record, tenant, &inventory).await?);
                 summary.calls += 1;
+                match legs_of(&config, record, tenant, &inventory) {
+                    Some(legs) => leg_ids.extend(publish_legs(services, &producer, legs).await?),
+                    None => summary.unusable_calls += 1,
+                }
             }
         }
     }
@@ -353,7 +397,7 @@ pub async fn replay(mut config: Config, options: &Options) -> anyhow::Result<Sum
     let mut last = (0u64, Instant::now());
     loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        let (records, complete) = verdicts.with(|s| {
+        let (records, complete) = follower.with(|s| {
             let complete = leg_ids
                 .iter()
                 .filter(|l| s.by_leg.get(*l).is_some_and(|v| !v.completeness.partial))
@@ -370,7 +414,9 @@ pub async fn replay(mut config: Config, options: &Options) -> anyhow::Result<Sum
         }
     }
     let mut verdicts: Vec<RootCauseVerdict> =
-        verdicts.with(|s| s.by_leg.values().cloned().collect());
+        follower.with(|s| s.by_leg.values().cloned().collect());
+    // The follower leaves before the broker does.
+    drop(follower);
     verdicts.sort_by(|a, b| (a.leg_end, &a.leg_id).cmp(&(b.leg_end, &b.leg_id)));
     summary.legs = leg_ids.len();
     summary.verdicts = verdicts.len();
@@ -409,10 +455,11 @@ pub async fn run(config: Config, options: Options) -> anyhow::Result<ExitCode> {
     writeln!(
         out,
         "callsight replay: {} telemetry records accepted, {} rejected (see net.telemetry.dlq); \
-         {} call records, {} legs; {} verdicts ({} poor, {} partial) written to {}",
+         {} call records ({} unusable), {} legs; {} verdicts ({} poor, {} partial) written to {}",
         summary.accepted,
         summary.rejected,
         summary.calls,
+        summary.unusable_calls,
         summary.legs,
         summary.verdicts,
         summary.poor,

@@ -11,6 +11,7 @@ use callsight_core::admin;
 use callsight_core::metrics::Metrics;
 use callsight_core::readiness::Readiness;
 use callsight_core::shutdown::Shutdown;
+use callsight_ingest::Ingest;
 use callsight_kafka::Services;
 use callsight_teams::WebhookLimits;
 use std::net::SocketAddr;
@@ -30,7 +31,8 @@ pub struct Roles {
 }
 
 impl Roles {
-    /// Every role (`callsight run`; it polls Mist when `ingest.mist.poll` says so).
+    /// Every role, the Mist poller included (`callsight run` leaves the poller out when
+    /// `ingest.mist.poll` is false).
     pub const ALL: Roles = Roles {
         ingest: true,
         mist_poll: true,
@@ -97,6 +99,9 @@ impl Running {
 /// Starts `roles`; they run until `shutdown.token` is cancelled.
 pub async fn start(config: &Config, roles: Roles, shutdown: &Shutdown) -> anyhow::Result<Running> {
     let process = Process::with_shutdown(shutdown.clone(), config.shutdown.drain_timeout);
+    // Not ready until the cluster is connected, from the admin server's first answer.
+    process.readiness.register("broker", "connecting");
+    process.readiness.register("topics", "not checked yet");
     let listener = TcpListener::bind(config.admin.listen)
         .await
         .with_context(|| format!("admin server: cannot listen on {}", config.admin.listen))?;
@@ -119,7 +124,13 @@ pub async fn start(config: &Config, roles: Roles, shutdown: &Shutdown) -> anyhow
 
     let mut ingest_addr = None;
     let mut public_url = config.graph.public_url.trim_end_matches('/').to_string();
-    if roles.ingest {
+    // The endpoints and the poller share one producer and one bound on records in flight.
+    let ingest = if roles.ingest || roles.mist_poll {
+        Some(Ingest::new(&services, &config.ingest).context("the ingest roles")?)
+    } else {
+        None
+    };
+    if let (true, Some(ingest)) = (roles.ingest, &ingest) {
         let listener = TcpListener::bind(config.ingest.listen)
             .await
             .with_context(|| format!("ingest: cannot listen on {}", config.ingest.listen))?;
@@ -132,24 +143,22 @@ pub async fn start(config: &Config, roles: Roles, shutdown: &Shutdown) -> anyhow
             max_in_flight: config.ingest.max_in_flight,
             overload_wait: config.ingest.overload_wait,
         };
-        let router = callsight_ingest::telemetry_routes(&services, &config.ingest)
-            .context("the ingest role")?
-            .merge(
-                callsight_teams::webhook_routes(
-                    &services,
-                    &config.graph,
-                    &config.privacy,
-                    limits,
-                    &public_url,
-                )
-                .await
-                .context("the Graph webhook and linking endpoints")?,
-            );
+        let router = ingest.routes().merge(
+            callsight_teams::webhook_routes(
+                &services,
+                &config.graph,
+                &config.privacy,
+                limits,
+                &public_url,
+            )
+            .await
+            .context("the Graph webhook and linking endpoints")?,
+        );
         callsight_core::serve::spawn(shutdown, listener, router, "ingest");
         ingest_addr = Some(addr);
     }
-    if roles.mist_poll {
-        callsight_ingest::start_mist_poll(&services, &config.ingest).context("the Mist poller")?;
+    if let (true, Some(ingest)) = (roles.mist_poll, &ingest) {
+        ingest.start_mist_poll(&services);
     }
     if roles.fetch {
         callsight_teams::start_fetch(

@@ -26,7 +26,7 @@ use prometheus::{
 
 /// A family that could not be registered (a duplicate name: a bug).
 #[derive(Debug, thiserror::Error)]
-#[error("metric {name}: {source}")]
+#[error("metric {name}")]
 pub struct MetricError {
     /// Metric name.
     pub name: String,

@@ -40,7 +40,7 @@ impl EntraError {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum GraphError {
     /// No token could be had.
-    #[error("token: {0}")]
+    #[error("token")]
     Token(#[from] EntraError),
     /// 404: not produced yet, expired (30 days), or gone.
     #[error("not found")]

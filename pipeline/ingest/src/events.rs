@@ -152,6 +152,15 @@ impl IngestMetrics {
         }
     }
 
+    /// Polled records of `org` could not be handed to Kafka; the next poll brings them again.
+    pub fn poll_not_produced(&self, org: &str, error: &SinkError) {
+        tracing::warn!(
+            org,
+            error = %Report(error),
+            "cannot produce polled records; the next poll brings them again"
+        );
+    }
+
     /// A request to the Mist API ended (`ok` or `error`).
     pub fn mist_request(&self, ok: bool) {
         self.polls

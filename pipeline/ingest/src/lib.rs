@@ -9,7 +9,7 @@
 //!   records; rejects to the dead-letter topic.
 //! - [`mist_poll`]: polling the Mist REST API for statistics.
 //! - [`metrics`]: ingest metric families; [`events`]: what counts them, each with its log line.
-//! - [`role`]: starting the endpoints and the poller on a process's [`Services`].
+//! - [`role`]: the endpoints and the poller on a process's [`Services`], one sink between them.
 //!
 //! [`Services`]: callsight_kafka::Services
 
@@ -22,4 +22,4 @@ pub mod role;
 pub mod sink;
 
 pub use config::IngestConfig;
-pub use role::{StartError, start_mist_poll, telemetry_routes};
+pub use role::{Ingest, StartError};

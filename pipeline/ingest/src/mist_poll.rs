@@ -174,8 +174,7 @@ pub async fn poll_org(
                 n
             }
             Err(e) => {
-                // The next poll brings them again.
-                sink.metrics().not_produced(Endpoint::MistPoller, &e);
+                sink.metrics().poll_not_produced(org_id, &e);
                 0
             }
         }

@@ -1,5 +1,5 @@
 //! Starting the ingest roles on a process's [`Services`]: the telemetry routes (served by the
-//! binary with the Teams routes) and the Mist statistics poller.
+//! binary with the Teams routes) and the Mist statistics poller, sharing one sink.
 
 use crate::config::IngestConfig;
 use crate::http::IngestState;
@@ -20,51 +20,60 @@ pub enum StartError {
     Producer(#[source] KafkaError),
 }
 
-/// A sink of its own producer; the producer is flushed when the process drains.
-fn sink(services: &Services, config: &IngestConfig) -> Result<(Sink, IngestMetrics), StartError> {
-    let metrics = services.metrics.shared(IngestMetrics::register)?;
-    let producer = services.producer().map_err(StartError::Producer)?;
-    let sink = Sink::new(
-        producer.clone(),
-        services.codec.clone(),
-        services.dead_letters(producer.clone()),
-        &services.topics,
-        config.max_in_flight,
-        config.overload_wait,
-        metrics.clone(),
-    );
-    let (token, drain) = (services.shutdown.token.clone(), services.drain_timeout);
-    services.shutdown.tracker.spawn(async move {
-        token.cancelled().await;
-        let _ = tokio::task::spawn_blocking(move || producer.flush(drain)).await;
-    });
-    Ok((sink, metrics))
+/// The ingest roles of a process: one sink (one producer, one bound on the records in flight)
+/// for the telemetry endpoints and the Mist poller when both run in the process.
+pub struct Ingest {
+    sink: Sink,
+    metrics: IngestMetrics,
+    config: IngestConfig,
 }
 
-/// The telemetry endpoints (`/telemetry`, `/telemetry/mist/{org}`, `/telemetry/schema`), ready
-/// to be served; a request is answered once what it brought is acknowledged by the broker.
-pub fn telemetry_routes(
-    services: &Services,
-    config: &IngestConfig,
-) -> Result<axum::Router, StartError> {
-    let (sink, metrics) = sink(services, config)?;
-    let state = Arc::new(IngestState {
-        sink,
-        config: config.clone(),
-        ndjson: Mutex::new(callsight_telemetry::ndjson::Parser::new()),
-        metrics,
-    });
-    Ok(crate::http::router(state))
-}
+impl Ingest {
+    /// The ingest roles' shared parts on `services`; the producer is flushed when the process
+    /// drains.
+    pub fn new(services: &Services, config: &IngestConfig) -> Result<Ingest, StartError> {
+        let metrics = services.metrics.shared(IngestMetrics::register)?;
+        let producer = services.producer().map_err(StartError::Producer)?;
+        let sink = Sink::new(
+            producer.clone(),
+            services.codec.clone(),
+            services.dead_letters(producer.clone()),
+            &services.topics,
+            config.max_in_flight,
+            config.overload_wait,
+            metrics.clone(),
+        );
+        let (token, drain) = (services.shutdown.token.clone(), services.drain_timeout);
+        services.shutdown.tracker.spawn(async move {
+            token.cancelled().await;
+            let _ = tokio::task::spawn_blocking(move || producer.flush(drain)).await;
+        });
+        Ok(Ingest {
+            sink,
+            metrics,
+            config: config.clone(),
+        })
+    }
 
-/// Starts polling Mist's statistics for every org with an API token, until shutdown. Run it in
-/// exactly one process of a deployment: two pollers produce every sample twice.
-pub fn start_mist_poll(services: &Services, config: &IngestConfig) -> Result<(), StartError> {
-    let (sink, _) = sink(services, config)?;
-    services.shutdown.tracker.spawn(crate::mist_poll::run(
-        config.mist.clone(),
-        sink,
-        services.shutdown.token.clone(),
-    ));
-    Ok(())
+    /// The telemetry endpoints (`/telemetry`, `/telemetry/mist/{org}`, `/telemetry/schema`),
+    /// ready to be served; a request is answered once what it brought is acknowledged by the
+    /// broker.
+    pub fn routes(&self) -> axum::Router {
+        crate::http::router(Arc::new(IngestState {
+            sink: self.sink.clone(),
+            config: self.config.clone(),
+            ndjson: Mutex::new(callsight_telemetry::ndjson::Parser::new()),
+            metrics: self.metrics.clone(),
+        }))
+    }
+
+    /// Starts polling Mist's statistics for every org with an API token, until shutdown. Run it
+    /// in exactly one process of a deployment: two pollers produce every sample twice.
+    pub fn start_mist_poll(&self, services: &Services) {
+        services.shutdown.tracker.spawn(crate::mist_poll::run(
+            self.config.mist.clone(),
+            self.sink.clone(),
+            services.shutdown.token.clone(),
+        ));
+    }
 }

@@ -35,7 +35,8 @@ pub enum SinkError {
     DeadLetter(#[from] DeadLetterError),
 }
 
-/// Produces ingested records.
+/// Produces ingested records. Clones share the producer and the bound on records in flight.
+#[derive(Clone)]
 pub struct Sink {
     producer: Producer,
     codec: Arc<Codec>,

@@ -67,7 +67,9 @@ async fn start(config: IngestConfig) -> Running {
 
 async fn start_with(config: IngestConfig, kafka_config: KafkaConfig) -> Running {
     let services = kafka::services(&kafka_config, &kafka::topics(2)).await;
-    let routes = callsight_ingest::telemetry_routes(&services, &config).expect("ingest starts");
+    let routes = callsight_ingest::Ingest::new(&services, &config)
+        .expect("ingest starts")
+        .routes();
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .expect("listens");

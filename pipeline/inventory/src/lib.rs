@@ -39,7 +39,7 @@ struct Subnet {
 
 impl Subnet {
     fn parse(site_id: &str, cidr: &str) -> Option<Subnet> {
-        let network: IpNet = cidr.replace(' ', "").parse().ok()?;
+        let network: IpNet = cidr.split_whitespace().collect::<String>().parse().ok()?;
         Some(Subnet {
             site_id: site_id.to_string(),
             network,

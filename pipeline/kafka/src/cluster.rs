@@ -50,10 +50,7 @@ impl Cluster {
             topics::verify(&kafka, &bootstrap, &specs, METADATA_TIMEOUT)
         })
         .await
-        .map_err(|e| TopicError::Create {
-            topic: "*".into(),
-            reason: format!("metadata check did not finish: {e}"),
-        })??;
+        .map_err(TopicError::MetadataCheck)??;
         Ok(cluster)
     }
 

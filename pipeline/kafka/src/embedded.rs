@@ -2,6 +2,7 @@
 //! running in this process. It has no admin API and no log compaction, and its transactions are
 //! protocol-only, so callsight never depends on those when it runs embedded.
 
+use rdkafka::error::KafkaError;
 use rdkafka::mocking::MockCluster;
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 use std::sync::mpsc;
@@ -11,24 +12,45 @@ enum Command {
     CreateTopic {
         name: String,
         partitions: i32,
-        reply: mpsc::Sender<Result<(), String>>,
+        reply: mpsc::Sender<Result<(), KafkaError>>,
     },
     SetUp {
         up: bool,
-        reply: mpsc::Sender<Result<(), String>>,
+        reply: mpsc::Sender<Result<(), KafkaError>>,
     },
     RequestErrors {
         api: RDKafkaApiKey,
         errors: Vec<RDKafkaRespErr>,
-        reply: mpsc::Sender<Result<(), String>>,
+        reply: mpsc::Sender<Result<(), KafkaError>>,
     },
     Stop,
 }
 
-/// The embedded broker could not start or could not create a topic.
+/// The embedded broker could not start or could not do what it was asked.
 #[derive(Debug, thiserror::Error)]
-#[error("embedded broker: {0}")]
-pub struct EmbeddedError(String);
+pub enum EmbeddedError {
+    /// librdkafka's mock cluster did not start.
+    #[error("embedded broker: the mock cluster did not start")]
+    Start(#[source] KafkaError),
+    /// Its thread could not be started.
+    #[error("embedded broker: cannot start its thread")]
+    Thread(#[source] std::io::Error),
+    /// Its thread has stopped.
+    #[error("embedded broker: it has stopped")]
+    Stopped,
+    /// A topic could not be created.
+    #[error("embedded broker: creating topic {topic}")]
+    CreateTopic {
+        /// The topic.
+        topic: String,
+        /// Why.
+        #[source]
+        source: KafkaError,
+    },
+    /// The cluster refused a command.
+    #[error("embedded broker")]
+    Command(#[source] KafkaError),
+}
 
 /// A running mock cluster. The cluster lives on a thread of its own (it is not `Send`); it
 /// stops when this handle is dropped.
@@ -42,14 +64,14 @@ impl EmbeddedBroker {
     /// Starts a mock cluster of `brokers` brokers.
     pub fn start(brokers: i32) -> Result<Self, EmbeddedError> {
         let (commands, inbox) = mpsc::channel::<Command>();
-        let (ready_tx, ready_rx) = mpsc::channel::<Result<String, String>>();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<String, KafkaError>>();
         let thread = std::thread::Builder::new()
             .name("embedded-broker".into())
             .spawn(move || {
                 let cluster = match MockCluster::new(brokers) {
                     Ok(cluster) => cluster,
                     Err(e) => {
-                        let _ = ready_tx.send(Err(e.to_string()));
+                        let _ = ready_tx.send(Err(e));
                         return;
                     }
                 };
@@ -61,21 +83,17 @@ impl EmbeddedBroker {
                             partitions,
                             reply,
                         } => {
-                            let result = cluster
-                                .create_topic(&name, partitions, 1)
-                                .map_err(|e| e.to_string());
+                            let result = cluster.create_topic(&name, partitions, 1);
                             let _ = reply.send(result);
                         }
                         Command::SetUp { up, reply } => {
-                            let result = (1..=brokers)
-                                .try_for_each(|id| {
-                                    if up {
-                                        cluster.broker_up(id)
-                                    } else {
-                                        cluster.broker_down(id)
-                                    }
-                                })
-                                .map_err(|e| e.to_string());
+                            let result = (1..=brokers).try_for_each(|id| {
+                                if up {
+                                    cluster.broker_up(id)
+                                } else {
+                                    cluster.broker_down(id)
+                                }
+                            });
                             let _ = reply.send(result);
                         }
                         Command::RequestErrors { api, errors, reply } => {
@@ -86,11 +104,11 @@ impl EmbeddedBroker {
                     }
                 }
             })
-            .map_err(|e| EmbeddedError(format!("cannot start its thread: {e}")))?;
+            .map_err(EmbeddedError::Thread)?;
         let bootstrap = ready_rx
             .recv()
-            .map_err(|_| EmbeddedError("its thread exited before it started".into()))?
-            .map_err(EmbeddedError)?;
+            .map_err(|_| EmbeddedError::Stopped)?
+            .map_err(EmbeddedError::Start)?;
         Ok(EmbeddedBroker {
             bootstrap,
             commands,
@@ -110,7 +128,13 @@ impl EmbeddedBroker {
             partitions,
             reply,
         })
-        .map_err(|e| EmbeddedError(format!("creating {name}: {}", e.0)))
+        .map_err(|e| match e {
+            EmbeddedError::Command(source) => EmbeddedError::CreateTopic {
+                topic: name.to_string(),
+                source,
+            },
+            other => other,
+        })
     }
 
     /// Takes every broker down (connections dropped and refused) or brings them back: an outage
@@ -136,16 +160,16 @@ impl EmbeddedBroker {
     /// Sends a command to the cluster's thread and waits for its answer.
     fn call(
         &self,
-        command: impl FnOnce(mpsc::Sender<Result<(), String>>) -> Command,
+        command: impl FnOnce(mpsc::Sender<Result<(), KafkaError>>) -> Command,
     ) -> Result<(), EmbeddedError> {
         let (reply, answer) = mpsc::channel();
         self.commands
             .send(command(reply))
-            .map_err(|_| EmbeddedError("it has stopped".into()))?;
+            .map_err(|_| EmbeddedError::Stopped)?;
         answer
             .recv()
-            .map_err(|_| EmbeddedError("it has stopped".into()))?
-            .map_err(EmbeddedError)
+            .map_err(|_| EmbeddedError::Stopped)?
+            .map_err(EmbeddedError::Command)
     }
 }
 

@@ -64,7 +64,7 @@ pub fn specs(topics: &TopicsConfig) -> Vec<TopicSpec> {
 #[derive(Debug, thiserror::Error)]
 pub enum TopicError {
     /// The admin API or metadata request failed.
-    #[error("{0}")]
+    #[error(transparent)]
     Kafka(#[from] KafkaError),
     /// Creating a topic failed.
     #[error("creating topic {topic}: {reason}")]
@@ -87,8 +87,11 @@ pub enum TopicError {
         actual: i32,
     },
     /// The embedded broker refused.
-    #[error("{0}")]
+    #[error(transparent)]
     Embedded(#[from] crate::embedded::EmbeddedError),
+    /// The check of the topics' metadata did not finish.
+    #[error("the check of the topics' metadata did not finish")]
+    MetadataCheck(#[source] tokio::task::JoinError),
 }
 
 /// Creates the topics on the embedded broker.

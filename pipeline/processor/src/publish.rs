@@ -47,7 +47,7 @@ pub(crate) async fn publish(
     run.metrics.outputs_published(&outgoing, taken);
     let keys: Vec<Vec<u8>> = outgoing.into_iter().map(|o| o.outbox_key).collect();
     if let Err(e) = partition.acknowledge(&run.store, &keys) {
-        tracing::warn!(error = %e, "cannot clear acknowledged outputs from the outbox");
+        tracing::warn!(error = %Report(&e), "cannot clear acknowledged outputs from the outbox");
     }
     true
 }

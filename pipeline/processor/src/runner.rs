@@ -6,6 +6,7 @@ use crate::events::Input;
 use crate::partition::Partition;
 use crate::publish::publish;
 use crate::run::{Owned, Plan, Run};
+use callsight_core::error::Report;
 use callsight_kafka::consumer::{ConsumedRecord, ConsumerEvent, ConsumerHandle};
 use callsight_kafka::transactions::NextOffset;
 use callsight_model::clock::now_ms;
@@ -86,7 +87,7 @@ pub(crate) async fn process(
                             // Another process owns it now; its windows would no longer expire
                             // here (expiry follows the partition's watermark).
                             if let Err(e) = run.store.drop_partition(p as u32) {
-                                tracing::warn!(partition = p, error = %e, "cannot drop a revoked partition's state");
+                                tracing::warn!(partition = p, error = %Report(&e), "cannot drop a revoked partition's state");
                             }
                         }
                     }
@@ -110,9 +111,9 @@ async fn checkpoint(run: &Run) {
     match tokio::task::spawn_blocking(move || store.checkpoint()).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
-            tracing::warn!(error = %e, "cannot write the state to disk; a crash would replay more")
+            tracing::warn!(error = %Report(&e), "cannot write the state to disk; a crash would replay more")
         }
-        Err(e) => tracing::warn!(error = %e, "the state checkpoint did not finish"),
+        Err(e) => tracing::warn!(error = %Report(&e), "the state checkpoint did not finish"),
     }
 }
 
@@ -175,7 +176,7 @@ async fn assigned(
         let partition = match Partition::open(&run.store, p as u32) {
             Ok(partition) => partition,
             Err(e) => {
-                tracing::error!(partition = p, error = %e, "cannot open the partition's state");
+                tracing::error!(partition = p, error = %Report(&e), "cannot open the partition's state");
                 continue;
             }
         };
@@ -191,7 +192,7 @@ async fn assigned(
                 publish(run, handle, &partition, unsent, &[], None, token).await;
             }
         } else if let Err(e) = partition.discard_outbox(&run.store) {
-            tracing::warn!(partition = p, error = %e, "cannot clear the outbox");
+            tracing::warn!(partition = p, error = %Report(&e), "cannot clear the outbox");
         }
         owned.insert(
             p,
@@ -305,7 +306,7 @@ async fn apply(
             Ok(r) => r,
             Err(e) => {
                 // The state store failed: stop taking records rather than lose any.
-                tracing::error!(partition = p, error = %e, "cannot apply records; the processor stops");
+                tracing::error!(partition = p, error = %Report(&e), "cannot apply records; the processor stops");
                 run.shutdown.fail();
                 return;
             }
@@ -352,7 +353,7 @@ async fn apply(
         if run.transactions.is_none() {
             for o in &offsets {
                 if let Err(e) = handle.store(&o.topic, p, o.next - 1) {
-                    tracing::debug!(partition = p, error = %e, "offset not stored (revoked?)");
+                    tracing::debug!(partition = p, error = %Report(&e), "offset not stored (revoked?)");
                 }
             }
         }
@@ -413,7 +414,9 @@ async fn tick(
                 publish(run, handle, &state.partition, outgoing, &[], None, token).await;
             }
             Ok(_) => {}
-            Err(e) => tracing::error!(partition = p, error = %e, "cannot look for overdue legs"),
+            Err(e) => {
+                tracing::error!(partition = p, error = %Report(&e), "cannot look for overdue legs")
+            }
         }
     }
     report(run, owned);

@@ -42,19 +42,54 @@ use std::sync::{Arc, Mutex, RwLock};
 
 /// A state operation failed.
 #[derive(Debug, thiserror::Error)]
-#[error("state store: {0}")]
-pub struct StateError(String);
-
-impl StateError {
-    /// An error with a message.
-    pub fn new(message: impl Into<String>) -> Self {
-        StateError(message.into())
-    }
+pub enum StateError {
+    /// RocksDB failed.
+    #[error("state store")]
+    Rocks(#[from] rocksdb::Error),
+    /// The database lacks a column family it was opened with (a corrupt or foreign directory).
+    #[error("state store: column family {0} is missing")]
+    MissingColumnFamily(String),
+    /// A record to store does not encode (a bug: stored records are built from decoded ones).
+    #[error("state store: encoding a {what}")]
+    Encode {
+        /// What was being stored.
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A stored record does not read back (a corrupt or foreign directory).
+    #[error("state store: reading a stored {what}")]
+    Decode {
+        /// What was being read.
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
-impl From<rocksdb::Error> for StateError {
-    fn from(e: rocksdb::Error) -> Self {
-        StateError(e.to_string())
+impl StateError {
+    /// A stored record of kind `what` did not read back.
+    pub fn decode(
+        what: &'static str,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        StateError::Decode {
+            what,
+            source: Box::new(source),
+        }
+    }
+
+    /// A record of kind `what` did not encode.
+    pub fn encode(
+        what: &'static str,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        StateError::Encode {
+            what,
+            source: Box::new(source),
+        }
     }
 }
 
@@ -292,7 +327,7 @@ impl Store {
     fn cf(&self, name: &str) -> Result<&rocksdb::ColumnFamily, StateError> {
         self.db
             .cf_handle(name)
-            .ok_or_else(|| StateError(format!("column family {name} is missing")))
+            .ok_or_else(|| StateError::MissingColumnFamily(name.to_string()))
     }
 
     /// Applies a batch atomically.

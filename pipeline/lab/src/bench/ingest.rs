@@ -75,7 +75,9 @@ pub async fn load(mut config: Config, seconds: u64, concurrency: usize, only: &s
     );
     config.kafka.statistics_interval = Duration::ZERO;
     let services = super::embedded(&config).await;
-    let routes = callsight_ingest::telemetry_routes(&services, &config.ingest).expect("ingest");
+    let routes = callsight_ingest::Ingest::new(&services, &config.ingest)
+        .expect("ingest")
+        .routes();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("listen");

@@ -72,7 +72,7 @@ impl Partition {
     pub fn open(store: &Store, id: u32) -> Result<Partition, StateError> {
         let meta = match store.get(Table::Meta, id, META_KEY)? {
             Some(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| StateError::new(format!("partition {id} meta: {e}")))?,
+                .map_err(|e| StateError::decode("partition meta", e))?,
             None => Meta::default(),
         };
         let mut scope = ScopeTracker::new();
@@ -126,7 +126,7 @@ impl Partition {
             Table::Meta,
             self.id,
             META_KEY,
-            serde_json::to_vec(&self.meta).map_err(|e| StateError::new(e.to_string()))?,
+            serde_json::to_vec(&self.meta).map_err(|e| StateError::encode("partition meta", e))?,
         );
         Ok(())
     }
@@ -383,7 +383,8 @@ impl Partition {
             Table::Scope,
             self.id,
             &scope_key(observation.end, &observation.leg_id),
-            serde_json::to_vec(&observation).map_err(|e| StateError::new(e.to_string()))?,
+            serde_json::to_vec(&observation)
+                .map_err(|e| StateError::encode("scope observation", e))?,
         );
         self.scope.observe(observation);
         batch.put(

@@ -103,7 +103,7 @@ impl Output {
             } => (0u8, *leg_offset, single_object::encode(verdict.as_ref())),
             Output::Alert(alert) => (1u8, -1, single_object::encode(alert.as_ref())),
         };
-        let body = body.map_err(|e| StateError::new(e.to_string()))?;
+        let body = body.map_err(|e| StateError::encode("output", e))?;
         let mut out = vec![kind];
         out.extend_from_slice(&offset.to_be_bytes());
         out.extend(body);

@@ -54,7 +54,9 @@ impl Pending {
         out.extend_from_slice(&self.offset.to_be_bytes());
         out.extend_from_slice(&self.arrived_at.to_be_bytes());
         out.push(u8::from(self.partial_sent));
-        out.extend(single_object::encode(&self.leg).map_err(|e| StateError::new(e.to_string()))?);
+        out.extend(
+            single_object::encode(&self.leg).map_err(|e| StateError::encode("waiting leg", e))?,
+        );
         Ok(out)
     }
 

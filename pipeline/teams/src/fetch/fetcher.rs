@@ -240,7 +240,8 @@ impl Fetcher {
                     unavailable += 1;
                 }
                 Err(e) => {
-                    return if self.dead_letter(record, e.kind(), &e.to_string()).await {
+                    let error = Report(&e).to_string();
+                    return if self.dead_letter(record, e.kind(), &error).await {
                         Outcome::Failed
                     } else {
                         Outcome::Interrupted

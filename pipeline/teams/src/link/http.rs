@@ -240,7 +240,7 @@ async fn callback(
     ) {
         Ok(both) => both,
         Err(e) => {
-            tracing::warn!(error = %e, "cannot read the signed-in administrator");
+            tracing::warn!(error = %Report(&e), "cannot read the signed-in administrator");
             return refuse(
                 &state,
                 EP,
