@@ -148,18 +148,10 @@ impl Campus {
                     ..Default::default()
                 }));
                 let (switch_mac, port_id) = Self::switch_port(s, ap);
-                push(SampleBody::SwitchPort(SwitchPortSample {
-                    switch_mac,
-                    port_id,
-                    up: true,
-                    speed_mbps: Some(1000),
-                    full_duplex: Some(true),
-                    rx_bps: Some(40_000_000),
-                    tx_bps: Some(60_000_000),
-                    rx_errors_per_s: Some(0.0),
-                    tx_errors_per_s: Some(0.0),
-                    ..Default::default()
-                }));
+                push(SampleBody::SwitchPort(world::healthy_port(
+                    &switch_mac,
+                    &port_id,
+                )));
             }
             push(SampleBody::WanPath(WanPathSample {
                 gateway_mac: Self::gateway(s),

@@ -44,6 +44,22 @@ pub fn sample_leg_as(name: &str, shift_minutes: i64) -> CallLeg {
     leg
 }
 
+/// A healthy gigabit access port, 40 Mb/s in and 60 Mb/s out, no errors.
+pub fn healthy_port(switch_mac: &str, port: &str) -> SwitchPortSample {
+    SwitchPortSample {
+        switch_mac: switch_mac.into(),
+        port_id: port.into(),
+        up: true,
+        speed_mbps: Some(1000),
+        full_duplex: Some(true),
+        rx_bps: Some(40_000_000),
+        tx_bps: Some(60_000_000),
+        rx_errors_per_s: Some(0.0),
+        tx_errors_per_s: Some(0.0),
+        ..Default::default()
+    }
+}
+
 /// When the sample call starts and ends.
 pub fn call_window() -> (i64, i64) {
     let leg = base();
@@ -96,21 +112,7 @@ pub fn telemetry(after: i64) -> Vec<NetworkSample> {
             }),
         );
         for port in ["ge-0/0/1", "ge-0/0/11"] {
-            at(
-                t,
-                SampleBody::SwitchPort(SwitchPortSample {
-                    switch_mac: SWITCH.into(),
-                    port_id: port.into(),
-                    up: true,
-                    speed_mbps: Some(1000),
-                    full_duplex: Some(true),
-                    rx_bps: Some(40_000_000),
-                    tx_bps: Some(60_000_000),
-                    rx_errors_per_s: Some(0.0),
-                    tx_errors_per_s: Some(0.0),
-                    ..Default::default()
-                }),
-            );
+            at(t, SampleBody::SwitchPort(healthy_port(SWITCH, port)));
         }
         at(
             t,
