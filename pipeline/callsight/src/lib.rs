@@ -12,7 +12,6 @@
 //! - [`explain`]: `callsight explain`, one verdict with its evidence, for tuning thresholds.
 //! - [`legs`]: `callsight legs`, the call legs a saved Graph record normalises to.
 //! - [`replay`]: `callsight replay`, the pipeline over recorded inputs, verdicts to NDJSON.
-//! - [`ingest_client`]: a client of the telemetry endpoints (NDJSON, signed Mist deliveries).
 //! - [`follow`]: following a topic from its beginning, decoded (the verdicts, latest per leg).
 
 pub mod broker;
@@ -20,7 +19,6 @@ pub mod cli;
 pub mod config;
 pub mod explain;
 pub mod follow;
-pub mod ingest_client;
 pub mod legs;
 pub mod replay;
 pub mod run;

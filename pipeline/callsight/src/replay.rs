@@ -10,7 +10,6 @@
 
 use crate::config::Config;
 use crate::follow::{Verdicts, is_bad};
-use crate::ingest_client::{BATCH_LINES, IngestClient, Posted};
 use crate::run::{self, Roles};
 use anyhow::Context as _;
 use callsight_core::config::Secret;
@@ -18,6 +17,7 @@ use callsight_core::error::Report;
 use callsight_core::shutdown::Shutdown;
 use callsight_graph::model::CallRecord;
 use callsight_graph::normalize::{Lookups, Tenant};
+use callsight_ingest::client::{BATCH_LINES, IngestClient, Posted};
 use callsight_ingest::config::MistOrgConfig;
 use callsight_inventory::Inventory;
 use callsight_kafka::{Producer, Services};

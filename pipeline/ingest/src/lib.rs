@@ -8,11 +8,14 @@
 //! - [`sink`]: producing to `net.telemetry` and `net.inventory` with bounded in-flight
 //!   records; rejects to the dead-letter topic.
 //! - [`mist_poll`]: polling the Mist REST API for statistics.
+//! - [`client`]: a client of these endpoints (NDJSON, signed Mist deliveries), for what sends
+//!   recorded or simulated telemetry through them (`callsight replay`, the lab).
 //! - [`metrics`]: ingest metric families; [`events`]: what counts them, each with its log line.
 //! - [`role`]: the endpoints and the poller on a process's [`Services`], one sink between them.
 //!
 //! [`Services`]: callsight_kafka::Services
 
+pub mod client;
 pub mod config;
 pub mod events;
 pub mod http;

@@ -3,7 +3,7 @@
 //! (`POST /_sim/tenants/{tenant}/calls`), which notifies callsight as Graph would.
 
 use anyhow::{Context as _, bail};
-use callsight::ingest_client::{IngestClient, Posted};
+use callsight_ingest::client::{IngestClient, Posted};
 use callsight_sim::{Label, Simulation};
 use serde_json::Value;
 use std::time::{Duration, Instant};

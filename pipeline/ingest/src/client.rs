@@ -3,7 +3,6 @@
 //! signed as Mist signs them (`POST /telemetry/mist/{org}`). An overloaded ingest (503) is waited
 //! out as its `Retry-After` says, for a bounded time.
 
-use anyhow::{Context as _, bail};
 use serde_json::Value;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -12,6 +11,42 @@ use tokio_util::sync::CancellationToken;
 pub const BATCH_LINES: usize = 5000;
 /// How long a request is retried while ingest answers 503 (overloaded, or Kafka unavailable).
 pub const OVERLOAD_PATIENCE: Duration = Duration::from_secs(120);
+
+/// A delivery did not get through.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// No answer.
+    #[error("POST {url}")]
+    Request {
+        /// Where.
+        url: String,
+        /// Why.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// Ingest stayed overloaded (or without Kafka) past the patience.
+    #[error("POST {url}: ingest still overloaded or without Kafka after {OVERLOAD_PATIENCE:?}")]
+    Overloaded {
+        /// Where.
+        url: String,
+    },
+    /// Stopped while waiting out an overload.
+    #[error("POST {url}: stopped while ingest was overloaded")]
+    Stopped {
+        /// Where.
+        url: String,
+    },
+    /// Ingest refused the delivery as a whole.
+    #[error("POST {url} answered {status}: {answer}")]
+    Refused {
+        /// Where.
+        url: String,
+        /// The status.
+        status: reqwest::StatusCode,
+        /// The answer's body.
+        answer: Value,
+    },
+}
 
 /// What ingest made of posted telemetry.
 #[derive(Debug, Clone, Default)]
@@ -65,7 +100,7 @@ impl IngestClient {
 
     /// Posts telemetry lines, [`BATCH_LINES`] per request, and returns what ingest accepted
     /// and rejected.
-    pub async fn post_lines(&self, lines: &[Value]) -> anyhow::Result<Posted> {
+    pub async fn post_lines(&self, lines: &[Value]) -> Result<Posted, ClientError> {
         let mut posted = Posted::default();
         for chunk in lines.chunks(BATCH_LINES) {
             let mut body = String::new();
@@ -98,7 +133,7 @@ impl IngestClient {
         org: &str,
         body: Vec<u8>,
         secret: &str,
-    ) -> anyhow::Result<Posted> {
+    ) -> Result<Posted, ClientError> {
         let signature = callsight_telemetry::mist::signature::sign_v2(secret.as_bytes(), &body);
         let answer = self
             .post(
@@ -122,13 +157,16 @@ impl IngestClient {
         url: String,
         body: Vec<u8>,
         decorate: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
-    ) -> anyhow::Result<Value> {
+    ) -> Result<Value, ClientError> {
         let deadline = tokio::time::Instant::now() + OVERLOAD_PATIENCE;
         loop {
             let response = decorate(self.http.post(&url).body(body.clone()))
                 .send()
                 .await
-                .with_context(|| format!("POST {url}"))?;
+                .map_err(|source| ClientError::Request {
+                    url: url.clone(),
+                    source,
+                })?;
             let status = response.status();
             if status == reqwest::StatusCode::SERVICE_UNAVAILABLE {
                 let wait = response
@@ -139,19 +177,21 @@ impl IngestClient {
                     .unwrap_or(1)
                     .clamp(1, OVERLOAD_PATIENCE.as_secs());
                 if tokio::time::Instant::now() + Duration::from_secs(wait) > deadline {
-                    bail!(
-                        "POST {url}: ingest still overloaded or without Kafka after {OVERLOAD_PATIENCE:?}"
-                    );
+                    return Err(ClientError::Overloaded { url });
                 }
                 tokio::select! {
-                    _ = self.stop.cancelled() => bail!("POST {url}: stopped while ingest was overloaded"),
+                    _ = self.stop.cancelled() => return Err(ClientError::Stopped { url }),
                     _ = tokio::time::sleep(Duration::from_secs(wait)) => {}
                 }
                 continue;
             }
             let answer: Value = response.json().await.unwrap_or_default();
             if !status.is_success() {
-                bail!("POST {url} answered {status}: {answer}");
+                return Err(ClientError::Refused {
+                    url,
+                    status,
+                    answer,
+                });
             }
             return Ok(answer);
         }
