@@ -365,3 +365,34 @@ fn late_and_expired_telemetry_is_counted() {
         .expect("applies");
     assert_eq!((counts.late_applied, counts.late_dropped), (1, 1));
 }
+
+/// Event times at the ends of the range (a hostile sender's `time`) neither panic nor wrap: the
+/// partition stays usable for the records after them.
+#[test]
+fn extreme_event_times_do_not_overflow() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = store(&dir);
+    let settings = settings();
+    let inventory = inventory();
+    let mut partition = Partition::open(&store, 0).expect("opens");
+    let samples = telemetry(3);
+    for time in [i64::MIN, i64::MIN + 1, i64::MAX, i64::MAX - 1] {
+        let mut extreme = samples[0].clone();
+        extreme.time = time;
+        partition
+            .apply(
+                &store,
+                &inventory,
+                &settings,
+                telemetry_records(&[extreme]),
+                0,
+                None,
+            )
+            .expect("applies");
+        let watermark = partition.watermark(&settings).expect("a watermark");
+        assert!(
+            watermark <= time.max(samples[0].time),
+            "{watermark} after {time}"
+        );
+    }
+}

@@ -32,7 +32,8 @@ impl Counters {
             Some((then, _)) if time_ms <= then => None,
             Some((then, before)) if value >= before => {
                 self.last.insert(key, (time_ms, value));
-                Some((value - before) / ((time_ms - then) as f64 / 1000.0))
+                // Saturating: a sender's time at the end of the range must not panic or wrap.
+                Some((value - before) / (time_ms.saturating_sub(then) as f64 / 1000.0))
             }
             _ => {
                 self.last.insert(key, (time_ms, value));
@@ -60,6 +61,14 @@ impl Counters {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extreme_times_neither_panic_nor_go_negative() {
+        let mut c = Counters::new();
+        assert_eq!(c.rate("ap", "tx_bytes", i64::MIN, 1.0), None);
+        let rate = c.rate("ap", "tx_bytes", i64::MAX, 2.0).expect("a rate");
+        assert!(rate >= 0.0 && rate.is_finite(), "{rate}");
+    }
 
     #[test]
     fn rates_resets_and_repeats() {

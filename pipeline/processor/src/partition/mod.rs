@@ -111,9 +111,12 @@ impl Partition {
         self.meta
     }
 
-    /// The watermark: newest event time minus the allowed lateness.
+    /// The watermark: newest event time minus the allowed lateness. Saturating: an event time at
+    /// the end of the range (a hostile sender's) must neither panic nor wrap.
     pub fn watermark(&self, settings: &Settings) -> Option<i64> {
-        self.meta.max_time.map(|t| t - settings.lateness_ms)
+        self.meta
+            .max_time
+            .map(|t| t.saturating_sub(settings.lateness_ms))
     }
 
     fn expired_before(&self, settings: &Settings) -> i64 {
@@ -203,9 +206,10 @@ impl Partition {
         // Waiting legs in offset order, as long as each is ready: a leg is evaluated only after
         // every earlier leg of the partition, so the scope it sees does not depend on batching
         // or on how the topics interleave.
-        let ready_end = self
-            .watermark(settings)
-            .map(|w| w - settings.margin_ms() - settings.settle_ms);
+        let ready_end = self.watermark(settings).map(|w| {
+            w.saturating_sub(settings.margin_ms())
+                .saturating_sub(settings.settle_ms)
+        });
         let mut from = Vec::new();
         'scan: loop {
             let page = store.range_limited(Table::Legs, self.id, &from, &[], LEG_PAGE)?;
