@@ -8,7 +8,8 @@
 //! A delivery is answered only once every accepted record is acknowledged by the broker and
 //! every rejected event or line is kept in the dead-letter topic: 200 with
 //! `{"accepted", "rejected": [{"index", "error"}], "ignored"}`; 400 when the body is unusable as
-//! a whole; 401 for a bad signature or token; 413 above `ingest.max_body_bytes`; 503 with
+//! a whole; 401 for a bad signature or token, and for an org that is unknown or has no secret
+//! (answered as a bad signature is, so that the answer does not tell which orgs exist); 413 above `ingest.max_body_bytes`; 503 with
 //! `Retry-After` when overloaded or when the broker does not acknowledge, so the sender retries.
 
 use crate::config::IngestConfig;
@@ -28,6 +29,7 @@ use callsight_telemetry::{Batch, ndjson};
 use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+use subtle::ConstantTimeEq;
 
 /// Shared by the handlers.
 pub struct IngestState {
@@ -109,30 +111,46 @@ async fn mist_delivery(
     finish(&state, Endpoint::MistWebhook, started, response)
 }
 
+/// The secret an unknown org's delivery is checked against, so that it is refused exactly as a
+/// known org's delivery with a wrong signature is (no org enumeration). Even a signature that
+/// matches it is refused.
+const NO_ORG_SECRET: &[u8] = b"callsight: no such org";
+
 async fn mist(state: &IngestState, org: &str, headers: &HeaderMap, body: &[u8]) -> Response {
-    let Some(org_config) = state.config.mist.orgs.get(org) else {
-        return error(StatusCode::NOT_FOUND, format!("unknown Mist org {org}"));
+    // An unknown org and an org without a secret are answered as a bad signature is: the answer
+    // does not tell which orgs exist. The metric (admin only) says `no_secret`.
+    let org_config = state
+        .config
+        .mist
+        .orgs
+        .get(org)
+        .filter(|c| !c.webhook_secret.is_empty());
+    let (secret, allow_legacy) = match org_config {
+        Some(c) => (
+            c.webhook_secret.expose().as_bytes(),
+            c.allow_legacy_signature,
+        ),
+        None => (NO_ORG_SECRET, false),
     };
-    if org_config.webhook_secret.is_empty() {
-        state.metrics.signature_refused(SignatureRefusal::NoSecret);
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "no webhook secret is configured for this org",
-        );
-    }
     let header_text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if let Err(e) = signature::verify(
-        org_config.webhook_secret.expose().as_bytes(),
+    let verified = signature::verify(
+        secret,
         body,
         header_text("x-mist-signature-v2"),
         header_text("x-mist-signature"),
-        org_config.allow_legacy_signature,
-    ) {
-        state.metrics.signature_refused(match e {
-            SignatureError::Missing => SignatureRefusal::Missing,
-            SignatureError::LegacyNotAllowed => SignatureRefusal::LegacyNotAllowed,
-            SignatureError::Malformed => SignatureRefusal::Malformed,
-            SignatureError::Mismatch => SignatureRefusal::Mismatch,
+        allow_legacy,
+    )
+    .and_then(|()| match org_config {
+        Some(_) => Ok(()),
+        None => Err(SignatureError::Mismatch),
+    });
+    if let Err(e) = verified {
+        state.metrics.signature_refused(match (org_config, &e) {
+            (None, _) => SignatureRefusal::NoSecret,
+            (Some(_), SignatureError::Missing) => SignatureRefusal::Missing,
+            (Some(_), SignatureError::LegacyNotAllowed) => SignatureRefusal::LegacyNotAllowed,
+            (Some(_), SignatureError::Malformed) => SignatureRefusal::Malformed,
+            (Some(_), SignatureError::Mismatch) => SignatureRefusal::Mismatch,
         });
         return error(StatusCode::UNAUTHORIZED, e.to_string());
     }
@@ -160,7 +178,9 @@ async fn ndjson_lines(state: &Arc<IngestState>, headers: &HeaderMap, body: Bytes
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        if given != Some(token) {
+        // Compared in constant time, as the admin token and Graph's clientState are.
+        let matches = given.is_some_and(|g| bool::from(g.as_bytes().ct_eq(token.as_bytes())));
+        if !matches {
             return error(StatusCode::UNAUTHORIZED, "a valid bearer token is required");
         }
     }

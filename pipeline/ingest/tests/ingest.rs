@@ -202,7 +202,14 @@ async fn bad_signatures_unknown_orgs_and_bad_bodies_are_refused_with_reasons() {
         .send()
         .await
         .expect("answers");
-    assert_eq!(unknown.status(), 404);
+    // An unknown org is answered exactly as a wrong signature is: no org enumeration.
+    assert_eq!(unknown.status(), 401);
+    let unknown_text = unknown.text().await.expect("body");
+    let wrong = running
+        .post_mist(&body, &sign_v2(b"another secret", &body))
+        .await;
+    assert_eq!(wrong.status(), 401);
+    assert_eq!(unknown_text, wrong.text().await.expect("body"));
 
     let garbage = b"{not json".to_vec();
     let bad = running
@@ -224,7 +231,11 @@ async fn bad_signatures_unknown_orgs_and_bad_bodies_are_refused_with_reasons() {
 
     let rendered = running.metrics.render();
     assert!(
-        rendered.contains("callsight_ingest_signature_failures_total{reason=\"mismatch\"} 1"),
+        rendered.contains("callsight_ingest_signature_failures_total{reason=\"mismatch\"} 2"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("callsight_ingest_signature_failures_total{reason=\"no_secret\"} 1"),
         "{rendered}"
     );
     assert!(
@@ -233,7 +244,7 @@ async fn bad_signatures_unknown_orgs_and_bad_bodies_are_refused_with_reasons() {
     );
     assert!(
         rendered.contains(
-            "callsight_ingest_requests_total{endpoint=\"mist_webhook\",status=\"401\"} 2"
+            "callsight_ingest_requests_total{endpoint=\"mist_webhook\",status=\"401\"} 4"
         ),
         "{rendered}"
     );
