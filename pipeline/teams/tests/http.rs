@@ -213,6 +213,19 @@ async fn the_webhook_and_the_callback_answer_as_documented() {
         answer.json::<Value>().await.expect("JSON")["error"],
         "consent_required"
     );
+    // Anyone's text in `error` is not passed on: a newline in it would forge a log line.
+    let answer = http
+        .get(format!(
+            "{base}/teams/callback?error=access_denied%0AINFO%20forged%20line&state=x"
+        ))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(answer.status(), 400);
+    assert_eq!(
+        answer.json::<Value>().await.expect("JSON")["error"],
+        "unrecognised"
+    );
     let answer = http
         .get(format!("{base}/teams/callback?code=abc&state=00.00"))
         .send()

@@ -164,6 +164,36 @@ async fn start_link(
     response
 }
 
+/// The longest `error_description` echoed back.
+const MAX_ERROR_DESCRIPTION_CHARS: usize = 1000;
+
+/// The error codes of an authorization response (RFC 6749 §4.1.2.1, OpenID Connect Core §3.1.2.6,
+/// and those Entra adds); any other text is `unrecognised`.
+fn entra_error_code(error: &str) -> &'static str {
+    const CODES: [&str; 16] = [
+        "invalid_request",
+        "unauthorized_client",
+        "access_denied",
+        "unsupported_response_type",
+        "invalid_scope",
+        "server_error",
+        "temporarily_unavailable",
+        "invalid_client",
+        "invalid_resource",
+        "interaction_required",
+        "login_required",
+        "account_selection_required",
+        "consent_required",
+        "invalid_request_uri",
+        "invalid_request_object",
+        "request_not_supported",
+    ];
+    CODES
+        .into_iter()
+        .find(|code| *code == error)
+        .unwrap_or("unrecognised")
+}
+
 #[derive(Debug, Deserialize)]
 struct CallbackQuery {
     code: Option<String>,
@@ -181,15 +211,25 @@ async fn callback(
     let connector = &state.connector;
     // Entra's error callback still carries admin_consent=True: the error decides.
     if let Some(error) = &query.error {
-        tracing::warn!(error = %error, "the administrator's sign-in or consent failed");
+        // The query is anyone's text: only a known code is logged, never the text itself (a
+        // newline in it would forge a log line).
+        let code = entra_error_code(error);
+        tracing::warn!(
+            error = code,
+            "the administrator's sign-in or consent failed"
+        );
+        let description: String = query
+            .error_description
+            .as_deref()
+            .unwrap_or_default()
+            .chars()
+            .take(MAX_ERROR_DESCRIPTION_CHARS)
+            .collect();
         return reply(
             &state,
             EP,
             StatusCode::BAD_REQUEST,
-            json!({
-                "error": error,
-                "error_description": query.error_description.clone().unwrap_or_default(),
-            }),
+            json!({ "error": code, "error_description": description }),
         );
     }
     let Some(master) = &connector.master else {
@@ -434,4 +474,20 @@ async fn rotate_key(
         now.key_id.is_some() && now.key_id != before.key_id
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::entra_error_code;
+
+    #[test]
+    fn only_known_error_codes_pass_through() {
+        assert_eq!(entra_error_code("access_denied"), "access_denied");
+        assert_eq!(entra_error_code("consent_required"), "consent_required");
+        assert_eq!(
+            entra_error_code("access_denied\nINFO forged line"),
+            "unrecognised"
+        );
+        assert_eq!(entra_error_code(""), "unrecognised");
+    }
 }
