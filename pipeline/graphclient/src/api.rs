@@ -235,7 +235,13 @@ impl Graph {
 
     /// `GET /communications/callRecords/{id}?$expand=sessions($expand=segments)`, with every
     /// page of sessions.
+    ///
+    /// `id` must be a GUID, as call record ids are: it becomes a path segment of the URL, so
+    /// anything else (`../../organization`) is refused before any request.
     pub async fn call_record(&self, tenant: &str, id: &str) -> Result<CallRecord, GraphError> {
+        let id = uuid::Uuid::try_parse(id)
+            .map_err(|_| GraphError::Transport("the call record id is not a GUID".into()))?
+            .hyphenated();
         let url = format!(
             "{}/communications/callRecords/{id}?$expand=sessions($expand=segments)",
             self.base

@@ -152,6 +152,14 @@ async fn records_are_fetched_across_pages_through_throttling_and_outages() {
     let record = graph.call_record(TENANT, &id).await.expect("fetched");
     assert_eq!(record.sessions.len(), 3, "two pages of sessions joined");
     assert_eq!(record.version, Some(3));
+    // An id that is not a GUID never reaches Graph: it would be a path in the app's name.
+    let requests = sim.stats().graph_requests;
+    let err = graph
+        .call_record(TENANT, "../../organization")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, GraphError::Transport(_)), "{err}");
+    assert_eq!(sim.stats().graph_requests, requests);
 
     sim.set_faults(Faults {
         throttle_next: 3,
@@ -211,7 +219,10 @@ async fn a_record_not_ready_yet_is_not_found_until_it_is() {
     );
     assert!(graph.call_record(TENANT, &id).await.is_ok());
     assert_eq!(
-        graph.call_record(TENANT, "no-such-call").await.unwrap_err(),
+        graph
+            .call_record(TENANT, "00000000-0000-4000-8000-000000000000")
+            .await
+            .unwrap_err(),
         GraphError::NotFound
     );
 }

@@ -91,22 +91,29 @@ fn lifecycle_event(text: &str) -> LifecycleEvent {
 }
 
 /// The call id of a change notification: `resourceData.id`, else the last segment of
-/// `resource` (`communications/callRecords/{id}`).
+/// `resource` (`communications/callRecords/{id}`). Call record ids are GUIDs; anything else
+/// (`../../organization`) is refused, since the id becomes part of a Graph URL. The id is
+/// given back in the lower-case hyphenated form Graph uses.
 fn call_id(item: &Value) -> Option<String> {
+    let guid = |id: &str| {
+        uuid::Uuid::try_parse(id)
+            .ok()
+            .map(|u| u.hyphenated().to_string())
+    };
     if let Some(id) = item
         .get("resourceData")
         .and_then(|d| d.get("id"))
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
     {
-        return Some(id.to_string());
+        return guid(id);
     }
     let resource = text(item, "resource")?;
     let (prefix, id) = resource.trim_start_matches('/').rsplit_once('/')?;
-    (prefix.eq_ignore_ascii_case("communications/callRecords") && !id.is_empty()).then(|| {
-        id.trim_matches(|c| c == '\'' || c == '(' || c == ')')
-            .to_string()
-    })
+    if !prefix.eq_ignore_ascii_case("communications/callRecords") {
+        return None;
+    }
+    guid(id.trim_matches(|c| c == '\'' || c == '(' || c == ')'))
 }
 
 /// Parses a delivery and checks each notification.
@@ -227,8 +234,13 @@ mod tests {
             .expect("object")
             .remove("resourceData");
         no_id["resource"] = json!("communications/callRecords");
-        let body =
-            json!({"value": [change, lifecycle, wrong_state, other_sub, other_tenant, no_id]});
+        // An id that is not a GUID would become part of the fetcher's Graph URL.
+        let mut traversal = change.clone();
+        traversal["resourceData"]["id"] = json!("../../organization");
+        let mut traversal_resource = no_id.clone();
+        traversal_resource["resource"] = json!("communications/callRecords/../../organization");
+        let body = json!({"value": [change, lifecycle, wrong_state, other_sub, other_tenant, no_id,
+            traversal, traversal_resource]});
         let checked = check(body.to_string().as_bytes(), &store, Some(&master), 5).expect("parses");
         let Checked::Valid(n) = &checked[0] else {
             panic!("{:?}", checked[0])
@@ -261,6 +273,8 @@ mod tests {
                 Refusal::BadClientState,
                 Refusal::UnknownSubscription,
                 Refusal::UnknownTenant,
+                Refusal::Malformed,
+                Refusal::Malformed,
                 Refusal::Malformed
             ]
         );
