@@ -139,7 +139,7 @@ pub async fn start(config: &Config, roles: Roles, shutdown: &Shutdown) -> anyhow
             public_url = local_url(addr);
         }
         let limits = WebhookLimits {
-            max_body_bytes: config.ingest.max_body_bytes,
+            max_body_bytes: config.graph.webhook_max_body_bytes,
             max_in_flight: config.ingest.max_in_flight,
             overload_wait: config.ingest.overload_wait,
         };

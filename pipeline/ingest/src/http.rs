@@ -140,7 +140,7 @@ async fn mist(state: &IngestState, org: &str, headers: &HeaderMap, body: &[u8]) 
         header_text("x-mist-signature"),
         allow_legacy,
     )
-    .and_then(|()| match org_config {
+    .and(match org_config {
         Some(_) => Ok(()),
         None => Err(SignatureError::Mismatch),
     });

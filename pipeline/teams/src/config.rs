@@ -57,6 +57,13 @@ pub struct GraphConfig {
     /// that Graph (which waits 3 s) retries rather than flags the endpoint slow.
     #[serde(with = "humantime_serde")]
     pub webhook_deadline: Duration,
+    /// Largest Graph notification delivery accepted; larger ones are answered 413. Much smaller
+    /// than `ingest.max_body_bytes`: the webhook answers anyone, and a delivery is a few hundred
+    /// notifications of about 1 KB.
+    pub webhook_max_body_bytes: usize,
+    /// Most notifications in one delivery; a delivery with more is answered 400 without
+    /// checking any of them.
+    pub webhook_max_notifications: usize,
     /// Tenants declared in configuration, by tenant GUID (they need no OAuth linking).
     pub tenants: BTreeMap<String, StaticTenantConfig>,
 }
@@ -81,6 +88,8 @@ impl Default for GraphConfig {
             manage_interval: Duration::from_secs(60),
             backfill_window: Duration::from_secs(6 * 3600),
             webhook_deadline: Duration::from_millis(2500),
+            webhook_max_body_bytes: 1024 * 1024,
+            webhook_max_notifications: 1000,
             tenants: BTreeMap::new(),
         }
     }
@@ -134,6 +143,12 @@ impl GraphConfig {
         }
         if self.manage_interval < Duration::from_millis(100) {
             p.bad("manage_interval", "must be at least 100ms");
+        }
+        if self.webhook_max_body_bytes < 1024 {
+            p.bad("webhook_max_body_bytes", "must be at least 1024");
+        }
+        if self.webhook_max_notifications == 0 {
+            p.bad("webhook_max_notifications", "must be at least 1");
         }
         if self.webhook_deadline.is_zero() || self.webhook_deadline > Duration::from_secs(3) {
             p.bad(

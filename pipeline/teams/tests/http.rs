@@ -166,8 +166,17 @@ async fn the_webhook_and_the_callback_answer_as_documented() {
     assert_eq!(answer.status(), 403);
     let body: Value = answer.json().await.expect("JSON");
     assert_eq!(body["accepted"], 1);
-    assert_eq!(body["refused"][0]["reason"], "bad_client_state");
-    assert_eq!(body["refused"][1]["reason"], "unknown_subscription");
+    // Both are one reason to the sender (no link enumeration); the metric tells them apart.
+    assert_eq!(body["refused"], 2);
+    assert_eq!(body["refused_by_reason"], json!({"not_verified": 2}));
+    assert_eq!(
+        body["examples"][0],
+        json!({"index": 0, "reason": "not_verified"})
+    );
+    assert_eq!(
+        body["examples"][1],
+        json!({"index": 1, "reason": "not_verified"})
+    );
     assert_eq!(
         metric(
             &services.metrics,
@@ -175,6 +184,35 @@ async fn the_webhook_and_the_callback_answer_as_documented() {
             &["outcome=\"bad_client_state\""]
         ),
         1.0
+    );
+
+    // Refusals never make the answer grow with the delivery: counts and a few examples.
+    let zeros = |n: usize| format!("{{\"value\": [{}]}}", vec!["0"; n].join(","));
+    let answer = http
+        .post(&notifications)
+        .body(zeros(1000))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(answer.status(), 403);
+    let text = answer.text().await.expect("body");
+    assert!(text.len() < 500, "{} bytes: {text}", text.len());
+    let body: Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(body["refused_by_reason"], json!({"malformed": 1000}));
+    assert_eq!(body["examples"].as_array().map(Vec::len), Some(5));
+    // More notifications than a delivery may hold: refused whole, unchecked.
+    let answer = http
+        .post(&notifications)
+        .body(zeros(1001))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(answer.status(), 400);
+    assert!(
+        answer.json::<Value>().await.expect("JSON")["error"]
+            .as_str()
+            .expect("reason")
+            .contains("more than 1000 notifications")
     );
 
     // Not a notification collection; too large.

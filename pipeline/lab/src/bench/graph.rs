@@ -104,7 +104,7 @@ async fn webhook_phase(base: &Config, seconds: u64, concurrency: usize) {
     let config = base_config(base);
     let services = linked_cluster(&config).await;
     let limits = WebhookLimits {
-        max_body_bytes: config.ingest.max_body_bytes,
+        max_body_bytes: config.graph.webhook_max_body_bytes,
         max_in_flight: config.ingest.max_in_flight,
         overload_wait: config.ingest.overload_wait,
     };

@@ -7,11 +7,15 @@
 //!   `teams.notifications` (key `tenant|call id`) and the answer, 202, comes only once the
 //!   broker acknowledged them, within `graph.webhook_deadline`; otherwise 503, so that Graph
 //!   delivers again. When some notifications of a delivery are refused, the valid ones are still
-//!   written and the answer is 403 naming the refused ones.
+//!   written and the answer is 403 with the refused ones counted by reason and the first few
+//!   named (`{"accepted", "refused", "refused_by_reason", "examples": [{"index", "reason"}]}`).
+//!   An unlinked tenant, a wrong `clientState` and an unknown subscription are one reason,
+//!   `not_verified`, so that the answer does not tell which tenants are linked.
 //! - `POST /graph/lifecycle`: lifecycle notifications, checked the same way and handed to the
 //!   subscription manager on the control topic.
 //!
-//! 400 for a body that is not a notification collection, 413 above `ingest.max_body_bytes`,
+//! 400 for a body that is not a notification collection or has more than
+//! `graph.webhook_max_notifications` items, 413 above `graph.webhook_max_body_bytes`,
 //! 503 with `Retry-After` when too many notifications are in flight.
 
 use crate::Connector;
@@ -132,22 +136,32 @@ async fn receive(
 ) -> Response {
     match query.validation_token {
         Some(token) => handshake(&state, token),
-        None => delivery(&state, endpoint, &body).await,
+        None => delivery(&state, endpoint, body).await,
     }
 }
 
-async fn delivery(state: &WebhookState, endpoint: &str, body: &[u8]) -> Response {
+/// Refused notifications named in an answer, beyond which only counts are given.
+const MAX_REFUSED_EXAMPLES: usize = 5;
+
+async fn delivery(state: &WebhookState, endpoint: &str, body: Bytes) -> Response {
     let started = Instant::now();
     let connector = &state.connector;
     let metrics = &connector.metrics;
-    let checked = match notification::check(
-        body,
-        &connector.links,
-        connector.master.as_deref(),
-        now_ms(),
-    ) {
-        Ok(checked) => checked,
-        Err(e) => {
+    // Parsing and checking take CPU in proportion to the body: off the async workers.
+    let checking = connector.clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        notification::check(
+            &body,
+            checking.graph.webhook_max_notifications,
+            &checking.links,
+            checking.master.as_deref(),
+            now_ms(),
+        )
+    })
+    .await;
+    let checked = match checked {
+        Ok(Ok(checked)) => checked,
+        Ok(Err(e)) => {
             metrics
                 .notifications
                 .with_label_values(&["malformed"])
@@ -160,9 +174,24 @@ async fn delivery(state: &WebhookState, endpoint: &str, body: &[u8]) -> Response
                 json!({"error": e.to_string()}),
             );
         }
+        Err(e) => {
+            tracing::error!(error = %e, "checking a notification delivery failed");
+            return answer(
+                state,
+                endpoint,
+                started,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"error": "checking the delivery failed"}),
+            );
+        }
     };
     let mut valid: Vec<GraphNotification> = Vec::new();
-    let mut refused = Vec::new();
+    // Refusals are answered as counts by reason, with a few examples: an answer never grows
+    // with the delivery. A tenant that is not linked, a wrong clientState and an unknown
+    // subscription are one reason in the answer (no link enumeration); the metric tells them
+    // apart for the operator.
+    let mut refused_by_reason: std::collections::BTreeMap<&str, usize> = Default::default();
+    let mut examples = Vec::new();
     for item in checked {
         match item {
             Checked::Valid(n) => valid.push(n),
@@ -171,14 +200,18 @@ async fn delivery(state: &WebhookState, endpoint: &str, body: &[u8]) -> Response
                     .notifications
                     .with_label_values(&[refusal.label()])
                     .inc();
-                refused.push(json!({"index": index, "reason": refusal.label()}));
+                *refused_by_reason.entry(refusal.answer()).or_default() += 1;
+                if examples.len() < MAX_REFUSED_EXAMPLES {
+                    examples.push(json!({"index": index, "reason": refusal.answer()}));
+                }
             }
         }
     }
-    if !refused.is_empty() {
+    let refused: usize = refused_by_reason.values().sum();
+    if refused > 0 {
         tracing::warn!(
             endpoint,
-            refused = refused.len(),
+            refused,
             valid = valid.len(),
             "notifications refused"
         );
@@ -239,7 +272,7 @@ async fn delivery(state: &WebhookState, endpoint: &str, body: &[u8]) -> Response
         };
         metrics.notifications.with_label_values(&[outcome]).inc();
     }
-    if refused.is_empty() {
+    if refused == 0 {
         answer(
             state,
             endpoint,
@@ -253,7 +286,12 @@ async fn delivery(state: &WebhookState, endpoint: &str, body: &[u8]) -> Response
             endpoint,
             started,
             StatusCode::FORBIDDEN,
-            json!({"accepted": valid.len(), "refused": refused}),
+            json!({
+                "accepted": valid.len(),
+                "refused": refused,
+                "refused_by_reason": refused_by_reason,
+                "examples": examples,
+            }),
         )
     }
 }

@@ -10,20 +10,93 @@ use callsight_model::lenient::parse_timestamp_ms;
 use callsight_model::types::{
     GraphChangeType, GraphNotification, LifecycleEvent, LinkState, NotificationOrigin,
 };
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::link::store::LinkStore;
 
-#[derive(Debug, Deserialize)]
+/// `{"value": [...]}` with at most `max` items: the count is checked while parsing, so an
+/// oversized delivery is refused before its items are held.
 struct Delivery {
     value: Vec<Value>,
+}
+
+/// The seed that parses a [`Delivery`] of at most `max` items.
+struct Bounded {
+    max: usize,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Bounded {
+    type Value = Delivery;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Delivery, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Bounded {
+    type Value = Delivery;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(
+            f,
+            "an object with \"value\": at most {} notifications",
+            self.max
+        )
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Delivery, A::Error> {
+        let mut value = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == "value" && value.is_none() {
+                value = Some(map.next_value_seed(Items { max: self.max })?);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        let value = value.ok_or_else(|| serde::de::Error::missing_field("value"))?;
+        Ok(Delivery { value })
+    }
+}
+
+/// The `value` array, at most `max` items.
+struct Items {
+    max: usize,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Items {
+    type Value = Vec<Value>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Vec<Value>, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Items {
+    type Value = Vec<Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "at most {} notifications", self.max)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Value>, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Value>()? {
+            if items.len() == self.max {
+                return Err(serde::de::Error::custom(format!(
+                    "more than {} notifications in one delivery",
+                    self.max
+                )));
+            }
+            items.push(item);
+        }
+        Ok(items)
+    }
 }
 
 /// A delivery that is unusable as a whole.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DeliveryError {
-    /// Not JSON, or not `{"value": [...]}`.
+    /// Not JSON, not `{"value": [...]}`, or more notifications than allowed.
     #[error("not a notification collection: {0}")]
     Malformed(String),
 }
@@ -49,6 +122,18 @@ impl Refusal {
             Refusal::UnknownTenant => "unknown_tenant",
             Refusal::UnknownSubscription => "unknown_subscription",
             Refusal::BadClientState => "bad_client_state",
+        }
+    }
+
+    /// The reason given to the sender: `malformed`, else `not_verified` for all three of an
+    /// unlinked tenant, a wrong `clientState` and an unknown subscription, so that an answer does
+    /// not tell which tenants are linked here.
+    pub fn answer(self) -> &'static str {
+        match self {
+            Refusal::Malformed => "malformed",
+            Refusal::UnknownTenant | Refusal::UnknownSubscription | Refusal::BadClientState => {
+                "not_verified"
+            }
         }
     }
 }
@@ -116,15 +201,18 @@ fn call_id(item: &Value) -> Option<String> {
     guid(id.trim_matches(|c| c == '\'' || c == '(' || c == ')'))
 }
 
-/// Parses a delivery and checks each notification.
+/// Parses a delivery of at most `max` notifications and checks each.
 pub fn check(
     body: &[u8],
+    max: usize,
     links: &LinkStore,
     master: Option<&MasterKey>,
     received_at: i64,
 ) -> Result<Vec<Checked>, DeliveryError> {
-    let delivery: Delivery =
-        serde_json::from_slice(body).map_err(|e| DeliveryError::Malformed(e.to_string()))?;
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let delivery = serde::de::DeserializeSeed::deserialize(Bounded { max }, &mut de)
+        .and_then(|d| de.end().map(|()| d))
+        .map_err(|e| DeliveryError::Malformed(e.to_string()))?;
     Ok(delivery
         .value
         .iter()
@@ -241,7 +329,8 @@ mod tests {
         traversal_resource["resource"] = json!("communications/callRecords/../../organization");
         let body = json!({"value": [change, lifecycle, wrong_state, other_sub, other_tenant, no_id,
             traversal, traversal_resource]});
-        let checked = check(body.to_string().as_bytes(), &store, Some(&master), 5).expect("parses");
+        let checked =
+            check(body.to_string().as_bytes(), 100, &store, Some(&master), 5).expect("parses");
         let Checked::Valid(n) = &checked[0] else {
             panic!("{:?}", checked[0])
         };
@@ -278,7 +367,19 @@ mod tests {
                 Refusal::Malformed
             ]
         );
-        assert!(check(b"{", &store, Some(&master), 0).is_err());
-        assert!(check(b"{\"value\": 3}", &store, Some(&master), 0).is_err());
+        assert!(check(b"{", 100, &store, Some(&master), 0).is_err());
+        assert!(check(b"{\"value\": 3}", 100, &store, Some(&master), 0).is_err());
+        assert!(check(b"{\"other\": 1}", 100, &store, Some(&master), 0).is_err());
+        assert!(check(b"{\"value\": []} x", 100, &store, Some(&master), 0).is_err());
+        // The bound is checked while parsing, before the items are held.
+        let three = b"{\"value\": [0, 0, 0]}";
+        assert_eq!(
+            check(three, 3, &store, Some(&master), 0).map(|c| c.len()),
+            Ok(3)
+        );
+        let Err(DeliveryError::Malformed(why)) = check(three, 2, &store, Some(&master), 0) else {
+            panic!("more than the bound was taken")
+        };
+        assert!(why.contains("more than 2 notifications"), "{why}");
     }
 }
