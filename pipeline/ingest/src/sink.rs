@@ -125,8 +125,9 @@ impl Sink {
         rejects: &[Rejected],
         now_ms: i64,
     ) -> Result<(), SinkError> {
-        let letters = rejects.iter().map(|r| {
-            let letter = DeadLetter {
+        let letters: Vec<DeadLetter> = rejects
+            .iter()
+            .map(|r| DeadLetter {
                 source_topic: source.to_string(),
                 partition: None,
                 offset: Some(r.index as i64),
@@ -137,11 +138,11 @@ impl Sink {
                 error: r.error.clone(),
                 stage: "ingest".into(),
                 failed_at: now_ms,
-            };
-            self.dead_letters
-                .keep(&self.dead_letter_topic, letter, None)
-        });
-        try_join_all(letters).await?;
+            })
+            .collect();
+        self.dead_letters
+            .keep_all(&self.dead_letter_topic, source, &letters)
+            .await?;
         Ok(())
     }
 }

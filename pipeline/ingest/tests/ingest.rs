@@ -316,6 +316,73 @@ async fn ndjson_takes_the_good_lines_and_keeps_the_bad_ones_as_dead_letters() {
     running.shutdown.token.cancel();
 }
 
+/// What a test's log subscriber wrote.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Rejected lines that quote personal values (a device name, an e-mail, an IP) are logged by
+/// kind and number only, once per request: the values stay in the answer (the sender's own
+/// data) and in the dead letters.
+#[tokio::test]
+async fn rejected_values_stay_out_of_the_log_and_a_request_logs_once() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let running = start(config()).await;
+    let personal = [
+        "{\"type\":\"ap\",\"org_id\":\"o\",\"site_id\":\"s\",\"time\":1,\"ap_mac\":\"Alice-Probe-iPhone\",\"rssi\":-70}",
+        "{\"type\":\"ap\",\"org_id\":\"o\",\"site_id\":\"s\",\"time\":\"alice@example.com\",\"ap_mac\":\"00aabbccdd01\"}",
+    ];
+    let mut body = String::new();
+    for _ in 0..100 {
+        for line in personal {
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    let response = running
+        .http
+        .post(format!("{}/telemetry", running.url))
+        .body(body)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), 200);
+    let answer = response.text().await.expect("body");
+    // The values did reach the error texts: the log is where they must not be.
+    for value in ["Alice-Probe-iPhone", "alice@example.com"] {
+        assert!(answer.contains(value), "{value} not in the answer");
+    }
+    let log = String::from_utf8(captured.0.lock().expect("log").clone()).expect("UTF-8");
+    let head: String = log.chars().take(2000).collect();
+    for value in ["Alice-Probe-iPhone", "alice@example.com"] {
+        assert!(!log.contains(value), "{value} logged:\n{head}");
+    }
+    let dead_letter_lines = log
+        .lines()
+        .filter(|l| l.contains("dead-letter topic"))
+        .count();
+    assert_eq!(dead_letter_lines, 1, "{head}");
+    assert!(log.contains("letters=200"), "{head}");
+    running.shutdown.token.cancel();
+}
+
 #[tokio::test]
 async fn the_schema_is_served_and_oversized_bodies_are_refused() {
     let mut config = config();

@@ -78,15 +78,56 @@ impl DeadLetters {
     }
 
     /// Writes `letter` to `topic` under `key` (its original key), counting it under the
-    /// letter's source and kind.
+    /// letter's source and kind, and logs it: at WARN its place and kind only, since the error
+    /// text may quote the rejected value (a device name, an e-mail, an IP); the text is logged at
+    /// DEBUG and kept in the dead letter.
     pub async fn keep(
         &self,
         topic: &str,
         letter: DeadLetter,
         key: Option<&[u8]>,
     ) -> Result<(), DeadLetterError> {
+        self.write(topic, &letter, key).await?;
+        tracing::warn!(
+            source = %letter.source_topic,
+            partition = letter.partition,
+            offset = letter.offset,
+            kind = %letter.error_kind,
+            stage = %letter.stage,
+            "record sent to the dead-letter topic"
+        );
+        Ok(())
+    }
+
+    /// Writes many letters of one source (the rejected lines of one request) to `topic`,
+    /// counting each, and logs them as one WARN line with their number: a request of many bad
+    /// lines writes one line to the log, not one per line. Each letter's text is logged at
+    /// DEBUG only, as in [`DeadLetters::keep`].
+    pub async fn keep_all(
+        &self,
+        topic: &str,
+        source: &str,
+        letters: &[DeadLetter],
+    ) -> Result<(), DeadLetterError> {
+        futures::future::try_join_all(letters.iter().map(|l| self.write(topic, l, None))).await?;
+        if !letters.is_empty() {
+            tracing::warn!(
+                source,
+                letters = letters.len(),
+                "records sent to the dead-letter topic"
+            );
+        }
+        Ok(())
+    }
+
+    async fn write(
+        &self,
+        topic: &str,
+        letter: &DeadLetter,
+        key: Option<&[u8]>,
+    ) -> Result<(), DeadLetterError> {
         let result = async {
-            let bytes = self.codec.encode(topic, &letter).await?;
+            let bytes = self.codec.encode(topic, letter).await?;
             self.producer
                 .send(topic, key.unwrap_or_default(), &bytes, &[])
                 .await?;
@@ -99,14 +140,11 @@ impl DeadLetters {
                     .dead_letters
                     .with_label_values(&[&letter.source_topic, &letter.error_kind])
                     .inc();
-                tracing::warn!(
+                tracing::debug!(
                     source = %letter.source_topic,
-                    partition = letter.partition,
                     offset = letter.offset,
-                    kind = %letter.error_kind,
-                    stage = %letter.stage,
                     error = %letter.error,
-                    "record sent to the dead-letter topic"
+                    "dead letter written"
                 );
             }
             Err(e) => {
