@@ -364,7 +364,7 @@ pub async fn replay(mut config: Config, options: &Options) -> anyhow::Result<Sum
     let mut summary = Summary::default();
     let count = |summary: &mut Summary, posted: Posted| {
         summary.accepted += posted.accepted;
-        summary.rejected += posted.rejected.len() as u64;
+        summary.rejected += posted.rejected_count;
     };
     let mut batch: Vec<Value> = Vec::new();
     for (_, input) in inputs {

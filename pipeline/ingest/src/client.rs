@@ -53,16 +53,23 @@ pub enum ClientError {
 pub struct Posted {
     /// Records accepted.
     pub accepted: u64,
-    /// Rejections as ingest reported them (`{"index": .., "error": ..}`).
+    /// Rejections as ingest named them (`{"index": .., "error": ..}`): the first ones of each
+    /// request.
     pub rejected: Vec<Value>,
+    /// Every rejection, named or not.
+    pub rejected_count: u64,
 }
 
 impl Posted {
     fn add(&mut self, answer: &Value) {
         self.accepted += answer["accepted"].as_u64().unwrap_or(0);
-        if let Some(r) = answer["rejected"].as_array() {
+        let named = answer["rejected"].as_array();
+        if let Some(r) = named {
             self.rejected.extend(r.iter().cloned());
         }
+        self.rejected_count += answer["rejected_count"]
+            .as_u64()
+            .unwrap_or_else(|| named.map_or(0, |r| r.len() as u64));
     }
 }
 

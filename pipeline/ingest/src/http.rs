@@ -7,7 +7,8 @@
 //!
 //! A delivery is answered only once every accepted record is acknowledged by the broker and
 //! every rejected event or line is kept in the dead-letter topic: 200 with
-//! `{"accepted", "rejected": [{"index", "error"}], "ignored"}`; 400 when the body is unusable as
+//! `{"accepted", "rejected": [{"index", "error"}], "rejected_count", "ignored"}`, where
+//! `rejected` names the first [`MAX_REJECTS_ANSWERED`] rejects and `rejected_count` counts all; 400 when the body is unusable as
 //! a whole; 401 for a bad signature or token, and for an org that is unknown or has no secret
 //! (answered as a bad signature is, so that the answer does not tell which orgs exist); 413 above `ingest.max_body_bytes`; 503 with
 //! `Retry-After` when overloaded or when the broker does not acknowledge, so the sender retries.
@@ -205,6 +206,9 @@ async fn ndjson_lines(state: &Arc<IngestState>, headers: &HeaderMap, body: Bytes
     }
 }
 
+/// Rejects named in an answer; `rejected_count` counts them all.
+pub const MAX_REJECTS_ANSWERED: usize = 100;
+
 /// Produces a parsed delivery and answers.
 async fn deliver(state: &IngestState, endpoint: Endpoint, batch: Batch) -> Response {
     let result = async {
@@ -230,14 +234,18 @@ async fn deliver(state: &IngestState, endpoint: Endpoint, batch: Batch) -> Respo
                 batch.rejected.len(),
                 batch.ignored,
             );
+            // The answer names the first rejects and counts them all: it never grows with the
+            // body beyond that (every reject is in the dead-letter topic).
             let rejected: Vec<_> = batch
                 .rejected
                 .iter()
+                .take(MAX_REJECTS_ANSWERED)
                 .map(|r| json!({ "index": r.index, "error": r.error }))
                 .collect();
             axum::Json(json!({
                 "accepted": batch.records.len(),
                 "rejected": rejected,
+                "rejected_count": batch.rejected.len(),
                 "ignored": batch.ignored,
             }))
             .into_response()

@@ -271,6 +271,7 @@ async fn ndjson_takes_the_good_lines_and_keeps_the_bad_ones_as_dead_letters() {
     let answer: Value = response.json().await.expect("json");
     assert_eq!(answer["accepted"], 14);
     assert_eq!(answer["rejected"].as_array().expect("array").len(), 2);
+    assert_eq!(answer["rejected_count"], 2);
     assert_eq!(answer["rejected"][0]["index"], 15);
 
     let records = running
@@ -380,6 +381,13 @@ async fn rejected_values_stay_out_of_the_log_and_a_request_logs_once() {
         .count();
     assert_eq!(dead_letter_lines, 1, "{head}");
     assert!(log.contains("letters=200"), "{head}");
+    // The answer names the first rejects and counts them all.
+    let answer: Value = serde_json::from_str(&answer).expect("JSON");
+    assert_eq!(answer["rejected_count"], 200);
+    assert_eq!(
+        answer["rejected"].as_array().map(Vec::len),
+        Some(callsight_ingest::http::MAX_REJECTS_ANSWERED)
+    );
     running.shutdown.token.cancel();
 }
 
