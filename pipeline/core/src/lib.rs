@@ -25,5 +25,6 @@ pub mod readiness;
 pub mod schema_registry;
 pub mod serve;
 pub mod shutdown;
+pub mod throttle;
 
 pub use process::Process;

@@ -4,6 +4,7 @@
 use crate::metrics::IngestMetrics;
 use crate::sink::SinkError;
 use callsight_core::error::Report;
+use callsight_core::throttle::Throttle;
 use std::time::Duration;
 
 /// Where records came in.
@@ -105,10 +106,15 @@ impl IngestMetrics {
         self.signature_failures
             .with_label_values(&[reason.as_str()])
             .inc();
-        tracing::warn!(
-            reason = reason.as_str(),
-            "Mist delivery refused for its signature"
-        );
+        // Anyone can cause this line: at most one per 10 s, with the number left out.
+        static LOG: Throttle = Throttle::new(Duration::from_secs(10));
+        if let Some(left_out) = LOG.admit() {
+            tracing::warn!(
+                reason = reason.as_str(),
+                left_out,
+                "Mist delivery refused for its signature"
+            );
+        }
     }
 
     /// A delivery's records were taken: `accepted` produced, `rejected` kept as dead letters,

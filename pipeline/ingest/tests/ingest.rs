@@ -391,6 +391,38 @@ async fn rejected_values_stay_out_of_the_log_and_a_request_logs_once() {
     running.shutdown.token.cancel();
 }
 
+/// Anyone can send a delivery with a bad signature: each is counted, but the log gets at most
+/// one line per interval.
+#[tokio::test]
+async fn refused_signatures_are_counted_each_and_logged_rarely() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let running = start(config()).await;
+    let body = mist_data("webhook_client_join.json");
+    let wrong = sign_v2(b"not the secret", &body);
+    for _ in 0..50 {
+        assert_eq!(running.post_mist(&body, &wrong).await.status(), 401);
+    }
+    let rendered = running.metrics.render();
+    assert!(
+        rendered.contains("callsight_ingest_signature_failures_total{reason=\"mismatch\"} 50"),
+        "{rendered}"
+    );
+    let log = String::from_utf8(captured.0.lock().expect("log").clone()).expect("UTF-8");
+    let lines = log
+        .lines()
+        .filter(|l| l.contains("refused for its signature"))
+        .count();
+    assert!(lines <= 1, "{lines} lines:\n{log}");
+    running.shutdown.token.cancel();
+}
+
 #[tokio::test]
 async fn the_schema_is_served_and_oversized_bodies_are_refused() {
     let mut config = config();

@@ -29,6 +29,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use callsight_core::error::Report;
+use callsight_core::throttle::Throttle;
 use callsight_model::clock::now_ms;
 use callsight_model::types::GraphNotification;
 use futures::future::try_join_all;
@@ -115,7 +116,11 @@ fn handshake(state: &WebhookState, token: String) -> Response {
         .webhook_requests
         .with_label_values(&["validation", "200"])
         .inc();
-    tracing::info!("Graph validated the webhook");
+    // Anyone can cause this line: at most one per 10 s, with the number left out.
+    static LOG: Throttle = Throttle::new(Duration::from_secs(10));
+    if let Some(left_out) = LOG.admit() {
+        tracing::info!(left_out, "Graph validated the webhook");
+    }
     (
         StatusCode::OK,
         [
@@ -208,11 +213,16 @@ async fn delivery(state: &WebhookState, endpoint: &str, body: Bytes) -> Response
         }
     }
     let refused: usize = refused_by_reason.values().sum();
-    if refused > 0 {
+    // Anyone can send refused notifications: at most one line per 10 s.
+    static REFUSED_LOG: Throttle = Throttle::new(Duration::from_secs(10));
+    if refused > 0
+        && let Some(left_out) = REFUSED_LOG.admit()
+    {
         tracing::warn!(
             endpoint,
             refused,
             valid = valid.len(),
+            left_out,
             "notifications refused"
         );
     }
