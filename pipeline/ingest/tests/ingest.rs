@@ -321,6 +321,25 @@ async fn ndjson_takes_the_good_lines_and_keeps_the_bad_ones_as_dead_letters() {
 #[derive(Clone, Default)]
 struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
+impl Captured {
+    /// Captures this thread's log at INFO and above until the guard is dropped.
+    fn start() -> (Captured, tracing::subscriber::DefaultGuard) {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        (captured, tracing::subscriber::set_default(subscriber))
+    }
+
+    /// What was logged so far.
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().expect("log").clone()).expect("UTF-8")
+    }
+}
+
 impl std::io::Write for Captured {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         self.0.lock().expect("log").extend_from_slice(bytes);
@@ -337,14 +356,7 @@ impl std::io::Write for Captured {
 /// data) and in the dead letters.
 #[tokio::test]
 async fn rejected_values_stay_out_of_the_log_and_a_request_logs_once() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = Captured::start();
     let running = start(config()).await;
     let personal = [
         "{\"type\":\"ap\",\"org_id\":\"o\",\"site_id\":\"s\",\"time\":1,\"ap_mac\":\"Alice-Probe-iPhone\",\"rssi\":-70}",
@@ -370,7 +382,7 @@ async fn rejected_values_stay_out_of_the_log_and_a_request_logs_once() {
     for value in ["Alice-Probe-iPhone", "alice@example.com"] {
         assert!(answer.contains(value), "{value} not in the answer");
     }
-    let log = String::from_utf8(captured.0.lock().expect("log").clone()).expect("UTF-8");
+    let log = captured.text();
     let head: String = log.chars().take(2000).collect();
     for value in ["Alice-Probe-iPhone", "alice@example.com"] {
         assert!(!log.contains(value), "{value} logged:\n{head}");
@@ -395,14 +407,7 @@ async fn rejected_values_stay_out_of_the_log_and_a_request_logs_once() {
 /// one line per interval.
 #[tokio::test]
 async fn refused_signatures_are_counted_each_and_logged_rarely() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = Captured::start();
     let running = start(config()).await;
     let body = mist_data("webhook_client_join.json");
     let wrong = sign_v2(b"not the secret", &body);
@@ -414,7 +419,7 @@ async fn refused_signatures_are_counted_each_and_logged_rarely() {
         rendered.contains("callsight_ingest_signature_failures_total{reason=\"mismatch\"} 50"),
         "{rendered}"
     );
-    let log = String::from_utf8(captured.0.lock().expect("log").clone()).expect("UTF-8");
+    let log = captured.text();
     let lines = log
         .lines()
         .filter(|l| l.contains("refused for its signature"))
