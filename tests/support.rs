@@ -11,6 +11,8 @@ pub fn test_config() -> Config {
     let mut config = Config::default();
     config.admin.listen = "127.0.0.1:0".parse().expect("address");
     config.ingest.listen = "127.0.0.1:0".parse().expect("address");
+    // The simulator's timeline is of a fixed day in the past.
+    config.ingest.max_event_age = Duration::MAX;
     config.kafka.session_timeout = Duration::from_secs(6);
     config.kafka.linger = Duration::from_millis(1);
     config.kafka.statistics_interval = Duration::from_millis(500);

@@ -6,7 +6,7 @@ use callsight_graph::model::{CallRecord, SessionPage};
 use callsight_graph::normalize::{Lookups, Tenant, legs};
 use callsight_graph::privacy::TenantKey;
 use callsight_inventory::Inventory;
-use callsight_telemetry::{Record, ndjson};
+use callsight_telemetry::{Record, TimeWindow, ndjson};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -69,7 +69,7 @@ pub fn run(config: &Config, options: &Options) -> ExitCode {
             Ok(body) => body,
             Err(e) => return fail(e),
         };
-        let batch = ndjson::Parser::new().parse(&body);
+        let batch = ndjson::Parser::new().parse(&body, TimeWindow::ANY);
         for rejected in &batch.rejected {
             eprintln!(
                 "callsight: {} line {}: {}",

@@ -22,7 +22,8 @@ use callsight_ingest::config::MistOrgConfig;
 use callsight_inventory::Inventory;
 use callsight_kafka::{Producer, Services};
 use callsight_model::types::{CallLeg, RootCauseVerdict};
-use callsight_telemetry::{Batch, Record};
+use callsight_telemetry::mist::webhook;
+use callsight_telemetry::{Batch, Record, TimeWindow};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
@@ -318,6 +319,9 @@ pub async fn replay(mut config: Config, options: &Options) -> anyhow::Result<Sum
     // there is after this wait, marked partial.
     config.processor.max_wait = config.processor.max_wait.min(Duration::from_secs(10));
     config.processor.tick_interval = Duration::from_secs(1);
+    // Recordings are of the past, however long ago: ingest takes whatever times they carry.
+    config.ingest.max_event_age = Duration::MAX;
+    config.ingest.max_event_lead = Duration::MAX;
     let secret = "replay-webhook-secret".to_string();
     for (_, input) in &inputs {
         if let Input::Mist { org, .. } = input {
@@ -376,7 +380,11 @@ pub async fn replay(mut config: Config, options: &Options) -> anyhow::Result<Sum
         match input {
             Input::Line(v) => batch.push(v),
             Input::Mist { org, body } => {
-                if let Ok(parsed) = callsight_telemetry::mist::webhook::parse(&body, Some(&org)) {
+                let delivery = webhook::Delivery {
+                    org: Some(&org),
+                    window: TimeWindow::ANY,
+                };
+                if let Ok(parsed) = webhook::parse(&body, &delivery) {
                     learn(&mut inventory, parsed);
                 }
                 count(&mut summary, client.post_mist(&org, body, &secret).await?);
@@ -443,7 +451,7 @@ fn parse_lines(lines: &[Value]) -> Batch {
         body.push_str(&l.to_string());
         body.push('\n');
     }
-    callsight_telemetry::ndjson::Parser::new().parse(body.as_bytes())
+    callsight_telemetry::ndjson::Parser::new().parse(body.as_bytes(), TimeWindow::ANY)
 }
 
 /// `callsight replay`: runs the replay and prints its summary; fails when call records gave no

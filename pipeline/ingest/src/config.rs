@@ -24,6 +24,14 @@ pub struct IngestConfig {
     /// Bearer token `POST /telemetry` requires; empty accepts any sender (keep the endpoint on
     /// a private network then).
     pub telemetry_token: Secret,
+    /// Oldest event time accepted, before the receiving time: an older event or line is
+    /// rejected (dead letter). Raise it to post recordings of the past.
+    #[serde(with = "humantime_serde")]
+    pub max_event_age: Duration,
+    /// Furthest event time accepted after the receiving time (clock skew): a later one is
+    /// rejected, since it would make the processor treat every on-time record as late.
+    #[serde(with = "humantime_serde")]
+    pub max_event_lead: Duration,
     /// Juniper Mist.
     pub mist: MistConfig,
 }
@@ -36,6 +44,8 @@ impl Default for IngestConfig {
             max_in_flight: 100_000,
             overload_wait: Duration::from_secs(2),
             telemetry_token: Secret::default(),
+            max_event_age: Duration::from_secs(7 * 24 * 3600),
+            max_event_lead: Duration::from_secs(600),
             mist: MistConfig::default(),
         }
     }
@@ -85,6 +95,11 @@ pub struct MistOrgConfig {
 }
 
 impl IngestConfig {
+    /// The event times a delivery received at `now_ms` may carry.
+    pub fn event_window(&self, now_ms: i64) -> callsight_telemetry::TimeWindow {
+        callsight_telemetry::TimeWindow::around(now_ms, self.max_event_age, self.max_event_lead)
+    }
+
     /// What is wrong with the section at `prefix`.
     pub fn problems(&self, prefix: &str) -> Vec<Problem> {
         let mut p = Problems::new(prefix);
@@ -93,6 +108,9 @@ impl IngestConfig {
         }
         if self.max_in_flight == 0 {
             p.bad("max_in_flight", "must be at least 1");
+        }
+        if self.max_event_age.is_zero() {
+            p.bad("max_event_age", "must be above 0");
         }
         p.check_url("mist.api_url", &self.mist.api_url);
         if self.mist.poll_interval < Duration::from_secs(1) {

@@ -155,7 +155,11 @@ async fn mist(state: &IngestState, org: &str, headers: &HeaderMap, body: &[u8]) 
         });
         return error(StatusCode::UNAUTHORIZED, e.to_string());
     }
-    let batch = match webhook::parse(body, Some(org)) {
+    let delivery = webhook::Delivery {
+        org: Some(org),
+        window: state.config.event_window(now_ms()),
+    };
+    let batch = match webhook::parse(body, &delivery) {
         Ok(batch) => batch,
         Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
     };
@@ -189,12 +193,13 @@ async fn ndjson_lines(state: &Arc<IngestState>, headers: &HeaderMap, body: Bytes
         return error(StatusCode::BAD_REQUEST, "the body is not UTF-8");
     }
     let parsing = state.clone();
+    let window = state.config.event_window(now_ms());
     let batch = tokio::task::spawn_blocking(move || {
         parsing
             .ndjson
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .parse(&body)
+            .parse(&body, window)
     })
     .await;
     match batch {

@@ -12,8 +12,10 @@ use callsight_kafka::config::KafkaConfig;
 use callsight_kafka::consumer::{self, ConsumerEvent};
 use callsight_kafka::{ConsumedRecord, Services};
 use callsight_model::types::{DeadLetter, InventoryRecord, NetworkSample, SampleBody};
+use callsight_telemetry::TimeWindow;
 use callsight_telemetry::mist::signature::sign_v2;
 use callsight_telemetry::mist::stats::StatsNormalizer;
+use callsight_telemetry::mist::webhook;
 use callsight_testkit::kafka;
 use callsight_testkit::samples::{ORG, SITE};
 use serde_json::Value;
@@ -32,9 +34,11 @@ fn mist_data(name: &str) -> Vec<u8> {
     .expect("sample")
 }
 
+/// Loopback, the sample org; event times however old (the samples are of 2025).
 fn config() -> IngestConfig {
     let mut config = IngestConfig {
         listen: "127.0.0.1:0".parse().expect("addr"),
+        max_event_age: Duration::MAX,
         ..IngestConfig::default()
     };
     config.mist.orgs.insert(
@@ -145,7 +149,7 @@ async fn signed_mist_deliveries_land_on_net_telemetry() {
             .await;
         assert_eq!(response.status(), 200, "{name}");
         let answer: Value = response.json().await.expect("json");
-        let parsed = callsight_telemetry::mist::webhook::parse(&body, Some(ORG)).expect("parses");
+        let parsed = webhook::parse(&body, &anytime(Some(ORG))).expect("parses");
         assert_eq!(answer["accepted"], parsed.records.len(), "{name}");
         expected.extend(parsed.records.into_iter().map(|r| match r {
             callsight_telemetry::Record::Sample(s) => s,
@@ -313,6 +317,61 @@ async fn ndjson_takes_the_good_lines_and_keeps_the_bad_ones_as_dead_letters() {
         letters
             .iter()
             .all(|l| l.source_topic == "http:/telemetry" && l.stage == "ingest")
+    );
+    running.shutdown.token.cancel();
+}
+
+/// With the default window (7 days back, 10 minutes ahead), a line stamped at the end of time or
+/// long ago is dead-lettered with the reason; the line beside it is accepted.
+#[tokio::test]
+async fn event_times_outside_the_window_are_dead_letters() {
+    let running = start(IngestConfig {
+        max_event_age: IngestConfig::default().max_event_age,
+        ..config()
+    })
+    .await;
+    let now = callsight_model::clock::now_ms();
+    let line = |time: i64| {
+        format!(
+            "{{\"type\":\"ap\",\"org_id\":\"o\",\"site_id\":\"s\",\"time\":{time},\"ap_mac\":\"00aabbccdd01\"}}\n"
+        )
+    };
+    let body = [line(now), line(i64::MAX), line(now - 8 * 86_400_000)].concat();
+    let response = running
+        .http
+        .post(format!("{}/telemetry", running.url))
+        .body(body)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.expect("json");
+    assert_eq!(
+        (
+            answer["accepted"].as_u64(),
+            answer["rejected_count"].as_u64()
+        ),
+        (Some(1), Some(2))
+    );
+    let records = running
+        .consume("window", &["net.telemetry", "net.telemetry.dlq"], 3)
+        .await;
+    let letters: Vec<DeadLetter> = records
+        .iter()
+        .filter(|r| r.topic == "net.telemetry.dlq")
+        .map(|r| {
+            callsight_model::codec::single_object::decode(r.payload.as_deref().expect("payload"))
+                .expect("decodes")
+        })
+        .collect();
+    assert_eq!(letters.len(), 2);
+    assert!(
+        letters[0].error.contains("further ahead than accepted"),
+        "{letters:?}"
+    );
+    assert!(
+        letters[1].error.contains("older than accepted"),
+        "{letters:?}"
     );
     running.shutdown.token.cancel();
 }
@@ -771,4 +830,12 @@ async fn random_ndjson_batches_arrive_exactly() {
     assert_eq!(count, expected.len(), "every line exactly once");
     kafka::stop(handle).await;
     running.shutdown.token.cancel();
+}
+
+/// A delivery for `org` that accepts any event time (the samples are of the past).
+fn anytime(org: Option<&str>) -> webhook::Delivery<'_> {
+    webhook::Delivery {
+        org,
+        window: TimeWindow::ANY,
+    }
 }

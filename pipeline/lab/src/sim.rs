@@ -100,16 +100,32 @@ pub fn write_truth(path: &std::path::Path, labels: &[callsight_sim::Label]) -> a
     Ok(())
 }
 
+/// A start for `config`'s simulation, whole days after its own, such that the simulated
+/// timeline ends before `now_ms`: a running callsight takes only recent event times
+/// (`ingest.max_event_age`) and none ahead of its clock (`ingest.max_event_lead`), and the
+/// simulation runs faster than the wall clock. Whole days keep each minute's time of day.
+fn ending_before_now(config: &SimConfig, now_ms: i64) -> i64 {
+    const DAY_MS: i64 = 86_400_000;
+    let probe = Simulation::new(config.clone());
+    let end = probe.calls_until_ms() + (crate::simdrive::TAIL_MINUTES + 1) * 60_000;
+    let days = (now_ms - end).div_euclid(DAY_MS);
+    config.start_ms + days * DAY_MS
+}
+
 /// Runs the simulation to its end (or ctrl-c).
 pub async fn run(options: Options) -> anyhow::Result<ExitCode> {
-    let mut sim = Simulation::new(SimConfig {
+    let mut config = SimConfig {
         seed: options.seed,
         schedule: options.schedule,
         fault_limit: options.faults,
         org_id: options.org.clone(),
         tenant_id: options.tenant.clone(),
         ..SimConfig::default()
-    });
+    };
+    if options.record.is_none() {
+        config.start_ms = ending_before_now(&config, callsight_model::clock::now_ms());
+    }
+    let mut sim = Simulation::new(config);
     let world = sim.world().clone();
     if let Some(dir) = &options.record {
         let labels = record(&mut sim, dir)?;

@@ -20,6 +20,12 @@ pub struct ProcessorConfig {
     /// Extra wait after a leg's end has passed the watermark, so its windows are complete.
     #[serde(with = "humantime_serde")]
     pub settle_margin: Duration,
+    /// How far ahead of the wall clock one event time may move the watermark (clock skew).
+    /// An observation stamped later is still kept, but advances the watermark only to wall
+    /// clock plus this, and is counted (`clamped`): one far-future time must not make every
+    /// later record late.
+    #[serde(with = "humantime_serde")]
+    pub max_event_lead: Duration,
     /// Wall-clock bound after which a leg is evaluated with what there is, marked partial.
     #[serde(with = "humantime_serde")]
     pub max_wait: Duration,
@@ -118,6 +124,7 @@ impl Default for ProcessorConfig {
             retention: Duration::from_secs(6 * 3600),
             allowed_lateness: Duration::from_secs(120),
             settle_margin: Duration::from_secs(60),
+            max_event_lead: Duration::from_secs(600),
             max_wait: Duration::from_secs(600),
             state_dir: PathBuf::from("state"),
             baseline_history: Duration::from_secs(2 * 3600),

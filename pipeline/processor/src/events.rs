@@ -45,6 +45,8 @@ impl ProcessorMetrics {
             .inc_by(counts.late_applied);
         m.with_label_values(&["telemetry", "expired"])
             .inc_by(counts.late_dropped);
+        m.with_label_values(&["telemetry", "clamped"])
+            .inc_by(counts.clamped);
         m.with_label_values(&["legs", "applied"])
             .inc_by(counts.legs);
         m.with_label_values(&["legs", "stale"])
@@ -56,6 +58,7 @@ impl ProcessorMetrics {
             samples = counts.samples,
             late = counts.late_applied,
             expired = counts.late_dropped,
+            clamped = counts.clamped,
             legs = counts.legs,
             stale = counts.stale_legs,
             seconds = took.as_secs_f64(),

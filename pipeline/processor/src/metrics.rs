@@ -11,7 +11,8 @@ use prometheus::{Histogram, IntCounter, IntCounterVec, IntGaugeVec};
 pub struct ProcessorMetrics {
     /// `callsight_processor_records_total{topic, outcome}`: records taken, by outcome (`applied`,
     /// `late` (applied, older than the watermark), `expired` (older than retention, dropped),
-    /// `stale` (a leg version not newer than one seen), `undecodable` (dead-lettered)).
+    /// `clamped` (applied, stamped beyond wall clock plus `max_event_lead`, which bounds the
+    /// watermark instead), `stale` (a leg version not newer than one seen), `undecodable` (dead-lettered)).
     pub records: IntCounterVec,
     /// `callsight_processor_verdicts_total{completeness}`: verdicts published, `complete` or
     /// `partial`.
@@ -140,7 +141,14 @@ impl ProcessorMetrics {
             m.transactions.with_label_values(&[o]);
         }
         for topic in ["telemetry", "legs"] {
-            for outcome in ["applied", "late", "expired", "stale", "undecodable"] {
+            for outcome in [
+                "applied",
+                "late",
+                "expired",
+                "clamped",
+                "stale",
+                "undecodable",
+            ] {
                 m.records.with_label_values(&[topic, outcome]);
             }
         }

@@ -13,10 +13,12 @@ use callsight_testkit::world::*;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
+/// The tests' wall clock (`now`) is small; their event times are of 2026: no lead bound.
 fn settings() -> Settings {
     let processor = ProcessorConfig {
         allowed_lateness: std::time::Duration::from_secs(120),
         settle_margin: std::time::Duration::from_secs(60),
+        max_event_lead: std::time::Duration::MAX,
         ..ProcessorConfig::default()
     };
     Settings::new(
@@ -395,4 +397,53 @@ fn extreme_event_times_do_not_overflow() {
             "{watermark} after {time}"
         );
     }
+}
+
+/// One observation stamped far ahead of the wall clock moves the watermark only to wall clock
+/// plus `max_event_lead` (counted as clamped): the on-time observations after it are applied,
+/// not dropped as expired.
+#[test]
+fn a_far_future_time_does_not_make_later_records_late() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = store(&dir);
+    let mut settings = settings();
+    settings.max_lead_ms = 10 * MINUTE;
+    let inventory = inventory();
+    let mut partition = Partition::open(&store, 0).expect("opens");
+    let samples = telemetry(30);
+    let now = samples.iter().map(|s| s.time).max().expect("samples");
+    let mut hostile = samples[0].clone();
+    hostile.time = i64::MAX;
+    hostile.sequence += 1_000_000;
+    let (_, counts) = partition
+        .apply(
+            &store,
+            &inventory,
+            &settings,
+            telemetry_records(&[hostile]),
+            now,
+            None,
+        )
+        .expect("applies");
+    assert_eq!(counts.clamped, 1);
+    assert_eq!(
+        partition.watermark(&settings),
+        Some(now + 10 * MINUTE - settings.lateness_ms)
+    );
+    let (_, counts) = partition
+        .apply(
+            &store,
+            &inventory,
+            &settings,
+            telemetry_records(&samples),
+            now,
+            None,
+        )
+        .expect("applies");
+    assert_eq!((counts.late_dropped, counts.clamped), (0, 0), "{counts:?}");
+    assert_eq!(
+        counts.samples + counts.late_applied,
+        samples.len() as u64,
+        "{counts:?}"
+    );
 }

@@ -9,12 +9,15 @@
 //! - [`batch`]: what parsing yields (records, rejects, ignored events).
 //! - [`counters`]: cumulative counters to rates, resets handled.
 //! - [`band`]: Wi-Fi band spellings.
+//! - [`bounds`]: what one event or line may carry (time window, lengths).
 
 pub mod band;
 pub mod batch;
+pub mod bounds;
 pub mod counters;
 pub mod mist;
 pub mod ndjson;
 
 pub use batch::{Batch, Record, Rejected};
+pub use bounds::TimeWindow;
 pub use callsight_model::lenient;

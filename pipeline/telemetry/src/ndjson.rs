@@ -16,6 +16,7 @@
 //! (`rssi` for `rssi_dbm`) is reported rather than ignored. [`json_schema`] describes it all.
 
 use crate::batch::{Batch, Record, Rejected};
+use crate::bounds::{MAX_ITEM_BYTES, TimeWindow, check_id};
 use crate::counters::Counters;
 use callsight_model::lenient::parse_timestamp_ms;
 use callsight_model::types::{
@@ -66,15 +67,17 @@ impl Parser {
         self.counters.expire(before_ms);
     }
 
-    /// Parses a body; every line on its own (line numbers from 1 in the rejects).
-    pub fn parse(&mut self, body: &[u8]) -> Batch {
+    /// Parses a body; every line on its own (line numbers from 1 in the rejects). A line whose
+    /// time lies outside `window`, longer than [`MAX_ITEM_BYTES`], or with an id longer than
+    /// [`MAX_ID_BYTES`](crate::bounds::MAX_ID_BYTES) is rejected before it touches any state.
+    pub fn parse(&mut self, body: &[u8], window: TimeWindow) -> Batch {
         let mut batch = Batch::default();
         for (i, line) in body.split(|b| *b == b'\n').enumerate() {
             let trimmed = line.trim_ascii();
             if trimmed.is_empty() {
                 continue;
             }
-            match self.line(trimmed) {
+            match self.line(trimmed, window) {
                 Ok(record) => batch.records.push(record),
                 Err(error) => batch.rejected.push(Rejected {
                     index: i + 1,
@@ -96,7 +99,13 @@ impl Parser {
         self.counters.len()
     }
 
-    fn line(&mut self, line: &[u8]) -> Result<Record, String> {
+    fn line(&mut self, line: &[u8], window: TimeWindow) -> Result<Record, String> {
+        if line.len() > MAX_ITEM_BYTES {
+            return Err(format!(
+                "the line is {} bytes long; at most {MAX_ITEM_BYTES} are accepted",
+                line.len()
+            ));
+        }
         let value: Value = serde_json::from_slice(line).map_err(|e| format!("not JSON: {e}"))?;
         let Value::Object(mut fields) = value else {
             return Err("not a JSON object".into());
@@ -104,10 +113,10 @@ impl Parser {
         let kind = take_string(&mut fields, "type")?;
         let org_id = take_string(&mut fields, "org_id")?;
         let site_id = take_string(&mut fields, "site_id")?;
-        let time = take_time(&mut fields)?;
+        let time = window.check(take_time(&mut fields)?)?;
         let source = match fields.remove("source") {
             None | Some(Value::Null) => SOURCE.to_string(),
-            Some(Value::String(s)) if !s.is_empty() => s,
+            Some(Value::String(s)) if !s.is_empty() => check_id("source", &s)?.to_string(),
             Some(_) => return Err("source must be a non-empty string".into()),
         };
         let sequence = match fields.remove("sequence") {
@@ -240,7 +249,7 @@ fn counter_name(counter: &str) -> &'static str {
 
 fn take_string(fields: &mut Map<String, Value>, key: &str) -> Result<String, String> {
     match fields.remove(key) {
-        Some(Value::String(s)) if !s.is_empty() => Ok(s),
+        Some(Value::String(s)) if !s.is_empty() => check_id(key, &s).map(str::to_string),
         Some(_) => Err(format!("{key} must be a non-empty string")),
         None => Err(format!("no {key}")),
     }

@@ -2,6 +2,7 @@
 //! every sample normalises to. `CALLSIGHT_BLESS=1 cargo test -p callsight-telemetry --test mist`
 //! rewrites the golden files (review the diff before committing it).
 
+use callsight_telemetry::TimeWindow;
 use callsight_telemetry::mist::signature::{SignatureError, verify};
 use callsight_telemetry::mist::stats::{self, Scope, StatsNormalizer};
 use callsight_telemetry::mist::webhook;
@@ -166,7 +167,8 @@ fn webhooks_normalise_to_their_golden_records() {
         "webhook_device_events",
         "webhook_alarms",
     ] {
-        let batch = webhook::parse(&read(&format!("{name}.json")), Some(ORG)).expect("parses");
+        let batch =
+            webhook::parse(&read(&format!("{name}.json")), &anytime(Some(ORG))).expect("parses");
         assert!(batch.rejected.is_empty(), "{name}: {:?}", batch.rejected);
         golden(name, &batch);
     }
@@ -241,7 +243,7 @@ fn statistics_normalise_to_their_golden_records() {
 fn quirks_are_tolerated() {
     // Underscore topic, upper-case ev_type, string timestamp, float duration, unknown fields.
     let body = br#"{"topic":"device_events","events":[{"mac":"0C:81:26:C7:A1:00","device_type":"switch","type":"SW_PORT_DOWN","ev_type":"NOTICE","port_id":"ge-0/0/3","site_id":"s","timestamp":"1741597510.5","shiny_new_field":[1,2]}]}"#;
-    let batch = webhook::parse(body, Some("org")).expect("parses");
+    let batch = webhook::parse(body, &anytime(Some("org"))).expect("parses");
     assert!(batch.rejected.is_empty(), "{:?}", batch.rejected);
     let Record::Sample(s) = &batch.records[0] else {
         panic!("a sample")
@@ -257,7 +259,7 @@ fn quirks_are_tolerated() {
 #[test]
 fn bad_events_are_rejected_one_by_one() {
     let body = br#"{"topic":"client-join","events":[{"mac":"a4c3f0851a2b","site_id":"s","timestamp":1},{"site_id":"s","timestamp":1},{"mac":"nonsense","site_id":"s","timestamp":1},{"mac":"a4c3f0851a2b","timestamp":1},7]}"#;
-    let batch = webhook::parse(body, Some("org")).expect("parses");
+    let batch = webhook::parse(body, &anytime(Some("org"))).expect("parses");
     assert_eq!(batch.records.len(), 1);
     let errors: Vec<(usize, &str)> = batch
         .rejected
@@ -277,13 +279,65 @@ fn bad_events_are_rejected_one_by_one() {
 
 #[test]
 fn unusable_bodies_are_errors_and_other_topics_are_ignored() {
-    assert!(webhook::parse(b"not json", None).is_err());
-    assert!(webhook::parse(br#"{"events":[]}"#, None).is_err());
-    assert!(webhook::parse(br#"{"topic":"alarms"}"#, None).is_err());
+    assert!(webhook::parse(b"not json", &anytime(None)).is_err());
+    assert!(webhook::parse(br#"{"events":[]}"#, &anytime(None)).is_err());
+    assert!(webhook::parse(br#"{"topic":"alarms"}"#, &anytime(None)).is_err());
     let ping = webhook::parse(
         br#"{"topic":"ping","events":[{"id":"x","name":"y","site_id":"s","timestamp":1}]}"#,
-        None,
+        &anytime(None),
     )
     .expect("parses");
     assert_eq!((ping.records.len(), ping.ignored), (0, 1));
+}
+
+/// A delivery for `org` that accepts any event time (the samples are of the past).
+fn anytime(org: Option<&str>) -> webhook::Delivery<'_> {
+    webhook::Delivery {
+        org,
+        window: TimeWindow::ANY,
+    }
+}
+
+#[test]
+fn events_of_another_org_far_times_or_huge_size_are_rejected_alone() {
+    let now = 1_800_000_000;
+    let event = |org: &str, connect: &str, name: &str| {
+        format!(
+            r#"{{"mac":"a4c3f0851a2b","site_id":"s","org_id":"{org}","connect":{connect},"ap":"5c5b35000001","ssid":"{name}"}}"#
+        )
+    };
+    let events = [
+        event("A", &now.to_string(), "ok"),
+        event("B", &now.to_string(), "other org"),
+        event("A", "1e300", "far future"),
+        event("A", "-1e300", "far past"),
+        event("A", &now.to_string(), &"x".repeat(70_000)),
+        format!(r#"{{"mac":"a4c3f0851a2b","site_id":"s","connect":{now},"ap":"5c5b35000001"}}"#),
+    ];
+    let body = format!(
+        r#"{{"topic":"client-join","events":[{}]}}"#,
+        events.join(",")
+    );
+    let delivery = webhook::Delivery {
+        org: Some("A"),
+        window: TimeWindow::around(
+            now * 1000,
+            std::time::Duration::from_secs(7 * 86_400),
+            std::time::Duration::from_secs(600),
+        ),
+    };
+    let batch = webhook::parse(body.as_bytes(), &delivery).expect("parses");
+    let indices: Vec<usize> = batch.rejected.iter().map(|r| r.index).collect();
+    assert_eq!(indices, vec![1, 2, 3, 4], "{:?}", batch.rejected);
+    assert!(batch.rejected[0].error.contains("another org"));
+    assert!(batch.rejected[1].error.contains("further ahead"));
+    assert!(batch.rejected[2].error.contains("older"));
+    assert!(batch.rejected[3].error.contains("larger than"));
+    assert!(!batch.records.is_empty());
+    for record in &batch.records {
+        let Record::Sample(s) = record else {
+            panic!("a sample")
+        };
+        assert_eq!(s.org_id, "A", "the signed org files every event");
+    }
 }

@@ -5,6 +5,8 @@ use callsight_model::types::{
     ApRadioSample, EntityKind, NetworkEvent, NetworkEventKind, NetworkSample, SampleBody,
     SwitchPortSample, WanPathSample, WifiBand, WirelessClientSample,
 };
+use callsight_telemetry::TimeWindow;
+use callsight_telemetry::mist::webhook;
 use callsight_telemetry::ndjson::{self, Parser, to_line};
 use callsight_telemetry::{Batch, Record};
 use proptest::prelude::*;
@@ -23,7 +25,7 @@ fn example() -> Vec<u8> {
 
 #[test]
 fn the_worked_example_is_accepted_whole() {
-    let batch = Parser::new().parse(&example());
+    let batch = Parser::new().parse(&example(), TimeWindow::ANY);
     assert!(batch.rejected.is_empty(), "{:?}", batch.rejected);
     assert_eq!(batch.records.len(), 14);
     let inventory: Vec<String> = batch
@@ -91,7 +93,7 @@ not json
 
 {"type":"subnet","org_id":"o","site_id":"s","time":1,"cidr":"10.0.0.0"}
 "#;
-    let batch = Parser::new().parse(body);
+    let batch = Parser::new().parse(body, TimeWindow::ANY);
     assert_eq!(batch.records.len(), 1);
     let lines: Vec<usize> = batch.rejected.iter().map(|r| r.index).collect();
     assert_eq!(lines, vec![2, 3, 4, 5, 6, 8]);
@@ -294,7 +296,7 @@ proptest! {
             body.extend_from_slice(to_line(&Record::Sample(sample.clone())).as_bytes());
             body.push(b'\n');
         }
-        let batch: Batch = Parser::new().parse(&body);
+        let batch: Batch = Parser::new().parse(&body, TimeWindow::ANY);
         let parsed: Vec<NetworkSample> = batch
             .records
             .into_iter()
@@ -306,8 +308,8 @@ proptest! {
     /// Whatever arrives, parsing returns.
     #[test]
     fn garbage_never_panics(body in prop::collection::vec(any::<u8>(), 0..2048)) {
-        let _ = Parser::new().parse(&body);
-        let _ = callsight_telemetry::mist::webhook::parse(&body, Some("org"));
+        let _ = Parser::new().parse(&body, TimeWindow::ANY);
+        let _ = webhook::parse(&body, &anytime(Some("org")));
     }
 }
 
@@ -344,7 +346,7 @@ fn the_snmp_converter_example_produces_accepted_lines() {
         );
         body.extend_from_slice(&output.stdout);
     }
-    let batch = Parser::new().parse(&body);
+    let batch = Parser::new().parse(&body, TimeWindow::ANY);
     assert!(batch.rejected.is_empty(), "{:?}", batch.rejected);
     assert_eq!(batch.records.len(), 4);
     let Record::Sample(NetworkSample {
@@ -370,15 +372,18 @@ fn counters_of_ports_gone_for_an_hour_are_forgotten() {
         )
     };
     let mut parser = Parser::new();
-    parser.parse(line("ge-0/0/1", 1_000, 5).as_bytes());
-    parser.parse(line("ge-0/0/2", 2_000, 5).as_bytes());
+    parser.parse(line("ge-0/0/1", 1_000, 5).as_bytes(), TimeWindow::ANY);
+    parser.parse(line("ge-0/0/2", 2_000, 5).as_bytes(), TimeWindow::ANY);
     assert_eq!(parser.tracked_counters(), 2);
     // Two hours later only the port still reporting is tracked.
     let later = 2_000 + 2 * 3_600_000;
-    parser.parse(line("ge-0/0/2", later, 9).as_bytes());
+    parser.parse(line("ge-0/0/2", later, 9).as_bytes(), TimeWindow::ANY);
     assert_eq!(parser.tracked_counters(), 1);
     // The forgotten port starts afresh: no rate from its first reading back.
-    let batch = parser.parse(line("ge-0/0/1", later + 60_000, 100).as_bytes());
+    let batch = parser.parse(
+        line("ge-0/0/1", later + 60_000, 100).as_bytes(),
+        TimeWindow::ANY,
+    );
     let Record::Sample(NetworkSample {
         body: SampleBody::SwitchPort(port),
         ..
@@ -387,4 +392,56 @@ fn counters_of_ports_gone_for_an_hour_are_forgotten() {
         panic!("a switch port sample")
     };
     assert_eq!(port.rx_errors_per_s, None);
+}
+
+/// A delivery for `org` that accepts any event time (the samples are of the past).
+fn anytime(org: Option<&str>) -> webhook::Delivery<'_> {
+    webhook::Delivery {
+        org,
+        window: TimeWindow::ANY,
+    }
+}
+
+#[test]
+fn lines_outside_the_time_window_or_too_long_are_rejected_alone() {
+    let now = 1_800_000_000_000_i64;
+    let window = TimeWindow::around(
+        now,
+        std::time::Duration::from_secs(7 * 86_400),
+        std::time::Duration::from_secs(600),
+    );
+    let ap = |time: &str, org: &str| {
+        format!(
+            r#"{{"type":"ap","org_id":"{org}","site_id":"s","time":{time},"ap_mac":"001122334450"}}"#
+        )
+    };
+    let body = [
+        ap(&now.to_string(), "o"),
+        ap(&i64::MAX.to_string(), "o"),
+        ap(&i64::MIN.to_string(), "o"),
+        ap(&(now + 600_001).to_string(), "o"),
+        ap(&(now - 8 * 86_400_000).to_string(), "o"),
+        ap(&now.to_string(), &"o".repeat(300)),
+        format!(
+            r#"{{"type":"ap","org_id":"o","site_id":"s","time":{now},"ap_mac":"001122334450","name":"{}"}}"#,
+            "n".repeat(70_000)
+        ),
+        ap(&(now + 600_000).to_string(), "o"),
+    ]
+    .join("\n");
+    let batch = Parser::new().parse(body.as_bytes(), window);
+    assert_eq!(batch.records.len(), 2, "{:?}", batch.rejected);
+    let lines: Vec<usize> = batch.rejected.iter().map(|r| r.index).collect();
+    assert_eq!(lines, vec![2, 3, 4, 5, 6, 7]);
+    let errors: Vec<&str> = batch.rejected.iter().map(|r| r.error.as_str()).collect();
+    assert!(
+        errors[0].contains("further ahead than accepted"),
+        "{errors:?}"
+    );
+    assert!(errors[1].contains("older than accepted"), "{errors:?}");
+    assert!(
+        errors[4].starts_with("org_id is 300 bytes long"),
+        "{errors:?}"
+    );
+    assert!(errors[5].starts_with("the line is"), "{errors:?}");
 }

@@ -25,7 +25,8 @@ fn ndjson_batch(n: usize, salt: usize) -> String {
             format!(
                 r#"{{"type":"wireless_client","org_id":"org-bench","site_id":"site-{}","time":{},"client_mac":"{mac}","ap_mac":"5c5b35a1c020","band":"band_5ghz","rssi_dbm":-61,"snr_db":30,"tx_bps":1200000,"rx_bps":800000}}"#,
                 i % 20,
-                1_767_603_600_000i64 + i as i64
+                // Recent: ingest takes event times of the last `ingest.max_event_age` only.
+                callsight_model::clock::now_ms() - 60_000 + i as i64
             )
         })
         .collect::<Vec<_>>()
@@ -109,7 +110,7 @@ pub async fn load(mut config: Config, seconds: u64, concurrency: usize, only: &s
             .map(|i| {
                 let body = format!(
                     r#"{{"topic":"client-join","events":[{{"ap":"5c5b35a1c020","band":"5","bssid":"5c5b35f2d221","connect":{t},"mac":"a4c3f085{i:04x}","org_id":"{ORG}","rssi":-60,"site_id":"3f9c1e2a-7b4d-4c8e-9a01-5d6e7f809a1b","timestamp":{t}}}]}}"#,
-                    t = 1_741_597_203 + i
+                    t = callsight_model::clock::now_ms() / 1000 - 60 + i
                 )
                 .into_bytes();
                 let signature = sign_v2(b"s3cr3t", &body);

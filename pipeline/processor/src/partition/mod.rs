@@ -134,8 +134,8 @@ impl Partition {
         Ok(())
     }
 
-    /// Applies records in order and evaluates what became ready; `now` is the wall clock (only
-    /// recorded with waiting legs, for `max_wait`). Outputs are written to the outbox with the
+    /// Applies records in order and evaluates what became ready; `now` is the wall clock
+    /// (recorded with waiting legs, for `max_wait`, and bounding the watermark). Outputs are written to the outbox with the
     /// state; while restoring (`restore`), those already published are not.
     pub fn apply(
         &mut self,
@@ -168,17 +168,19 @@ impl Partition {
                         counts.late_dropped += 1;
                         continue;
                     }
-                    if self.watermark(settings).is_some_and(|w| sample.time < w) {
+                    // One event time far ahead of the wall clock must not move the watermark
+                    // past every later record.
+                    let ceiling = now.saturating_add(settings.max_lead_ms);
+                    let time = sample.time.min(ceiling);
+                    if sample.time > ceiling {
+                        counts.clamped += 1;
+                    } else if self.watermark(settings).is_some_and(|w| sample.time < w) {
                         counts.late_applied += 1;
                     } else {
                         counts.samples += 1;
                     }
                     index::put(&mut batch, self.id, &sample, &bytes, &mut self.ip_bindings);
-                    self.meta.max_time = Some(
-                        self.meta
-                            .max_time
-                            .map_or(sample.time, |t| t.max(sample.time)),
-                    );
+                    self.meta.max_time = Some(self.meta.max_time.map_or(time, |t| t.max(time)));
                 }
                 Record::Leg { leg, offset } => {
                     self.meta.legs_offset = self.meta.legs_offset.max(offset);

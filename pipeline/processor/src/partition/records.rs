@@ -14,6 +14,8 @@ pub struct Settings {
     pub lateness_ms: i64,
     /// Extra wait after a leg's window has passed the watermark.
     pub settle_ms: i64,
+    /// The watermark never passes wall clock plus this.
+    pub max_lead_ms: i64,
     /// Network history kept.
     pub retention_ms: i64,
     /// Wall-clock wait after which a leg is evaluated partial.
@@ -35,10 +37,11 @@ impl Settings {
         classification: &ClassificationConfig,
         rca: &RcaConfig,
     ) -> Self {
-        let ms = |d: std::time::Duration| d.as_millis() as i64;
+        let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
         Settings {
             lateness_ms: ms(p.allowed_lateness),
             settle_ms: ms(p.settle_margin),
+            max_lead_ms: ms(p.max_event_lead),
             retention_ms: ms(p.retention),
             max_wait_ms: ms(p.max_wait),
             baseline_history_ms: ms(p.baseline_history),
@@ -153,6 +156,9 @@ pub struct Counts {
     pub late_applied: u64,
     /// Observations older than retention, dropped.
     pub late_dropped: u64,
+    /// Observations stamped further ahead of the wall clock than `max_event_lead`: applied,
+    /// but moving the watermark only to wall clock plus the lead.
+    pub clamped: u64,
     /// Legs taken (waiting or evaluated).
     pub legs: u64,
     /// Legs skipped: a version not newer than one seen.
@@ -170,6 +176,7 @@ impl std::ops::AddAssign for Counts {
         self.samples += o.samples;
         self.late_applied += o.late_applied;
         self.late_dropped += o.late_dropped;
+        self.clamped += o.clamped;
         self.legs += o.legs;
         self.stale_legs += o.stale_legs;
         self.evaluated += o.evaluated;

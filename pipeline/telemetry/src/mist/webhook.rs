@@ -9,6 +9,7 @@
 use super::events::event_kind;
 use crate::band;
 use crate::batch::{Batch, Record, Rejected};
+use crate::bounds::{MAX_ITEM_BYTES, TimeWindow, check_id, json_within};
 use callsight_model::lenient::{epoch_ms, number};
 use callsight_model::types::{
     BindingKind, ClientBinding, EntityKind, NetworkEvent, NetworkEventKind, NetworkSample,
@@ -32,8 +33,21 @@ pub enum BodyError {
     NotEnvelope(&'static str),
 }
 
-/// Parses one delivery. `org_hint` is the org the URL names, used when events omit `org_id`.
-pub fn parse(body: &[u8], org_hint: Option<&str>) -> Result<Batch, BodyError> {
+/// Who sent a delivery and when it arrived: what its events may say.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery<'a> {
+    /// The org the URL names, authenticated by the delivery's signature: events that omit
+    /// `org_id` are filed under it, and events naming another org are rejected. `None` (reading
+    /// recordings) files each event under the org it names.
+    pub org: Option<&'a str>,
+    /// The event times accepted.
+    pub window: TimeWindow,
+}
+
+/// Parses one delivery. Each event on its own: one that names another org than
+/// [`Delivery::org`], lies outside [`Delivery::window`] or is larger than [`MAX_ITEM_BYTES`] is
+/// rejected, and the others are kept.
+pub fn parse(body: &[u8], delivery: &Delivery<'_>) -> Result<Batch, BodyError> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| BodyError::NotJson(e.to_string()))?;
     let envelope = value
@@ -54,7 +68,10 @@ pub fn parse(body: &[u8], org_hint: Option<&str>) -> Result<Batch, BodyError> {
     for (index, event) in events.into_iter().enumerate() {
         let result = match event.as_object() {
             None => Err("the event is not an object".to_string()),
-            Some(event) => parse_event(&topic, event, org_hint),
+            Some(_) if !json_within(event, MAX_ITEM_BYTES) => {
+                Err(format!("the event is larger than {MAX_ITEM_BYTES} bytes"))
+            }
+            Some(event) => parse_event(&topic, event, delivery),
         };
         match result {
             Ok(Some(samples)) => batch
@@ -104,16 +121,19 @@ struct Header {
     time: i64,
 }
 
-fn header(event: &Event, org_hint: Option<&str>, time_keys: &[&str]) -> Result<Header, String> {
-    let org_id = text(event, "org_id")
-        .or(org_hint)
-        .ok_or("no org_id")?
-        .to_string();
-    let site_id = required(event, "site_id")?.to_string();
+fn header(event: &Event, delivery: &Delivery<'_>, time_keys: &[&str]) -> Result<Header, String> {
+    let org_id = match (text(event, "org_id"), delivery.org) {
+        (Some(named), Some(url)) if named != url => {
+            return Err("org_id names another org than the one the delivery is signed for".into());
+        }
+        (named, url) => check_id("org_id", named.or(url).ok_or("no org_id")?)?.to_string(),
+    };
+    let site_id = check_id("site_id", required(event, "site_id")?)?.to_string();
     let time = time_keys
         .iter()
         .find_map(|k| event.get(*k).and_then(epoch_ms))
         .ok_or_else(|| format!("no usable {}", time_keys.join(" or ")))?;
+    let time = delivery.window.check(time)?;
     Ok(Header {
         org_id,
         site_id,
@@ -135,15 +155,15 @@ fn sample(h: &Header, sequence: i64, body: SampleBody) -> NetworkSample {
 fn parse_event(
     topic: &str,
     event: &Event,
-    org_hint: Option<&str>,
+    delivery: &Delivery<'_>,
 ) -> Result<Option<Vec<NetworkSample>>, String> {
     match topic {
-        "client-sessions" => client_sessions(event, org_hint).map(Some),
-        "client-join" => client_join(event, org_hint).map(Some),
-        "client-info" => client_ip(event, org_hint, "ip").map(Some),
-        "nac-accounting" => client_ip(event, org_hint, "client_ip").map(Some),
-        "device-events" | "device-updowns" => device_event(event, org_hint).map(Some),
-        "alarms" => alarm(event, org_hint).map(Some),
+        "client-sessions" => client_sessions(event, delivery).map(Some),
+        "client-join" => client_join(event, delivery).map(Some),
+        "client-info" => client_ip(event, delivery, "ip").map(Some),
+        "nac-accounting" => client_ip(event, delivery, "client_ip").map(Some),
+        "device-events" | "device-updowns" => device_event(event, delivery).map(Some),
+        "alarms" => alarm(event, delivery).map(Some),
         _ => Ok(None),
     }
 }
@@ -155,10 +175,10 @@ fn random_mac(event: &Event, client: &str) -> bool {
         .unwrap_or_else(|| mac::is_randomized(client))
 }
 
-fn client_sessions(event: &Event, org_hint: Option<&str>) -> Result<Vec<NetworkSample>, String> {
+fn client_sessions(event: &Event, delivery: &Delivery<'_>) -> Result<Vec<NetworkSample>, String> {
     let h = header(
         event,
-        org_hint,
+        delivery,
         &["disconnect_float", "disconnect", "timestamp"],
     )?;
     let client = mac_field(event, "mac")?;
@@ -183,8 +203,8 @@ fn client_sessions(event: &Event, org_hint: Option<&str>) -> Result<Vec<NetworkS
     Ok(vec![sample(&h, 0, SampleBody::ClientBinding(binding))])
 }
 
-fn client_join(event: &Event, org_hint: Option<&str>) -> Result<Vec<NetworkSample>, String> {
-    let h = header(event, org_hint, &["connect_float", "connect", "timestamp"])?;
+fn client_join(event: &Event, delivery: &Delivery<'_>) -> Result<Vec<NetworkSample>, String> {
+    let h = header(event, delivery, &["connect_float", "connect", "timestamp"])?;
     let client = mac_field(event, "mac")?;
     let binding = ClientBinding {
         random_mac: random_mac(event, &client),
@@ -202,10 +222,10 @@ fn client_join(event: &Event, org_hint: Option<&str>) -> Result<Vec<NetworkSampl
 /// client-info and nac-accounting: which IP a client has. The hostname is not kept (personal).
 fn client_ip(
     event: &Event,
-    org_hint: Option<&str>,
+    delivery: &Delivery<'_>,
     ip_key: &str,
 ) -> Result<Vec<NetworkSample>, String> {
-    let h = header(event, org_hint, &["timestamp"])?;
+    let h = header(event, delivery, &["timestamp"])?;
     let client = mac_field(event, "mac")?;
     let ip = required(event, ip_key)?;
     ip.parse::<std::net::IpAddr>()
@@ -254,8 +274,8 @@ fn attributes(event: &Event, keys: &[&str]) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn device_event(event: &Event, org_hint: Option<&str>) -> Result<Vec<NetworkSample>, String> {
-    let h = header(event, org_hint, &["timestamp"])?;
+fn device_event(event: &Event, delivery: &Delivery<'_>) -> Result<Vec<NetworkSample>, String> {
+    let h = header(event, delivery, &["timestamp"])?;
     let device = opt_mac(event, "mac")
         .or_else(|| opt_mac(event, "ap"))
         .ok_or("no device mac")?;
@@ -303,8 +323,8 @@ fn device_event(event: &Event, org_hint: Option<&str>) -> Result<Vec<NetworkSamp
 
 /// One event per entity an alarm names (APs, switches and ports, gateways), else one for the
 /// site.
-fn alarm(event: &Event, org_hint: Option<&str>) -> Result<Vec<NetworkSample>, String> {
-    let h = header(event, org_hint, &["timestamp", "last_seen"])?;
+fn alarm(event: &Event, delivery: &Delivery<'_>) -> Result<Vec<NetworkSample>, String> {
+    let h = header(event, delivery, &["timestamp", "last_seen"])?;
     let vendor_type = required(event, "type")?.to_string();
     let mut entities: Vec<(EntityKind, String)> = Vec::new();
     let macs = |key: &str| -> Vec<String> {
