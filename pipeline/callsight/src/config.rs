@@ -8,6 +8,7 @@ use callsight_core::admin::AdminConfig;
 use callsight_core::codec::CodecConfig;
 use callsight_core::config::{self as loading, ConfigError, Layered, Problem};
 use callsight_core::logging::LogConfig;
+use callsight_core::serve::HttpConfig;
 use callsight_core::shutdown::ShutdownConfig;
 use callsight_ingest::config::{IngestConfig, MistOrgConfig};
 use callsight_kafka::config::{KafkaConfig, TopicsConfig};
@@ -29,6 +30,8 @@ pub struct Config {
     pub codec: CodecConfig,
     /// The admin HTTP server (metrics, health).
     pub admin: AdminConfig,
+    /// Bounds on every HTTP connection (both listeners).
+    pub http: HttpConfig,
     /// The ingest role: telemetry endpoints, and the Mist webhooks and statistics poller.
     pub ingest: IngestConfig,
     /// Logging.
@@ -78,6 +81,7 @@ impl Layered for Config {
             self.kafka.problems("kafka"),
             self.topics.problems("topics"),
             self.codec.problems("codec"),
+            self.http.problems("http"),
             self.ingest.problems("ingest"),
             self.graph.problems("graph"),
             self.privacy.problems("privacy"),
@@ -147,6 +151,7 @@ impl Config {
         let mut copy = self.clone();
         copy.kafka.redact();
         copy.codec.redact();
+        copy.admin.redact();
         copy.ingest.redact();
         copy.graph.redact();
         copy.privacy.redact();

@@ -106,18 +106,17 @@ pub async fn start(config: &Config, roles: Roles, shutdown: &Shutdown) -> anyhow
         .await
         .with_context(|| format!("admin server: cannot listen on {}", config.admin.listen))?;
     let admin_addr = listener.local_addr()?;
-    shutdown.tracker.spawn({
-        let (metrics, readiness, token) = (
+    callsight_core::serve::spawn(
+        shutdown,
+        listener,
+        admin::router(
             process.metrics.clone(),
             process.readiness.clone(),
-            shutdown.token.clone(),
-        );
-        async move {
-            if let Err(e) = admin::serve(listener, metrics, readiness, token).await {
-                tracing::error!(error = %e, "admin server failed");
-            }
-        }
-    });
+            config.admin.token.clone(),
+        ),
+        "admin",
+        &config.http,
+    );
     let services = Services::connect(process, &config.kafka, &config.topics, &config.codec)
         .await
         .context("starting")?;
@@ -154,7 +153,7 @@ pub async fn start(config: &Config, roles: Roles, shutdown: &Shutdown) -> anyhow
             .await
             .context("the Graph webhook and linking endpoints")?,
         );
-        callsight_core::serve::spawn(shutdown, listener, router, "ingest");
+        callsight_core::serve::spawn(shutdown, listener, router, "ingest", &config.http);
         ingest_addr = Some(addr);
     }
     if let (true, Some(ingest)) = (roles.mist_poll, &ingest) {

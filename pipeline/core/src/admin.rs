@@ -1,17 +1,18 @@
 //! The admin HTTP server every process runs: `/metrics`, `/livez`, `/readyz`. Roles that serve
-//! more (ingest) mount their routes on their own listener.
+//! more (ingest) mount their routes on their own listener. Served with
+//! [`serve::spawn`](crate::serve::spawn).
 
+use crate::config::Secret;
 use crate::metrics::Metrics;
 use crate::readiness::Readiness;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
+use subtle::ConstantTimeEq;
 
 /// The admin HTTP server every process runs (`[admin]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,13 +20,24 @@ use tokio_util::sync::CancellationToken;
 pub struct AdminConfig {
     /// Address of `/metrics`, `/livez` and `/readyz`.
     pub listen: SocketAddr,
+    /// Bearer token that shows the details of `/readyz` (broker address, errors); without it,
+    /// `/readyz` names each condition and whether it holds, nothing more. Empty: never shown.
+    pub token: Secret,
 }
 
 impl Default for AdminConfig {
     fn default() -> Self {
         AdminConfig {
             listen: SocketAddr::from(([0, 0, 0, 0], 9464)),
+            token: Secret::default(),
         }
+    }
+}
+
+impl AdminConfig {
+    /// Hides the secrets, for printing.
+    pub fn redact(&mut self) {
+        self.token.redact();
     }
 }
 
@@ -33,15 +45,20 @@ impl Default for AdminConfig {
 struct AdminState {
     metrics: Metrics,
     readiness: Readiness,
+    token: Secret,
 }
 
-/// The admin routes.
-pub fn router(metrics: Metrics, readiness: Readiness) -> Router {
+/// The admin routes; `token` shows `/readyz`'s details (empty: never).
+pub fn router(metrics: Metrics, readiness: Readiness, token: Secret) -> Router {
     Router::new()
         .route("/metrics", get(render_metrics))
         .route("/livez", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
-        .with_state(AdminState { metrics, readiness })
+        .with_state(AdminState {
+            metrics,
+            readiness,
+            token,
+        })
 }
 
 async fn render_metrics(State(state): State<AdminState>) -> impl IntoResponse {
@@ -54,24 +71,25 @@ async fn render_metrics(State(state): State<AdminState>) -> impl IntoResponse {
     )
 }
 
-async fn ready(State(state): State<AdminState>) -> impl IntoResponse {
+async fn ready(State(state): State<AdminState>, headers: HeaderMap) -> impl IntoResponse {
     let (ready, lines) = state.readiness.report();
     let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    let expected = state.token.expose();
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    // Compared in constant time; an empty token shows nothing.
+    let detailed = !expected.is_empty()
+        && given.is_some_and(|g| bool::from(g.as_bytes().ct_eq(expected.as_bytes())));
+    let lines: Vec<String> = if detailed {
+        lines.into_iter().map(|l| l.detailed).collect()
+    } else {
+        lines.into_iter().map(|l| l.summary).collect()
+    };
     (status, format!("{}\n", lines.join("\n")))
-}
-
-/// Serves the admin routes on `listener` until `token` is cancelled.
-pub async fn serve(
-    listener: TcpListener,
-    metrics: Metrics,
-    readiness: Readiness,
-    token: CancellationToken,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(metrics, readiness))
-        .with_graceful_shutdown(token.cancelled_owned())
-        .await
 }

@@ -43,7 +43,7 @@ impl Readiness {
     }
 
     /// Whether every condition is ready, and one line per condition.
-    pub fn report(&self) -> (bool, Vec<String>) {
+    pub fn report(&self) -> (bool, Vec<ReportLine>) {
         let conditions = self
             .conditions
             .lock()
@@ -52,13 +52,22 @@ impl Readiness {
         let lines = conditions
             .iter()
             .map(|(name, c)| {
-                format!(
-                    "{name}: {} ({})",
-                    if c.ready { "ready" } else { "not ready" },
-                    c.detail
-                )
+                let summary = format!("{name}: {}", if c.ready { "ready" } else { "not ready" });
+                ReportLine {
+                    detailed: format!("{summary} ({})", c.detail),
+                    summary,
+                }
             })
             .collect();
         (ready, lines)
     }
+}
+
+/// One condition of a readiness report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportLine {
+    /// `name: ready` or `name: not ready`: what anyone may see.
+    pub summary: String,
+    /// The summary with its detail (addresses, errors): for the operator.
+    pub detailed: String,
 }

@@ -1,25 +1,151 @@
-//! Serving HTTP routes as a tracked task of the process: until shutdown, letting in-flight
-//! requests finish.
+//! Serving HTTP routes as a tracked task of the process, every connection bounded: headers (and
+//! the wait for the next request on a kept-alive connection) within `http.header_timeout`, a
+//! whole request within `http.request_timeout`, at most `http.max_connections` at once, and
+//! bodies announced larger than their route takes refused before a byte of them is read. Until
+//! shutdown; requests in flight finish first, and the drain waits for them.
 
+use crate::config::{Problem, Problems};
 use crate::shutdown::Shutdown;
 use axum::Router;
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::IntoResponse;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
-/// Serves `router` on `listener` until `shutdown` is triggered; requests in flight finish first,
-/// and the drain waits for them. A failing server is logged under `name`.
-///
-/// No header-read, body-read or idle timeout is set here (axum's server gives hyper no timer, so
-/// its header timeout is inactive): a slow sender can hold a connection open. Bounding that
-/// (tower-http's timeout layers, hyper's header timeout with a timer) is still to do; until then
-/// keep the listeners behind a proxy that bounds them.
-pub fn spawn(shutdown: &Shutdown, listener: TcpListener, router: Router, name: &'static str) {
-    let token = shutdown.token.clone();
-    shutdown.tracker.spawn(async move {
-        if let Err(e) = axum::serve(listener, router)
-            .with_graceful_shutdown(token.cancelled_owned())
-            .await
-        {
-            tracing::error!(server = name, error = %e, "HTTP server failed");
+/// Bounds on every connection of the HTTP listeners (`[http]`): what a slow or idle sender may
+/// hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// A request's headers must arrive within this, and a kept-alive connection must start its
+    /// next request within it; otherwise the connection is closed.
+    #[serde(with = "humantime_serde")]
+    pub header_timeout: Duration,
+    /// A request must be read and answered within this, its body included; otherwise it is
+    /// answered 408 and the connection closed. Leave room for the broker's acknowledgement.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Connections served at once per listener; further ones wait in the listen backlog.
+    pub max_connections: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            max_connections: 1024,
         }
+    }
+}
+
+impl HttpConfig {
+    /// What is wrong with the section at `prefix`.
+    pub fn problems(&self, prefix: &str) -> Vec<Problem> {
+        let mut p = Problems::new(prefix);
+        if self.header_timeout < Duration::from_millis(100) {
+            p.bad("header_timeout", "must be at least 100ms");
+        }
+        if self.request_timeout < Duration::from_secs(1) {
+            p.bad("request_timeout", "must be at least 1s");
+        }
+        if self.max_connections == 0 {
+            p.bad("max_connections", "must be at least 1");
+        }
+        p.into_vec()
+    }
+}
+
+/// Refuses, with 413 and before reading it, a body whose `Content-Length` is above `max_bytes`;
+/// a body without one is bounded while it is read (axum's `DefaultBodyLimit`, set here too).
+pub fn limit_bodies(router: Router, max_bytes: usize) -> Router {
+    router
+        .layer(axum::middleware::from_fn(
+            move |request: Request, next: Next| async move {
+                let announced = request
+                    .headers()
+                    .get(header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok());
+                if announced.is_some_and(|n| n > max_bytes as u64) {
+                    return (
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        axum::Json(serde_json::json!({
+                            "error": format!("the body is larger than {max_bytes} bytes")
+                        })),
+                    )
+                        .into_response();
+                }
+                next.run(request).await
+            },
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(max_bytes))
+}
+
+/// Serves `router` on `listener` within `limits` until `shutdown` is triggered; requests in
+/// flight finish first, and the drain waits for them. A failing accept is logged under `name`.
+pub fn spawn(
+    shutdown: &Shutdown,
+    listener: TcpListener,
+    router: Router,
+    name: &'static str,
+    limits: &HttpConfig,
+) {
+    let router = router.layer(tower_http::timeout::TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        limits.request_timeout,
+    ));
+    let token = shutdown.token.clone();
+    let connections = Arc::new(Semaphore::new(limits.max_connections));
+    let header_timeout = limits.header_timeout;
+    shutdown.tracker.spawn(async move {
+        let graceful = GracefulShutdown::new();
+        loop {
+            // A connection is accepted only with room for it; the others wait in the backlog.
+            let permit = tokio::select! {
+                permit = connections.clone().acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => break,
+                },
+                () = token.cancelled() => break,
+            };
+            let stream = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of file descriptors, say: wait a little rather than spin.
+                        tracing::warn!(server = name, error = %e, "accepting a connection failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                },
+                () = token.cancelled() => break,
+            };
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout);
+            let connection = builder.serve_connection(
+                TokioIo::new(stream),
+                TowerToHyperService::new(router.clone()),
+            );
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                // A closed or timed-out connection is the client's business, not an error of ours.
+                if let Err(e) = connection.await {
+                    tracing::debug!(server = name, error = %e, "connection ended with an error");
+                }
+                drop(permit);
+            });
+        }
+        graceful.shutdown().await;
     });
 }

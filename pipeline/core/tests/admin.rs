@@ -1,10 +1,12 @@
 //! The admin server: liveness, readiness, metrics.
 
 use callsight_core::admin;
+use callsight_core::config::Secret;
 use callsight_core::metrics::Metrics;
 use callsight_core::readiness::Readiness;
+use callsight_core::serve::{self, HttpConfig};
+use callsight_core::shutdown::Shutdown;
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 #[tokio::test]
 async fn serves_liveness_readiness_and_metrics() {
@@ -13,13 +15,14 @@ async fn serves_liveness_readiness_and_metrics() {
     let metrics = Metrics::new();
     let readiness = Readiness::new();
     readiness.register("broker", "connecting");
-    let token = CancellationToken::new();
-    let server = tokio::spawn(admin::serve(
+    let shutdown = Shutdown::new();
+    serve::spawn(
+        &shutdown,
         listener,
-        metrics.clone(),
-        readiness.clone(),
-        token.clone(),
-    ));
+        admin::router(metrics.clone(), readiness.clone(), Secret("op".into())),
+        "admin",
+        &HttpConfig::default(),
+    );
     let http = reqwest::Client::new();
     let url = |path: &str| format!("http://{addr}{path}");
 
@@ -39,6 +42,27 @@ async fn serves_liveness_readiness_and_metrics() {
     readiness.set("broker", true, "127.0.0.1:9092");
     let ready = http.get(url("/readyz")).send().await.expect("readyz");
     assert_eq!(ready.status(), 200);
+    // The details (the broker's address) only with the admin token.
+    assert_eq!(ready.text().await.expect("body"), "broker: ready\n");
+    for wrong in ["", "Bearer po", "op"] {
+        let answer = http
+            .get(url("/readyz"))
+            .header("Authorization", wrong)
+            .send()
+            .await
+            .expect("readyz");
+        assert!(!answer.text().await.expect("body").contains("9092"));
+    }
+    let detailed = http
+        .get(url("/readyz"))
+        .bearer_auth("op")
+        .send()
+        .await
+        .expect("readyz");
+    assert_eq!(
+        detailed.text().await.expect("body"),
+        "broker: ready (127.0.0.1:9092)\n"
+    );
 
     let counter = metrics
         .counter_vec("callsight_test_events_total", "Test events.", &["kind"])
@@ -58,8 +82,11 @@ async fn serves_liveness_readiness_and_metrics() {
         "{body}"
     );
 
-    token.cancel();
-    server.await.expect("joins").expect("serves cleanly");
+    shutdown.token.cancel();
+    shutdown.tracker.close();
+    tokio::time::timeout(std::time::Duration::from_secs(10), shutdown.tracker.wait())
+        .await
+        .expect("the server drains");
 }
 
 #[test]

@@ -18,9 +18,9 @@ use crate::events::{Endpoint, SignatureRefusal};
 use crate::metrics::IngestMetrics;
 use crate::sink::{Sink, SinkError};
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use callsight_model::clock::now_ms;
@@ -44,20 +44,21 @@ pub struct IngestState {
     pub metrics: IngestMetrics,
 }
 
-/// The ingest routes.
+/// The ingest routes. A sender's credentials (bearer token, Mist signature header and org) are
+/// checked before its body is read, and a body announced larger than `ingest.max_body_bytes`
+/// is refused before a byte of it is.
 pub fn router(state: Arc<IngestState>) -> Router {
     let limit = state.config.max_body_bytes;
-    Router::new()
+    let routes = Router::new()
         .route("/telemetry", post(ndjson_delivery))
         .route("/telemetry/schema", get(schema))
         .route("/telemetry/mist", post(mist_default))
         .route("/telemetry/mist/{org}", post(mist_delivery))
-        .layer(DefaultBodyLimit::max(limit))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            count_refused_bodies,
-        ))
-        .with_state(state)
+        .with_state(state.clone());
+    callsight_core::serve::limit_bodies(routes, limit).layer(axum::middleware::from_fn_with_state(
+        state,
+        count_refused_bodies,
+    ))
 }
 
 /// Bodies over the limit are refused before a handler runs; count them too.
@@ -86,14 +87,10 @@ async fn schema() -> Response {
     axum::Json(ndjson::json_schema()).into_response()
 }
 
-async fn mist_default(
-    State(state): State<Arc<IngestState>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn mist_default(State(state): State<Arc<IngestState>>, request: Request) -> Response {
     let orgs: Vec<String> = state.config.mist.orgs.keys().cloned().collect();
     match orgs.as_slice() {
-        [only] => mist_delivery(State(state), Path(only.clone()), headers, body).await,
+        [only] => mist_delivery(State(state), Path(only.clone()), request).await,
         _ => error(
             StatusCode::NOT_FOUND,
             "name the Mist org in the URL: /telemetry/mist/{org_id}",
@@ -104,12 +101,30 @@ async fn mist_default(
 async fn mist_delivery(
     State(state): State<Arc<IngestState>>,
     Path(org): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Response {
     let started = Instant::now();
-    let response = mist(&state, &org, &headers, &body).await;
+    let response = mist(&state, &org, request).await;
     finish(&state, Endpoint::MistWebhook, started, response)
+}
+
+/// Reads a body of at most `limit` bytes: 413 above it, 400 when the sender breaks off.
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, Response> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let too_large =
+            std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |e| {
+                e.source()
+            })
+            .any(|e| e.is::<http_body_util::LengthLimitError>());
+        if too_large {
+            error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the body is larger than {limit} bytes"),
+            )
+        } else {
+            error(StatusCode::BAD_REQUEST, "the body could not be read")
+        }
+    })
 }
 
 /// The secret an unknown org's delivery is checked against, so that it is refused exactly as a
@@ -117,7 +132,7 @@ async fn mist_delivery(
 /// matches it is refused.
 const NO_ORG_SECRET: &[u8] = b"callsight: no such org";
 
-async fn mist(state: &IngestState, org: &str, headers: &HeaderMap, body: &[u8]) -> Response {
+async fn mist(state: &IngestState, org: &str, request: Request) -> Response {
     // An unknown org and an org without a secret are answered as a bad signature is: the answer
     // does not tell which orgs exist. The metric (admin only) says `no_secret`.
     let org_config = state
@@ -133,18 +148,27 @@ async fn mist(state: &IngestState, org: &str, headers: &HeaderMap, body: &[u8]) 
         ),
         None => (NO_ORG_SECRET, false),
     };
-    let header_text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let verified = signature::verify(
-        secret,
-        body,
+    let (parts, body) = request.into_parts();
+    let header_text = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let (v2, legacy) = (
         header_text("x-mist-signature-v2"),
         header_text("x-mist-signature"),
-        allow_legacy,
-    )
-    .and(match org_config {
-        Some(_) => Ok(()),
-        None => Err(SignatureError::Mismatch),
-    });
+    );
+    // Without a signature header, or for an org without a secret, the delivery is refused
+    // whatever its body says: refused before it is read (with the answer a wrong signature gets).
+    let body = if org_config.is_none() || (v2.is_none() && legacy.is_none()) {
+        Bytes::new()
+    } else {
+        match read_body(body, state.config.max_body_bytes).await {
+            Ok(body) => body,
+            Err(response) => return response,
+        }
+    };
+    let verified =
+        signature::verify(secret, &body, v2, legacy, allow_legacy).and(match org_config {
+            Some(_) => Ok(()),
+            None => Err(SignatureError::Mismatch),
+        });
     if let Err(e) = verified {
         state.metrics.signature_refused(match (org_config, &e) {
             (None, _) => SignatureRefusal::NoSecret,
@@ -159,24 +183,22 @@ async fn mist(state: &IngestState, org: &str, headers: &HeaderMap, body: &[u8]) 
         org: Some(org),
         window: state.config.event_window(now_ms()),
     };
-    let batch = match webhook::parse(body, &delivery) {
+    let batch = match webhook::parse(&body, &delivery) {
         Ok(batch) => batch,
         Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
     };
     deliver(state, Endpoint::MistWebhook, batch).await
 }
 
-async fn ndjson_delivery(
-    State(state): State<Arc<IngestState>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn ndjson_delivery(State(state): State<Arc<IngestState>>, request: Request) -> Response {
     let started = Instant::now();
-    let response = ndjson_lines(&state, &headers, body).await;
+    let response = ndjson_lines(&state, request).await;
     finish(&state, Endpoint::Ndjson, started, response)
 }
 
-async fn ndjson_lines(state: &Arc<IngestState>, headers: &HeaderMap, body: Bytes) -> Response {
+async fn ndjson_lines(state: &Arc<IngestState>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
     let token = state.config.telemetry_token.expose();
     if !token.is_empty() {
         let given = headers
@@ -189,6 +211,11 @@ async fn ndjson_lines(state: &Arc<IngestState>, headers: &HeaderMap, body: Bytes
             return error(StatusCode::UNAUTHORIZED, "a valid bearer token is required");
         }
     }
+    // Only an authenticated sender's body is read.
+    let body = match read_body(body, state.config.max_body_bytes).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
     if std::str::from_utf8(&body).is_err() {
         return error(StatusCode::BAD_REQUEST, "the body is not UTF-8");
     }

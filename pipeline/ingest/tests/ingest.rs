@@ -78,7 +78,13 @@ async fn start_with(config: IngestConfig, kafka_config: KafkaConfig) -> Running 
         .await
         .expect("listens");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
-    callsight_core::serve::spawn(&services.shutdown, listener, routes, "ingest");
+    callsight_core::serve::spawn(
+        &services.shutdown,
+        listener,
+        routes,
+        "ingest",
+        &callsight_core::serve::HttpConfig::default(),
+    );
     Running {
         services,
         url,
@@ -838,4 +844,34 @@ fn anytime(org: Option<&str>) -> webhook::Delivery<'_> {
         org,
         window: TimeWindow::ANY,
     }
+}
+
+/// A sender without the bearer token, or posting to an org without a secret, is refused before
+/// its body is read: the answer comes while the announced body has not been sent.
+#[tokio::test]
+async fn credentials_are_checked_before_the_body_is_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut config = config();
+    config.telemetry_token = Secret("exporter-token".into());
+    let running = start(config).await;
+    let addr = running.url.trim_start_matches("http://").to_string();
+    for head in [
+        "POST /telemetry HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n".to_string(),
+        "POST /telemetry HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong\r\nContent-Length: 1000000\r\n\r\n".to_string(),
+        "POST /telemetry/mist/no-such-org HTTP/1.1\r\nHost: x\r\nX-Mist-Signature-v2: 00\r\nContent-Length: 1000000\r\n\r\n".to_string(),
+        format!("POST /telemetry/mist/{ORG} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"),
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(&addr)
+            .await
+            .expect("connects");
+        stream.write_all(head.as_bytes()).await.expect("writes");
+        let mut answer = vec![0u8; 256];
+        let n = tokio::time::timeout(Duration::from_secs(30), stream.read(&mut answer))
+            .await
+            .expect("answered without the body")
+            .expect("reads");
+        let answer = String::from_utf8_lossy(&answer[..n]);
+        assert!(answer.starts_with("HTTP/1.1 401"), "{head}: {answer}");
+    }
+    running.shutdown.token.cancel();
 }

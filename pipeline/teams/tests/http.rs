@@ -78,7 +78,13 @@ async fn the_webhook_and_the_callback_answer_as_documented() {
         .await
         .expect("listen");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    callsight_core::serve::spawn(&services.shutdown, listener, routes, "webhook");
+    callsight_core::serve::spawn(
+        &services.shutdown,
+        listener,
+        routes,
+        "webhook",
+        &callsight_core::serve::HttpConfig::default(),
+    );
     let http = reqwest::Client::new();
     let notifications = format!("{base}/graph/notifications");
     let state = MasterKey::from_hex(MASTER)

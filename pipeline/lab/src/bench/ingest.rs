@@ -83,7 +83,13 @@ pub async fn load(mut config: Config, seconds: u64, concurrency: usize, only: &s
         .await
         .expect("listen");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    callsight_core::serve::spawn(&services.shutdown, listener, routes, "ingest");
+    callsight_core::serve::spawn(
+        &services.shutdown,
+        listener,
+        routes,
+        "ingest",
+        &callsight_core::serve::HttpConfig::default(),
+    );
     println!(
         "ingest load, {seconds} s per phase, {concurrency} concurrent senders, embedded broker"
     );

@@ -24,7 +24,7 @@ use crate::manage::control;
 use crate::webhook::notification::{self, Checked};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -54,9 +54,9 @@ pub struct WebhookState {
     pub overload_wait: Duration,
 }
 
-/// The webhook routes, with a body limit.
+/// The webhook routes, with a body limit (a body announced larger is refused before it is read).
 pub fn router(state: Arc<WebhookState>, max_body_bytes: usize) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route(
             crate::webhook::NOTIFICATIONS_PATH,
             post(|State(s), Query(q), body| receive(s, q, body, "notifications")),
@@ -65,8 +65,8 @@ pub fn router(state: Arc<WebhookState>, max_body_bytes: usize) -> Router {
             crate::webhook::LIFECYCLE_PATH,
             post(|State(s), Query(q), body| receive(s, q, body, "lifecycle")),
         )
-        .layer(DefaultBodyLimit::max(max_body_bytes))
-        .with_state(state)
+        .with_state(state);
+    callsight_core::serve::limit_bodies(routes, max_body_bytes)
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,0 +1,158 @@
+//! Every connection of a listener is bounded: slow or idle senders are cut off, a body announced
+//! too large is refused before it is sent, and connections beyond the limit wait.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::routing::{get, post};
+use callsight_core::serve::{self, HttpConfig};
+use callsight_core::shutdown::Shutdown;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Far longer than any bound below: a connection that is still open after it was not cut off.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+async fn start(limits: HttpConfig) -> (SocketAddr, Shutdown) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let routes = Router::new()
+        .route("/livez", get(|| async { "ok\n" }))
+        .route(
+            "/echo",
+            post(|body: Bytes| async move { body.len().to_string() }),
+        );
+    let shutdown = Shutdown::new();
+    serve::spawn(
+        &shutdown,
+        listener,
+        serve::limit_bodies(routes, 1024),
+        "test",
+        &limits,
+    );
+    (addr, shutdown)
+}
+
+fn tight() -> HttpConfig {
+    HttpConfig {
+        header_timeout: Duration::from_millis(300),
+        request_timeout: Duration::from_secs(1),
+        max_connections: 4,
+    }
+}
+
+/// Everything the server sends until it closes the connection.
+async fn until_closed(stream: &mut TcpStream) -> String {
+    let mut out = Vec::new();
+    tokio::time::timeout(PATIENCE, stream.read_to_end(&mut out))
+        .await
+        .expect("the server closes the connection")
+        .ok();
+    String::from_utf8_lossy(&out).to_string()
+}
+
+#[tokio::test]
+async fn slow_headers_and_idle_connections_are_closed() {
+    let (addr, shutdown) = start(tight()).await;
+    // Headers that never end.
+    let mut slow = TcpStream::connect(addr).await.expect("connects");
+    slow.write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .expect("writes");
+    until_closed(&mut slow).await;
+    // A connection that never sends a byte.
+    let mut idle = TcpStream::connect(addr).await.expect("connects");
+    until_closed(&mut idle).await;
+    // A kept-alive connection after its answer.
+    let mut kept = TcpStream::connect(addr).await.expect("connects");
+    kept.write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("writes");
+    let answer = until_closed(&mut kept).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    shutdown.token.cancel();
+}
+
+#[tokio::test]
+async fn a_body_sent_a_byte_at_a_time_is_cut_off() {
+    let (addr, shutdown) = start(tight()).await;
+    let (mut reader, mut writer) = TcpStream::connect(addr)
+        .await
+        .expect("connects")
+        .into_split();
+    writer
+        .write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+        .await
+        .expect("writes");
+    // A byte per 100 ms would take 100 s for the whole body.
+    let trickle = tokio::spawn(async move {
+        for _ in 0..1000 {
+            if writer.write_all(b"x").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    let mut answer = Vec::new();
+    tokio::time::timeout(PATIENCE, reader.read_to_end(&mut answer))
+        .await
+        .expect("answered and closed before the body is complete")
+        .ok();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    trickle.abort();
+    shutdown.token.cancel();
+}
+
+#[tokio::test]
+async fn a_body_announced_too_large_is_refused_before_it_is_sent() {
+    let (addr, shutdown) = start(tight()).await;
+    let mut stream = TcpStream::connect(addr).await.expect("connects");
+    stream
+        .write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1073741824\r\n\r\n")
+        .await
+        .expect("writes");
+    let mut answer = vec![0u8; 256];
+    let n = tokio::time::timeout(PATIENCE, stream.read(&mut answer))
+        .await
+        .expect("answered without the body")
+        .expect("reads");
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    shutdown.token.cancel();
+}
+
+#[tokio::test]
+async fn connections_beyond_the_limit_wait_for_room() {
+    let (addr, shutdown) = start(HttpConfig {
+        max_connections: 1,
+        header_timeout: Duration::from_secs(60),
+        ..tight()
+    })
+    .await;
+    let holder = TcpStream::connect(addr).await.expect("connects");
+    // Give the server the time to take the first connection.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut waiting = TcpStream::connect(addr)
+        .await
+        .expect("the backlog takes it");
+    waiting
+        .write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("writes");
+    let mut answer = vec![0u8; 64];
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), waiting.read(&mut answer))
+            .await
+            .is_err(),
+        "answered while the only connection slot was held"
+    );
+    drop(holder);
+    let n = tokio::time::timeout(PATIENCE, waiting.read(&mut answer))
+        .await
+        .expect("answered once the slot is free")
+        .expect("reads");
+    assert!(answer[..n].starts_with(b"HTTP/1.1 200"));
+    shutdown.token.cancel();
+}
