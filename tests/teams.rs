@@ -241,6 +241,12 @@ async fn a_tenant_is_linked_subscribed_fetched_updated_and_unlinked() {
         back.starts_with(&format!("{ingest}/teams/callback?")),
         "{back}"
     );
+    // A made-up code with the same state is refused by Entra, and does not use the state up.
+    let (before_code, after_code) = back.split_once("code=").expect("a code");
+    let rest = after_code.split_once('&').map_or("", |(_, rest)| rest);
+    let made_up = format!("{before_code}code=made-up&{rest}");
+    let refused = http.get(&made_up).send().await.expect("callback");
+    assert_eq!(refused.status(), 502);
     let done = http.get(&back).send().await.expect("callback");
     assert_eq!(done.status(), 200);
     let body: Value = done.json().await.expect("JSON");

@@ -245,7 +245,7 @@ async fn callback(
         .as_deref()
         .ok_or(crate::link::state::StateError::Forged)
         .and_then(|s| LinkRequest::verify(s, master, now_ms()))
-        .and_then(|r| state.nonces.use_once(&r, now_ms()).map(|()| r))
+        .and_then(|r| state.nonces.check(&r, now_ms()).map(|()| r))
     {
         Ok(r) => r,
         Err(e) => return refuse(&state, EP, StatusCode::BAD_REQUEST, &e.to_string()),
@@ -263,7 +263,11 @@ async fn callback(
         .exchange_code(code, &callback_url(connector))
         .await
     {
-        Ok(t) => t,
+        // The nonce is used up only now: a made-up code does not burn the state.
+        Ok(t) => match state.nonces.use_once(&request, now_ms()) {
+            Ok(()) => t,
+            Err(e) => return refuse(&state, EP, StatusCode::BAD_REQUEST, &e.to_string()),
+        },
         Err(e) => {
             tracing::warn!(status = e.status, error = %e.error, codes = ?e.codes, "code exchange refused");
             return reply(

@@ -109,6 +109,22 @@ pub struct Nonces {
 }
 
 impl Nonces {
+    /// `Replayed` when the request's nonce was used before; records nothing. Checked before
+    /// the code exchange, so that a used state costs no call to Entra; the nonce is used up
+    /// only after the exchange succeeded ([`Nonces::use_once`]), so that whoever sees the
+    /// authorize URL cannot burn it with a made-up code.
+    pub fn check(&self, request: &LinkRequest, now_ms: i64) -> Result<(), StateError> {
+        let mut used = self
+            .used
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        used.retain(|_, expires| *expires >= now_ms);
+        if used.contains_key(&request.nonce) {
+            return Err(StateError::Replayed);
+        }
+        Ok(())
+    }
+
     /// Records the request's nonce; `Replayed` when it was used before.
     pub fn use_once(&self, request: &LinkRequest, now_ms: i64) -> Result<(), StateError> {
         let mut used = self
@@ -165,7 +181,14 @@ mod tests {
             assert_eq!(LinkRequest::verify(junk, &m, 0), Err(StateError::Forged));
         }
         let nonces = Nonces::default();
+        assert_eq!(nonces.check(&request, 0), Ok(()));
+        assert_eq!(
+            nonces.check(&request, 0),
+            Ok(()),
+            "checking uses nothing up"
+        );
         assert_eq!(nonces.use_once(&request, 0), Ok(()));
+        assert_eq!(nonces.check(&request, 0), Err(StateError::Replayed));
         assert_eq!(nonces.use_once(&request, 0), Err(StateError::Replayed));
     }
 }
