@@ -181,6 +181,9 @@ listen = "0.0.0.0:{{ int .Values.admin.port }}"
 listen = "0.0.0.0:{{ int .Values.ingestRole.port }}"
 max_body_bytes = {{ int .Values.ingest.maxBodyBytes }}
 max_in_flight = {{ int .Values.ingest.maxInFlight }}
+# Without secrets.telemetryToken, POST /telemetry is served in the cluster only (the Ingress
+# does not expose it) and takes any sender there.
+allow_unauthenticated = {{ not (and .Values.secrets.telemetryToken .Values.secrets.telemetryToken.name) }}
 
 [ingest.mist]
 api_url = {{ .Values.ingest.mist.apiUrl | quote }}

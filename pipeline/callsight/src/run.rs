@@ -98,6 +98,17 @@ impl Running {
 
 /// Starts `roles`; they run until `shutdown.token` is cancelled.
 pub async fn start(config: &Config, roles: Roles, shutdown: &Shutdown) -> anyhow::Result<Running> {
+    // POST /telemetry open to anyone is a development setup (the embedded broker), or an
+    // explicit choice.
+    anyhow::ensure!(
+        !roles.ingest
+            || !config.ingest.telemetry_token.is_empty()
+            || config.ingest.allow_unauthenticated
+            || config.kafka.brokers.is_empty(),
+        "ingest: set ingest.telemetry_token (the bearer token POST /telemetry requires), or \
+         ingest.allow_unauthenticated = true to take telemetry from anyone who reaches the \
+         endpoint"
+    );
     let process = Process::with_shutdown(shutdown.clone(), config.shutdown.drain_timeout);
     // Not ready until the cluster is connected, from the admin server's first answer.
     process.readiness.register("broker", "connecting");

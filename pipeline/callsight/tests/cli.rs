@@ -48,6 +48,26 @@ fn an_unknown_key_exits_2_and_names_it() {
     assert!(stderr.contains("topics.legs.partition"), "{stderr}");
 }
 
+/// With a Kafka cluster, the ingest role does not serve `POST /telemetry` to anyone unless told
+/// to: it refuses to start, naming both ways out.
+#[test]
+fn ingest_without_a_token_refuses_to_start_on_a_cluster() {
+    let output = callsight()
+        .args(["ingest"])
+        .env("CALLSIGHT__KAFKA__BROKERS", "127.0.0.1:1")
+        .env("CALLSIGHT__ADMIN__LISTEN", "127.0.0.1:0")
+        .env("CALLSIGHT__INGEST__LISTEN", "127.0.0.1:0")
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("ingest.telemetry_token")
+            && stderr.contains("ingest.allow_unauthenticated"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn an_invalid_value_exits_2_and_names_the_key() {
     let dir = tempfile::tempdir().expect("dir");

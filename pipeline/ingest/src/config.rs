@@ -21,9 +21,13 @@ pub struct IngestConfig {
     /// How long a request waits for room among the in-flight records before the 503.
     #[serde(with = "humantime_serde")]
     pub overload_wait: Duration,
-    /// Bearer token `POST /telemetry` requires; empty accepts any sender (keep the endpoint on
-    /// a private network then).
+    /// Bearer token `POST /telemetry` requires. Empty is refused at start-up with a Kafka
+    /// cluster unless `allow_unauthenticated` is set (the embedded broker's development setup
+    /// takes it).
     pub telemetry_token: Secret,
+    /// Serve `POST /telemetry` without a token to anyone who reaches it (keep the endpoint on
+    /// a private network then).
+    pub allow_unauthenticated: bool,
     /// Oldest event time accepted, before the receiving time: an older event or line is
     /// rejected (dead letter). Raise it to post recordings of the past.
     #[serde(with = "humantime_serde")]
@@ -44,6 +48,7 @@ impl Default for IngestConfig {
             max_in_flight: 100_000,
             overload_wait: Duration::from_secs(2),
             telemetry_token: Secret::default(),
+            allow_unauthenticated: false,
             max_event_age: Duration::from_secs(7 * 24 * 3600),
             max_event_lead: Duration::from_secs(600),
             mist: MistConfig::default(),

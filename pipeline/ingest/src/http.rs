@@ -10,7 +10,9 @@
 //! `{"accepted", "rejected": [{"index", "error"}], "rejected_count", "ignored"}`, where
 //! `rejected` names the first [`MAX_REJECTS_ANSWERED`] rejects and `rejected_count` counts all; 400 when the body is unusable as
 //! a whole; 401 for a bad signature or token, and for an org that is unknown or has no secret
-//! (answered as a bad signature is, so that the answer does not tell which orgs exist); 413 above `ingest.max_body_bytes`; 503 with
+//! (answered as a bad signature is, so that the answer does not tell which orgs exist); 413 above
+//! `ingest.max_body_bytes`; 415 for an NDJSON body not sent as `application/x-ndjson` (or JSON,
+//! so that no web page can post one cross-origin); 503 with
 //! `Retry-After` when overloaded or when the broker does not acknowledge, so the sender retries.
 
 use crate::config::IngestConfig;
@@ -211,6 +213,14 @@ async fn ndjson_lines(state: &Arc<IngestState>, request: Request) -> Response {
             return error(StatusCode::UNAUTHORIZED, "a valid bearer token is required");
         }
     }
+    // A web page can POST cross-origin without asking only as text/plain, a form or no type:
+    // none of those is taken.
+    if !ndjson_content_type(headers) {
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type must be application/x-ndjson (or application/json)",
+        );
+    }
     // Only an authenticated sender's body is read.
     let body = match read_body(body, state.config.max_body_bytes).await {
         Ok(body) => body,
@@ -236,6 +246,26 @@ async fn ndjson_lines(state: &Arc<IngestState>, request: Request) -> Response {
             format!("parsing failed: {e}"),
         ),
     }
+}
+
+/// Whether the request says its body is NDJSON (`application/x-ndjson`, `application/ndjson`,
+/// `application/jsonl` or `application/json`, any parameters).
+fn ndjson_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    [
+        "application/x-ndjson",
+        "application/ndjson",
+        "application/jsonl",
+        "application/json",
+    ]
+    .iter()
+    .any(|t| essence.eq_ignore_ascii_case(t))
 }
 
 /// Rejects named in an answer; `rejected_count` counts them all.

@@ -273,6 +273,7 @@ async fn ndjson_takes_the_good_lines_and_keeps_the_bad_ones_as_dead_letters() {
     let response = running
         .http
         .post(format!("{}/telemetry", running.url))
+        .header("Content-Type", "application/x-ndjson")
         .body(body)
         .send()
         .await
@@ -346,6 +347,7 @@ async fn event_times_outside_the_window_are_dead_letters() {
     let response = running
         .http
         .post(format!("{}/telemetry", running.url))
+        .header("Content-Type", "application/x-ndjson")
         .body(body)
         .send()
         .await
@@ -437,6 +439,7 @@ async fn rejected_values_stay_out_of_the_log_and_a_request_logs_once() {
     let response = running
         .http
         .post(format!("{}/telemetry", running.url))
+        .header("Content-Type", "application/x-ndjson")
         .body(body)
         .send()
         .await
@@ -514,6 +517,7 @@ async fn the_schema_is_served_and_oversized_bodies_are_refused() {
     let no_token = running
         .http
         .post(format!("{}/telemetry", running.url))
+        .header("Content-Type", "application/x-ndjson")
         .body(line.to_vec())
         .send()
         .await
@@ -522,6 +526,7 @@ async fn the_schema_is_served_and_oversized_bodies_are_refused() {
     let ok = running
         .http
         .post(format!("{}/telemetry", running.url))
+        .header("Content-Type", "application/x-ndjson")
         .bearer_auth("exporter-token")
         .body(line.to_vec())
         .send()
@@ -531,6 +536,7 @@ async fn the_schema_is_served_and_oversized_bodies_are_refused() {
     let big = running
         .http
         .post(format!("{}/telemetry", running.url))
+        .header("Content-Type", "application/x-ndjson")
         .bearer_auth("exporter-token")
         .body(line.repeat(100))
         .send()
@@ -572,10 +578,23 @@ async fn without_a_broker_the_sender_is_told_to_retry_and_overload_is_bounded() 
     let http = reqwest::Client::new();
     let first = tokio::spawn({
         let (http, url, line) = (http.clone(), url.clone(), line.clone());
-        async move { http.post(url).body(line).send().await.expect("answers") }
+        async move {
+            http.post(url)
+                .header("Content-Type", "application/x-ndjson")
+                .body(line)
+                .send()
+                .await
+                .expect("answers")
+        }
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let second = http.post(&url).body(line).send().await.expect("answers");
+    let second = http
+        .post(&url)
+        .header("Content-Type", "application/x-ndjson")
+        .body(line)
+        .send()
+        .await
+        .expect("answers");
     assert_eq!(second.status(), 503);
     assert_eq!(
         second
@@ -804,6 +823,7 @@ async fn random_ndjson_batches_arrive_exactly() {
         let response = running
             .http
             .post(format!("{}/telemetry", running.url))
+            .header("Content-Type", "application/x-ndjson")
             .body(body)
             .send()
             .await
@@ -872,6 +892,42 @@ async fn credentials_are_checked_before_the_body_is_read() {
             .expect("reads");
         let answer = String::from_utf8_lossy(&answer[..n]);
         assert!(answer.starts_with("HTTP/1.1 401"), "{head}: {answer}");
+    }
+    running.shutdown.token.cancel();
+}
+
+/// A web page can post cross-origin without a preflight only as text/plain, a form, or a body
+/// without a type: `POST /telemetry` takes none of them.
+#[tokio::test]
+async fn ndjson_must_say_it_is_ndjson() {
+    let running = start(config()).await;
+    let line = b"{\"type\":\"ap\",\"org_id\":\"o\",\"site_id\":\"s\",\"time\":1,\"ap_mac\":\"00aabbccdd01\"}\n";
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+    ] {
+        let mut request = running
+            .http
+            .post(format!("{}/telemetry", running.url))
+            .body(line.to_vec());
+        if let Some(t) = content_type {
+            request = request.header("Content-Type", t);
+        }
+        let answer = request.send().await.expect("answers");
+        assert_eq!(answer.status(), 415, "{content_type:?}");
+    }
+    for content_type in ["application/x-ndjson", "application/json; charset=utf-8"] {
+        let answer = running
+            .http
+            .post(format!("{}/telemetry", running.url))
+            .header("Content-Type", content_type)
+            .body(line.to_vec())
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(answer.status(), 200, "{content_type}");
     }
     running.shutdown.token.cancel();
 }

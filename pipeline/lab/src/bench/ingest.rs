@@ -98,7 +98,7 @@ pub async fn load(mut config: Config, seconds: u64, concurrency: usize, only: &s
         let batches: Vec<Body> = (0..8)
             .map(|salt| Body {
                 bytes: ndjson_batch(1000, salt).into_bytes(),
-                headers: Vec::new(),
+                headers: vec![("content-type", "application/x-ndjson".to_string())],
             })
             .collect();
         phase(
