@@ -31,6 +31,13 @@ pub fn site_key(org: &str, site: &str) -> String {
     format!("{org}|{site}")
 }
 
+/// The entity of a window of `org`: the org's length in bytes, the org, then the id, so that no
+/// two (org, id) pairs share a key. Windows of two orgs never mix, even where they reuse the same
+/// private IPs or client MACs on one partition.
+pub fn org_entity(org: &str, id: &str) -> String {
+    format!("{}:{org}/{id}", org.len())
+}
+
 /// A leg's key on `calls.legs`: `org|site`, or `org|external` off every known site.
 pub fn leg_key(org: &str, site: Option<&str>) -> String {
     site_key(org, site.unwrap_or(EXTERNAL_SITE))
@@ -181,6 +188,8 @@ mod tests {
     #[test]
     fn the_spellings_are_pinned() {
         assert_eq!(site_key("org-1", "site-a"), "org-1|site-a");
+        assert_eq!(org_entity("org-1", "10.0.0.9"), "5:org-1/10.0.0.9");
+        assert_ne!(org_entity("a/1", "2"), org_entity("a", "1/2"));
         assert_eq!(leg_key("org-1", Some("site-a")), "org-1|site-a");
         assert_eq!(leg_key("org-1", None), "org-1|external");
         assert_eq!(notification_key("t", Some("c")), "t|c");

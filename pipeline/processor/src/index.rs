@@ -29,8 +29,8 @@ pub fn put(
     for key in keys(partition, sample) {
         match key.window {
             Window::BindingByIp => {
-                if let Some((mac, ip)) = ip_binding::binding(sample)
-                    && written.admit(ip, mac, sample.time, sample.sequence)
+                if let Some((mac, _)) = ip_binding::binding(sample)
+                    && written.admit(&key.entity, mac, sample.time, sample.sequence)
                 {
                     let key = WindowKey {
                         source: Cow::Owned(ip_binding::key_source(mac, &sample.source)),
@@ -47,45 +47,48 @@ pub fn put(
 /// The window keys of `sample` in `partition` (borrowing its texts where the key holds them
 /// as they are). An IP binding's key is written with a longer source ([`put`]).
 pub fn keys(partition: u32, sample: &NetworkSample) -> Vec<WindowKey<'_>> {
-    let key = |window: Window, entity| WindowKey {
-        partition,
-        window,
-        entity,
-        time: sample.time,
-        sequence: sample.sequence,
-        source: Cow::Borrowed(&sample.source),
+    // Every entity is the org's: two orgs' IPs and MACs never share a window. An empty id, or
+    // one with a NUL byte, cannot be a key; such an observation is not kept.
+    let key = |window: Window, entity: &str| {
+        (!entity.is_empty() && !entity.contains('\0')).then(|| WindowKey {
+            partition,
+            window,
+            entity: Cow::Owned(keys::org_entity(&sample.org_id, entity)),
+            time: sample.time,
+            sequence: sample.sequence,
+            source: Cow::Borrowed(&sample.source),
+        })
     };
     let mut out = Vec::with_capacity(2);
     match &sample.body {
         SampleBody::WirelessClient(c) => {
-            out.push(key(Window::ClientMac, Cow::Borrowed(&c.client_mac)));
+            out.extend(key(Window::ClientMac, &c.client_mac));
         }
         SampleBody::ClientBinding(b) => {
-            out.push(key(Window::Binding, Cow::Borrowed(&b.client_mac)));
+            out.extend(key(Window::Binding, &b.client_mac));
         }
-        SampleBody::ApRadio(r) => out.push(key(
-            Window::Radio,
-            Cow::Owned(keys::radio_id(&r.ap_mac, r.band)),
-        )),
-        SampleBody::Ap(a) => out.push(key(Window::Ap, Cow::Borrowed(&a.ap_mac))),
-        SampleBody::SwitchPort(p) => out.push(key(
-            Window::Port,
-            Cow::Owned(keys::port_id(&p.switch_mac, &p.port_id)),
-        )),
-        SampleBody::WanPath(w) => out.push(key(
-            Window::Wan,
-            Cow::Owned(keys::wan_link_id(&w.gateway_mac, &w.wan_port_id)),
-        )),
-        SampleBody::Event(_) => out.push(key(
+        SampleBody::ApRadio(r) => {
+            out.extend(key(Window::Radio, &keys::radio_id(&r.ap_mac, r.band)));
+        }
+        SampleBody::Ap(a) => out.extend(key(Window::Ap, &a.ap_mac)),
+        SampleBody::SwitchPort(p) => {
+            out.extend(key(Window::Port, &keys::port_id(&p.switch_mac, &p.port_id)));
+        }
+        SampleBody::WanPath(w) => {
+            out.extend(key(
+                Window::Wan,
+                &keys::wan_link_id(&w.gateway_mac, &w.wan_port_id),
+            ));
+        }
+        SampleBody::Event(_) => out.extend(key(
             Window::SiteEvents,
-            Cow::Owned(keys::site_key(&sample.org_id, &sample.site_id)),
+            &keys::site_key(&sample.org_id, &sample.site_id),
         )),
     }
     if let Some((_, ip)) = ip_binding::binding(sample) {
-        out.push(key(Window::BindingByIp, Cow::Borrowed(ip)));
+        out.extend(key(Window::BindingByIp, ip));
     }
-    // An id with a NUL byte cannot be a key; such an observation is not kept.
-    out.retain(|k| !k.entity.is_empty() && !k.entity.contains('\0'));
+    out.retain(|k| !k.entity.contains('\0'));
     out
 }
 

@@ -37,6 +37,8 @@ fn decode_all(rows: Vec<(callsight_state::WindowKey, Vec<u8>)>) -> Vec<NetworkSa
 struct Reader<'a> {
     store: &'a Store,
     partition: u32,
+    /// The leg's org: only its windows are read.
+    org: &'a str,
     from: i64,
     to: i64,
 }
@@ -46,7 +48,7 @@ impl Reader<'_> {
         Ok(decode_all(self.store.window(
             self.partition,
             window,
-            entity,
+            &keys::org_entity(self.org, entity),
             self.from,
             self.to,
         )?))
@@ -57,7 +59,13 @@ impl Reader<'_> {
         let from = ip_binding::first_whole_bucket(self.from);
         let entries = self
             .store
-            .window(self.partition, Window::BindingByIp, ip, from, self.to)?
+            .window(
+                self.partition,
+                Window::BindingByIp,
+                &keys::org_entity(self.org, ip),
+                from,
+                self.to,
+            )?
             .into_iter()
             .filter_map(|(key, value)| {
                 Some(ip_binding::Entry {
@@ -94,6 +102,7 @@ pub fn build(
     let reader = Reader {
         store,
         partition,
+        org: &leg.org_id,
         from: history_from.min(window_from).max(span.expired_before),
         to: window_to,
     };
@@ -381,13 +390,19 @@ mod tests {
         let key = WindowKey {
             partition: 0,
             window: Window::BindingByIp,
-            entity: "10.0.0.9".into(),
+            entity: keys::org_entity("org", "10.0.0.9").into(),
             time: 20 * minute,
             sequence: 20,
             source: ip_binding::key_source("bbbbbbbbbbbb", "mist").into(),
         };
         let entries = store
-            .window(0, Window::BindingByIp, "10.0.0.9", 0, 30 * minute)
+            .window(
+                0,
+                Window::BindingByIp,
+                &keys::org_entity("org", "10.0.0.9"),
+                0,
+                30 * minute,
+            )
             .expect("reads");
         assert_eq!(
             entries

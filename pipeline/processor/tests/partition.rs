@@ -447,3 +447,38 @@ fn a_far_future_time_does_not_make_later_records_late() {
         "{counts:?}"
     );
 }
+
+/// Two orgs on one partition reusing the same client MACs and private IPs: the second org's
+/// legs find none of the first org's telemetry (by MAC, by IP, by BSSID), and the first org's
+/// verdicts are those it gets alone.
+#[test]
+fn two_orgs_with_the_same_macs_and_ips_never_share_evidence() {
+    let other_org = |leg: &CallLeg| {
+        let mut leg = leg.clone();
+        leg.org_id = "another-org".into();
+        leg.leg_id = format!("another-{}", leg.leg_id);
+        leg.call_id = format!("another-{}", leg.call_id);
+        leg
+    };
+    let theirs: Vec<CallLeg> = legs().iter().map(other_org).collect();
+    let mut both = legs();
+    both.extend(theirs);
+    let records: Vec<Record> = telemetry_records(&telemetry(30))
+        .into_iter()
+        .chain(leg_records(&both))
+        .collect();
+    let verdicts = latest(&run(records, &[500]));
+    let (others, ours): (BTreeMap<_, _>, BTreeMap<_, _>) = verdicts
+        .into_iter()
+        .partition(|(_, v)| v.org_id == "another-org");
+    assert_eq!(ours, reference(), "the first org's verdicts are its own");
+    assert!(!others.is_empty());
+    for v in others.values() {
+        assert!(
+            !v.completeness.client && !v.completeness.wireless,
+            "{}: found another org's telemetry: {:?}",
+            v.leg_id,
+            v.completeness
+        );
+    }
+}

@@ -39,8 +39,14 @@ pub struct LegObservation {
     pub sequence: Option<i64>,
 }
 
-type EntityKey = (EntityKind, String);
-type AlertKey = (EntityKind, String, CauseCode);
+/// An entity of one org: two orgs' legs never count for each other's scope or alerts, even
+/// where their entity ids coincide.
+type EntityKey = (String, EntityKind, String);
+type AlertKey = (String, EntityKind, String, CauseCode);
+
+fn entity_key(org: &str, (kind, id): &(EntityKind, String)) -> EntityKey {
+    (org.to_string(), *kind, id.clone())
+}
 
 #[derive(Debug, Clone, PartialEq)]
 struct Raised {
@@ -87,11 +93,12 @@ impl ScopeTracker {
         self.forget(&leg.leg_id);
         for entity in &leg.entities {
             self.by_entity
-                .entry(entity.clone())
+                .entry(entity_key(&leg.org_id, entity))
                 .or_default()
                 .insert(leg.leg_id.clone());
             if leg.bad {
-                self.touched.insert((entity.0, entity.1.clone(), leg.cause));
+                self.touched
+                    .insert((leg.org_id.clone(), entity.0, entity.1.clone(), leg.cause));
             }
         }
         self.legs.insert(leg.leg_id.clone(), leg);
@@ -100,10 +107,11 @@ impl ScopeTracker {
     fn forget(&mut self, leg_id: &str) {
         if let Some(old) = self.legs.remove(leg_id) {
             for entity in &old.entities {
-                if let Some(set) = self.by_entity.get_mut(entity) {
+                let key = entity_key(&old.org_id, entity);
+                if let Some(set) = self.by_entity.get_mut(&key) {
                     set.remove(leg_id);
                     if set.is_empty() {
-                        self.by_entity.remove(entity);
+                        self.by_entity.remove(&key);
                     }
                 }
             }
@@ -192,7 +200,10 @@ impl ScopeTracker {
                 .entities
                 .iter()
                 .filter(|(k, _)| k == kind)
-                .map(|e| (e, self.counts(e, leg.cause, leg.end, Some(leg), config)))
+                .map(|e| {
+                    let key = entity_key(&leg.org_id, e);
+                    (e, self.counts(&key, leg.cause, leg.end, Some(leg), config))
+                })
                 .min_by(|(ea, a), (eb, b)| a.p_value.total_cmp(&b.p_value).then(ea.1.cmp(&eb.1)));
             let Some((entity, counts)) = best else {
                 continue;
@@ -228,11 +239,11 @@ impl ScopeTracker {
         keys.extend(self.raised.keys().cloned());
         let mut out = Vec::new();
         for key in keys {
-            let (kind, id, cause) = &key;
+            let (org, kind, id, cause) = &key;
             if scope_levels(*cause).is_empty() || *kind == EntityKind::Client {
                 continue;
             }
-            let entity = (*kind, id.clone());
+            let entity = (org.clone(), *kind, id.clone());
             let counts = self.counts(&entity, *cause, at, None, config);
             let raised = self.raised.get(&key).cloned();
             let state = match raised {
@@ -305,13 +316,14 @@ impl ScopeTracker {
         } else {
             f64::from(counts.affected) / f64::from(counts.total)
         };
-        let label = entity.0.symbol().replace('_', " ");
+        let (org, kind, id) = entity;
+        let label = kind.symbol().replace('_', " ");
         let summary = match state {
             AlertState::Raised => format!(
                 "{} of {} calls through {label} {} in the last {} min: {} (usual {:.0} %)",
                 counts.affected,
                 counts.total,
-                entity.1,
+                id,
                 config.scope_window_seconds / 60,
                 cause.code(),
                 counts.baseline * 100.0
@@ -320,20 +332,20 @@ impl ScopeTracker {
                 "cleared: {} of {} calls through {label} {} in the last {} min with {}",
                 counts.affected,
                 counts.total,
-                entity.1,
+                id,
                 config.scope_window_seconds / 60,
                 cause.code()
             ),
         };
         ScopeAlert {
             alert_id: raised.alert_id.clone(),
-            org_id: latest.map(|l| l.org_id.clone()).unwrap_or_default(),
+            org_id: org.clone(),
             site_id: latest.and_then(|l| l.site_id.clone()),
             state,
             cause,
             scope: Scope {
-                kind: entity.0,
-                entity_id: entity.1.clone(),
+                kind: *kind,
+                entity_id: id.clone(),
                 calls_affected: counts.affected as i32,
                 calls_total: counts.total as i32,
                 baseline_poor_ratio: Some(counts.baseline),

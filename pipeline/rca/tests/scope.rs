@@ -134,3 +134,25 @@ fn a_rate_between_raise_and_clear_does_not_flap() {
         "{alerts:#?}"
     );
 }
+
+/// Another org's calls through an entity of the same id count neither for a leg's scope nor
+/// for alerts: the scope and the alerts are the org's own.
+#[test]
+fn another_orgs_calls_on_the_same_entity_ids_do_not_count() {
+    let config = RcaConfig::default();
+    let mut tracker = ScopeTracker::new();
+    for i in 0..6 {
+        let mut other = leg(&format!("other{i}"), 90 * MIN + i, true, "r1");
+        other.org_id = "another-org".into();
+        tracker.observe(other);
+    }
+    let scope = tracker
+        .scope_for(&leg("x", 100 * MIN, true, "r1"), &config)
+        .expect("a scope");
+    assert_eq!((scope.calls_affected, scope.calls_total), (1, 1));
+    let alerts = tracker.update_alerts(100 * MIN, &config);
+    assert!(
+        alerts.iter().all(|a| a.org_id == "another-org"),
+        "{alerts:?}"
+    );
+}
