@@ -68,6 +68,31 @@ impl Shutdown {
         self.token.cancel();
     }
 
+    /// Runs a role's task `name`, tracked like any other, and watched: if it panics, the process
+    /// fails ([`Shutdown::fail`]: the listeners close, so readiness goes with them, and the
+    /// process exits non-zero) instead of living on without it.
+    pub fn spawn_watched<F>(&self, name: &'static str, task: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let inner = tokio::spawn(task);
+        let shutdown = self.clone();
+        self.tracker.spawn(async move {
+            if let Err(e) = inner.await
+                && e.is_panic()
+            {
+                let panic = e.into_panic();
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!(task = name, panic = %message, "a task panicked; the process stops");
+                shutdown.fail();
+            }
+        });
+    }
+
     /// Whether a task stopped the process with [`Shutdown::fail`].
     pub fn failed(&self) -> bool {
         self.failed.load(Ordering::SeqCst)

@@ -18,7 +18,11 @@ pub struct IngestConfig {
     /// Records being produced at once across all requests; beyond it requests are answered 503
     /// with `Retry-After` instead of buffering without bound.
     pub max_in_flight: usize,
-    /// How long a request waits for room among the in-flight records before the 503.
+    /// Bodies parsed at once, off the async runtime; 0: one per CPU the process may use. A body
+    /// waits up to `overload_wait` for its turn, then is answered 503 with `Retry-After`.
+    pub parse_threads: usize,
+    /// How long a request waits for room among the in-flight records (or for a parse thread)
+    /// before the 503.
     #[serde(with = "humantime_serde")]
     pub overload_wait: Duration,
     /// Bearer token `POST /telemetry` requires. Empty is refused at start-up with a Kafka
@@ -46,6 +50,7 @@ impl Default for IngestConfig {
             listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
             max_body_bytes: 16 * 1024 * 1024,
             max_in_flight: 100_000,
+            parse_threads: 0,
             overload_wait: Duration::from_secs(2),
             telemetry_token: Secret::default(),
             allow_unauthenticated: false,

@@ -40,8 +40,11 @@ pub struct IngestState {
     pub sink: Sink,
     /// Endpoint settings and Mist orgs.
     pub config: IngestConfig,
-    /// NDJSON parser (its counter state turns cumulative counters into rates).
+    /// NDJSON parser (its counter state turns cumulative counters into rates); held only to
+    /// finish a body read without it.
     pub ndjson: Mutex<ndjson::Parser>,
+    /// Parse slots: bodies parsed at once, off the async runtime.
+    pub parsing: Arc<tokio::sync::Semaphore>,
     /// Metrics.
     pub metrics: IngestMetrics,
 }
@@ -185,9 +188,22 @@ async fn mist(state: &IngestState, org: &str, request: Request) -> Response {
         org: Some(org),
         window: state.config.event_window(now_ms()),
     };
-    let batch = match webhook::parse(&body, &delivery) {
-        Ok(batch) => batch,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+    let org = delivery.org.map(str::to_string);
+    let window = delivery.window;
+    let parsed = parse_off_runtime(state, Endpoint::MistWebhook, move || {
+        webhook::parse(
+            &body,
+            &webhook::Delivery {
+                org: org.as_deref(),
+                window,
+            },
+        )
+    })
+    .await;
+    let batch = match parsed {
+        Ok(Ok(batch)) => batch,
+        Ok(Err(e)) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+        Err(response) => return response,
     };
     deliver(state, Endpoint::MistWebhook, batch).await
 }
@@ -229,23 +245,53 @@ async fn ndjson_lines(state: &Arc<IngestState>, request: Request) -> Response {
     if std::str::from_utf8(&body).is_err() {
         return error(StatusCode::BAD_REQUEST, "the body is not UTF-8");
     }
-    let parsing = state.clone();
     let window = state.config.event_window(now_ms());
-    let batch = tokio::task::spawn_blocking(move || {
-        parsing
+    let shared = state.clone();
+    let batch = parse_off_runtime(state, Endpoint::Ndjson, move || {
+        // Read side by side with other bodies; the counter state only for the rates.
+        let lines = ndjson::read(&body, window);
+        shared
             .ndjson
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .parse(&body, window)
+            .finish(lines)
     })
     .await;
     match batch {
         Ok(batch) => deliver(state, Endpoint::Ndjson, batch).await,
-        Err(e) => error(
+        Err(response) => response,
+    }
+}
+
+/// Runs `parse` on a blocking thread once one of the parse slots (one per CPU) is free; a body
+/// that waits longer than `ingest.overload_wait` for one is answered 503 with `Retry-After`, so
+/// bodies waiting to be parsed are bounded in number and in time.
+async fn parse_off_runtime<T: Send + 'static>(
+    state: &IngestState,
+    endpoint: Endpoint,
+    parse: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Response> {
+    let slot = tokio::time::timeout(
+        state.config.overload_wait,
+        state.parsing.clone().acquire_owned(),
+    )
+    .await;
+    let Ok(Ok(slot)) = slot else {
+        state.metrics.not_produced(endpoint, &SinkError::Overloaded);
+        return Err(retry_later("overloaded: too many bodies being parsed"));
+    };
+    let parsed = tokio::task::spawn_blocking(move || {
+        let parsed = parse();
+        drop(slot);
+        parsed
+    })
+    .await;
+    parsed.map_err(|e| {
+        error(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("parsing failed: {e}"),
-        ),
-    }
+        )
+    })
 }
 
 /// Whether the request says its body is NDJSON (`application/x-ndjson`, `application/ndjson`,

@@ -63,6 +63,13 @@ impl Ingest {
             sink: self.sink.clone(),
             config: self.config.clone(),
             ndjson: Mutex::new(callsight_telemetry::ndjson::Parser::new()),
+            // Bodies parsed at once; the others wait (bounded by overload_wait).
+            parsing: Arc::new(tokio::sync::Semaphore::new(
+                match self.config.parse_threads {
+                    0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+                    n => n,
+                },
+            )),
             metrics: self.metrics.clone(),
         }))
     }
@@ -70,10 +77,13 @@ impl Ingest {
     /// Starts polling Mist's statistics for every org with an API token, until shutdown. Run it
     /// in exactly one process of a deployment: two pollers produce every sample twice.
     pub fn start_mist_poll(&self, services: &Services) {
-        services.shutdown.tracker.spawn(crate::mist_poll::run(
-            self.config.mist.clone(),
-            self.sink.clone(),
-            services.shutdown.token.clone(),
-        ));
+        services.shutdown.spawn_watched(
+            "mist-poll",
+            crate::mist_poll::run(
+                self.config.mist.clone(),
+                self.sink.clone(),
+                services.shutdown.token.clone(),
+            ),
+        );
     }
 }

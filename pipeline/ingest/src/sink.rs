@@ -84,13 +84,7 @@ impl Sink {
     /// in-flight bound is produced in slices of that size.
     pub async fn produce(&self, records: &[Record]) -> Result<(), SinkError> {
         for slice in records.chunks(self.max_in_flight.max(1)) {
-            let permits = tokio::time::timeout(
-                self.overload_wait,
-                self.room.acquire_many(slice.len() as u32),
-            )
-            .await
-            .map_err(|_| SinkError::Overloaded)?
-            .map_err(|_| SinkError::Closed)?;
+            let permits = self.room_for(slice.len()).await?;
             self.metrics.in_flight.add(slice.len() as i64);
             let result = try_join_all(slice.iter().map(|r| self.produce_one(r))).await;
             self.metrics.in_flight.sub(slice.len() as i64);
@@ -118,7 +112,8 @@ impl Sink {
         Ok(())
     }
 
-    /// Keeps rejected events or lines of `source` (an endpoint) in the dead-letter topic.
+    /// Keeps rejected events or lines of `source` (an endpoint) in the dead-letter topic, within
+    /// the bound on records in flight.
     pub async fn keep_rejects(
         &self,
         source: &str,
@@ -140,9 +135,27 @@ impl Sink {
                 failed_at: now_ms,
             })
             .collect();
-        self.dead_letters
-            .keep_all(&self.dead_letter_topic, source, &letters)
-            .await?;
+        // Dead letters are records in flight too: a body of bad lines is bounded as one of good
+        // lines is.
+        for slice in letters.chunks(self.max_in_flight.max(1)) {
+            let permits = self.room_for(slice.len()).await?;
+            self.metrics.in_flight.add(slice.len() as i64);
+            let kept = self
+                .dead_letters
+                .keep_all(&self.dead_letter_topic, source, slice)
+                .await;
+            self.metrics.in_flight.sub(slice.len() as i64);
+            drop(permits);
+            kept?;
+        }
         Ok(())
+    }
+
+    /// Room for `n` records in flight, waiting up to `overload_wait`.
+    async fn room_for(&self, n: usize) -> Result<tokio::sync::SemaphorePermit<'_>, SinkError> {
+        tokio::time::timeout(self.overload_wait, self.room.acquire_many(n as u32))
+            .await
+            .map_err(|_| SinkError::Overloaded)?
+            .map_err(|_| SinkError::Closed)
     }
 }

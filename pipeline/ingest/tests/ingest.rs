@@ -931,3 +931,80 @@ async fn ndjson_must_say_it_is_ndjson() {
     }
     running.shutdown.token.cancel();
 }
+
+/// Many large bodies at once: parsing is bounded (one parse thread here), and a body that cannot
+/// get its turn within `overload_wait` is answered 503 with `Retry-After`, never left waiting
+/// without bound; the others are taken whole.
+#[tokio::test]
+async fn bodies_beyond_the_parse_threads_are_told_to_retry() {
+    let running = start(IngestConfig {
+        parse_threads: 1,
+        overload_wait: Duration::from_millis(50),
+        ..config()
+    })
+    .await;
+    let now = callsight_model::clock::now_ms();
+    let body: String = (0..20_000)
+        .map(|i| {
+            format!(
+                "{{\"type\":\"ap\",\"org_id\":\"o\",\"site_id\":\"s\",\"time\":{},\"ap_mac\":\"00aabbcc{:04x}\"}}\n",
+                now - i,
+                i % 65_536
+            )
+        })
+        .collect();
+    let answers = futures::future::join_all((0..8).map(|_| {
+        running
+            .http
+            .post(format!("{}/telemetry", running.url))
+            .header("Content-Type", "application/x-ndjson")
+            .body(body.clone())
+            .send()
+    }))
+    .await;
+    let mut statuses = Vec::new();
+    for answer in answers {
+        let answer = answer.expect("answers");
+        let status = answer.status().as_u16();
+        if status == 503 {
+            assert_eq!(
+                answer.headers().get("retry-after").map(|v| v.as_bytes()),
+                Some(&b"1"[..])
+            );
+        }
+        statuses.push(status);
+    }
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 503),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&200), "{statuses:?}");
+    assert!(statuses.contains(&503), "{statuses:?}");
+    running.shutdown.token.cancel();
+}
+
+/// Dead letters count against the bound on records in flight: a body of more bad lines than the
+/// bound is kept in slices, every reject in the dead-letter topic.
+#[tokio::test]
+async fn rejects_beyond_the_in_flight_bound_are_kept_in_slices() {
+    let running = start(IngestConfig {
+        max_in_flight: 10,
+        ..config()
+    })
+    .await;
+    let body = "not json\n".repeat(25);
+    let answer = running
+        .http
+        .post(format!("{}/telemetry", running.url))
+        .header("Content-Type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(answer.status(), 200);
+    let answer: Value = answer.json().await.expect("json");
+    assert_eq!(answer["rejected_count"], 25);
+    let letters = running.consume("slices", &["net.telemetry.dlq"], 25).await;
+    assert_eq!(letters.len(), 25);
+    running.shutdown.token.cancel();
+}

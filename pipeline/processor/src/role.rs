@@ -222,7 +222,8 @@ pub async fn start(
         services.shutdown.token.clone(),
         config.tick_interval,
     );
-    services.shutdown.tracker.spawn(async move {
+    let shutdown = services.shutdown.clone();
+    services.shutdown.spawn_watched("processor", async move {
         tokio::select! {
             _ = token.cancelled() => {}
             _ = async { inventory_ready.wait_for(|r| *r).await.map(|_| ()) } => {
@@ -248,7 +249,10 @@ pub async fn start(
                         );
                         process(run, handle, events, tick, token).await;
                     }
-                    Err(e) => tracing::error!(error = %e, "the processor cannot consume"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "the processor cannot consume; the process stops");
+                        shutdown.fail();
+                    }
                 }
             }
         }

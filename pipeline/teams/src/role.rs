@@ -105,7 +105,7 @@ pub async fn start_fetch(
         services.shutdown.token.clone(),
         services.readiness.clone(),
     );
-    services.shutdown.tracker.spawn(async move {
+    services.shutdown.spawn_watched("fetch", async move {
         // Fetch only with complete tables: sites resolve from the inventory, keys from links.
         tokio::select! {
             _ = token.cancelled() => {}

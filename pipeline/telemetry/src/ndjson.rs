@@ -70,20 +70,43 @@ impl Parser {
     /// Parses a body; every line on its own (line numbers from 1 in the rejects). A line whose
     /// time lies outside `window`, longer than [`MAX_ITEM_BYTES`], or with an id longer than
     /// [`MAX_ID_BYTES`](crate::bounds::MAX_ID_BYTES) is rejected before it touches any state.
+    /// The same as [`Parser::finish`] of [`read`].
     pub fn parse(&mut self, body: &[u8], window: TimeWindow) -> Batch {
-        let mut batch = Batch::default();
-        for (i, line) in body.split(|b| *b == b'\n').enumerate() {
-            let trimmed = line.trim_ascii();
-            if trimmed.is_empty() {
+        self.finish(read(body, window))
+    }
+
+    /// Turns the cumulative counters of lines [`read`] before into rates, in line order, and
+    /// gives the batch. Cheap next to reading: callers that parse bodies side by side read
+    /// without the parser and take it only for this.
+    pub fn finish(&mut self, lines: Lines) -> Batch {
+        let Lines {
+            mut records,
+            rejected,
+            ignored,
+        } = lines;
+        for (record, counters) in &mut records {
+            let (Some(pending), Record::Sample(sample)) = (counters.take(), record) else {
                 continue;
-            }
-            match self.line(trimmed, window) {
-                Ok(record) => batch.records.push(record),
-                Err(error) => batch.rejected.push(Rejected {
-                    index: i + 1,
-                    error,
-                    raw: trimmed.to_vec(),
-                }),
+            };
+            let SampleBody::SwitchPort(port) = &mut sample.body else {
+                continue;
+            };
+            for (counter, value) in pending.values {
+                self.newest_ms = self.newest_ms.max(sample.time);
+                let rate = self
+                    .counters
+                    .rate(&pending.entity, counter, sample.time, value);
+                let slot = match counter {
+                    "rx_errors" => &mut port.rx_errors_per_s,
+                    "tx_errors" => &mut port.tx_errors_per_s,
+                    "rx_discards" => &mut port.rx_drops_per_s,
+                    "tx_discards" => &mut port.tx_drops_per_s,
+                    "rx_pkts" => &mut port.rx_pkts_per_s,
+                    _ => &mut port.tx_pkts_per_s,
+                };
+                if slot.is_none() {
+                    *slot = rate;
+                }
             }
         }
         // Expire at most every tenth of the horizon, so the sweep costs little per body.
@@ -91,7 +114,11 @@ impl Parser {
             self.counters.expire(self.newest_ms - COUNTER_HORIZON_MS);
             self.expired_at_ms = self.newest_ms;
         }
-        batch
+        Batch {
+            records: records.into_iter().map(|(r, _)| r).collect(),
+            rejected,
+            ignored,
+        }
     }
 
     /// Counters tracked now.
@@ -99,7 +126,7 @@ impl Parser {
         self.counters.len()
     }
 
-    fn line(&mut self, line: &[u8], window: TimeWindow) -> Result<Record, String> {
+    fn line(line: &[u8], window: TimeWindow) -> Result<(Record, Option<Pending>), String> {
         if line.len() > MAX_ITEM_BYTES {
             return Err(format!(
                 "the line is {} bytes long; at most {MAX_ITEM_BYTES} are accepted",
@@ -148,26 +175,16 @@ impl Parser {
                         (*counter, fields.remove(*counter).and_then(|v| v.as_f64()))
                     })
                     .collect();
-                let mut port = body::<SwitchPortSample>(fields)?;
-                let entity = format!("{org_id}/{}/{}", port.switch_mac, port.port_id);
-                for ((counter, value), (_, rate_field)) in counters.into_iter().zip(PORT_COUNTERS) {
-                    let Some(value) = value else { continue };
-                    let name: &'static str = counter_name(counter);
-                    self.newest_ms = self.newest_ms.max(time);
-                    let rate = self.counters.rate(&entity, name, time, value);
-                    let slot = match rate_field {
-                        "rx_errors_per_s" => &mut port.rx_errors_per_s,
-                        "tx_errors_per_s" => &mut port.tx_errors_per_s,
-                        "rx_drops_per_s" => &mut port.rx_drops_per_s,
-                        "tx_drops_per_s" => &mut port.tx_drops_per_s,
-                        "rx_pkts_per_s" => &mut port.rx_pkts_per_s,
-                        _ => &mut port.tx_pkts_per_s,
-                    };
-                    if slot.is_none() {
-                        *slot = rate;
-                    }
-                }
-                sample(SampleBody::SwitchPort(port))
+                let port = body::<SwitchPortSample>(fields)?;
+                let values: Vec<(&'static str, f64)> = counters
+                    .into_iter()
+                    .filter_map(|(counter, value)| Some((counter_name(counter), value?)))
+                    .collect();
+                let pending = (!values.is_empty()).then(|| Pending {
+                    entity: format!("{org_id}/{}/{}", port.switch_mac, port.port_id),
+                    values,
+                });
+                return Ok((sample(SampleBody::SwitchPort(port)), pending));
             }
             "wan_path" => sample(SampleBody::WanPath(body::<WanPathSample>(fields)?)),
             "event" => sample(SampleBody::Event(body::<NetworkEvent>(fields)?)),
@@ -235,8 +252,52 @@ impl Parser {
                 })
             }
         };
-        Ok(record)
+        Ok((record, None))
     }
+}
+
+/// A body's lines read without counter state: what [`Parser::finish`] completes.
+#[derive(Debug, Default)]
+pub struct Lines {
+    records: Vec<(Record, Option<Pending>)>,
+    rejected: Vec<Rejected>,
+    ignored: usize,
+}
+
+impl Lines {
+    /// Lines read into records.
+    pub fn records(&self) -> usize {
+        self.records.len()
+    }
+}
+
+/// A port's cumulative counters, waiting to become rates.
+#[derive(Debug)]
+struct Pending {
+    entity: String,
+    values: Vec<(&'static str, f64)>,
+}
+
+/// Reads a body's lines, each on its own (line numbers from 1 in the rejects), without the
+/// counter state: bodies can be read side by side, and [`Parser::finish`] then turns their
+/// counters into rates.
+pub fn read(body: &[u8], window: TimeWindow) -> Lines {
+    let mut lines = Lines::default();
+    for (i, line) in body.split(|b| *b == b'\n').enumerate() {
+        let trimmed = line.trim_ascii();
+        if trimmed.is_empty() {
+            continue;
+        }
+        match Parser::line(trimmed, window) {
+            Ok(record) => lines.records.push(record),
+            Err(error) => lines.rejected.push(Rejected {
+                index: i + 1,
+                error,
+                raw: trimmed.to_vec(),
+            }),
+        }
+    }
+    lines
 }
 
 fn counter_name(counter: &str) -> &'static str {
