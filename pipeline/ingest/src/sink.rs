@@ -15,6 +15,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
+/// Dead letters built and produced at once for one request.
+const DEAD_LETTER_SLICE: usize = 1000;
+
 /// Why records could not be taken.
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
@@ -120,34 +123,34 @@ impl Sink {
         rejects: &[Rejected],
         now_ms: i64,
     ) -> Result<(), SinkError> {
-        let letters: Vec<DeadLetter> = rejects
-            .iter()
-            .map(|r| DeadLetter {
-                source_topic: source.to_string(),
-                partition: None,
-                offset: Some(r.index as i64),
-                key: None,
-                payload: r.raw.clone(),
-                headers: Vec::new(),
-                error_kind: "invalid".into(),
-                error: r.error.clone(),
-                stage: "ingest".into(),
-                failed_at: now_ms,
-            })
-            .collect();
-        // Dead letters are records in flight too: a body of bad lines is bounded as one of good
-        // lines is.
-        for slice in letters.chunks(self.max_in_flight.max(1)) {
-            let permits = self.room_for(slice.len()).await?;
-            self.metrics.in_flight.add(slice.len() as i64);
+        // Dead letters are records in flight too, and are built and produced a slice at a
+        // time: a body of bad lines is bounded as one of good lines is, in memory as in the
+        // broker's queue.
+        let letter = |r: &Rejected| DeadLetter {
+            source_topic: source.to_string(),
+            partition: None,
+            offset: Some(r.index as i64),
+            key: None,
+            payload: r.raw.clone(),
+            headers: Vec::new(),
+            error_kind: "invalid".into(),
+            error: r.error.clone(),
+            stage: "ingest".into(),
+            failed_at: now_ms,
+        };
+        for slice in rejects.chunks(DEAD_LETTER_SLICE.min(self.max_in_flight).max(1)) {
+            let letters: Vec<DeadLetter> = slice.iter().map(letter).collect();
+            let permits = self.room_for(letters.len()).await?;
+            self.metrics.in_flight.add(letters.len() as i64);
             let kept = self
                 .dead_letters
-                .keep_all(&self.dead_letter_topic, source, slice)
+                .write_all(&self.dead_letter_topic, &letters)
                 .await;
-            self.metrics.in_flight.sub(slice.len() as i64);
+            self.metrics.in_flight.sub(letters.len() as i64);
             drop(permits);
             kept?;
         }
+        DeadLetters::log_kept(source, rejects.len());
         Ok(())
     }
 

@@ -109,15 +109,27 @@ impl DeadLetters {
         source: &str,
         letters: &[DeadLetter],
     ) -> Result<(), DeadLetterError> {
-        futures::future::try_join_all(letters.iter().map(|l| self.write(topic, l, None))).await?;
-        if !letters.is_empty() {
-            tracing::warn!(
-                source,
-                letters = letters.len(),
-                "records sent to the dead-letter topic"
-            );
-        }
+        self.write_all(topic, letters).await?;
+        Self::log_kept(source, letters.len());
         Ok(())
+    }
+
+    /// Writes many letters to `topic`, counting each, without logging: for callers that keep a
+    /// request's letters in slices and log them once ([`DeadLetters::log_kept`]).
+    pub async fn write_all(
+        &self,
+        topic: &str,
+        letters: &[DeadLetter],
+    ) -> Result<(), DeadLetterError> {
+        futures::future::try_join_all(letters.iter().map(|l| self.write(topic, l, None))).await?;
+        Ok(())
+    }
+
+    /// The one WARN line for `letters` records of `source` kept in a dead-letter topic.
+    pub fn log_kept(source: &str, letters: usize) {
+        if letters > 0 {
+            tracing::warn!(source, letters, "records sent to the dead-letter topic");
+        }
     }
 
     async fn write(

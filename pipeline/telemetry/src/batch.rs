@@ -32,6 +32,24 @@ pub struct Rejected {
     pub raw: Vec<u8>,
 }
 
+impl Rejected {
+    /// A reject keeping at most [`MAX_ITEM_BYTES`](crate::bounds::MAX_ITEM_BYTES) of `raw`, so
+    /// that its dead letter always fits a broker's message (the error says when it was cut).
+    pub fn new(index: usize, error: String, raw: &[u8]) -> Rejected {
+        let kept = raw.len().min(crate::bounds::MAX_ITEM_BYTES);
+        let error = if kept < raw.len() {
+            format!("{error} (the first {kept} of {} bytes are kept)", raw.len())
+        } else {
+            error
+        };
+        Rejected {
+            index,
+            error,
+            raw: raw[..kept].to_vec(),
+        }
+    }
+}
+
 /// The result of parsing one delivery.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Batch {

@@ -290,11 +290,7 @@ pub fn read(body: &[u8], window: TimeWindow) -> Lines {
         }
         match Parser::line(trimmed, window) {
             Ok(record) => lines.records.push(record),
-            Err(error) => lines.rejected.push(Rejected {
-                index: i + 1,
-                error,
-                raw: trimmed.to_vec(),
-            }),
+            Err(error) => lines.rejected.push(Rejected::new(i + 1, error, trimmed)),
         }
     }
     lines

@@ -444,4 +444,10 @@ fn lines_outside_the_time_window_or_too_long_are_rejected_alone() {
         "{errors:?}"
     );
     assert!(errors[5].starts_with("the line is"), "{errors:?}");
+    // Its dead letter keeps the first 64 KiB: it always fits a broker's message.
+    assert!(
+        errors[5].ends_with("(the first 65536 of 70095 bytes are kept)"),
+        "{errors:?}"
+    );
+    assert_eq!(batch.rejected[5].raw.len(), 65_536);
 }

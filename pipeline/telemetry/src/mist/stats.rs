@@ -86,11 +86,11 @@ fn objects(items: &[Value], batch: &mut Batch) -> Vec<(usize, Object)> {
         .filter_map(|(i, v)| match v.as_object() {
             Some(o) => Some((i, o.clone())),
             None => {
-                batch.rejected.push(Rejected {
-                    index: i,
-                    error: "not an object".into(),
-                    raw: serde_json::to_vec(v).unwrap_or_default(),
-                });
+                batch.rejected.push(Rejected::new(
+                    i,
+                    "not an object".into(),
+                    &serde_json::to_vec(v).unwrap_or_default(),
+                ));
                 None
             }
         })
@@ -98,11 +98,11 @@ fn objects(items: &[Value], batch: &mut Batch) -> Vec<(usize, Object)> {
 }
 
 fn reject(batch: &mut Batch, index: usize, object: &Object, error: impl Into<String>) {
-    batch.rejected.push(Rejected {
+    batch.rejected.push(Rejected::new(
         index,
-        error: error.into(),
-        raw: serde_json::to_vec(object).unwrap_or_default(),
-    });
+        error.into(),
+        &serde_json::to_vec(object).unwrap_or_default(),
+    ));
 }
 
 /// The site itself, from an entry of `GET /orgs/{org}/sites`.
@@ -165,13 +165,11 @@ pub fn subnets(scope: &Scope<'_>, org_networks: &[Value], derived: &Value) -> Ba
     }
     for (cidr, (vlan_id, name)) in found {
         if cidr.contains("{{") || !cidr.contains('/') {
-            batch.rejected.push(Rejected {
-                index: 0,
-                error: format!(
-                    "subnet {cidr:?} of network {name} is not a CIDR (unresolved variable?)"
-                ),
-                raw: cidr.clone().into_bytes(),
-            });
+            batch.rejected.push(Rejected::new(
+                0,
+                format!("subnet {cidr:?} of network {name} is not a CIDR (unresolved variable?)"),
+                cidr.as_bytes(),
+            ));
             continue;
         }
         batch.records.push(scope.inventory(

@@ -78,11 +78,11 @@ pub fn parse(body: &[u8], delivery: &Delivery<'_>) -> Result<Batch, BodyError> {
                 .records
                 .extend(samples.into_iter().map(Record::Sample)),
             Ok(None) => batch.ignored += 1,
-            Err(error) => batch.rejected.push(Rejected {
+            Err(error) => batch.rejected.push(Rejected::new(
                 index,
                 error,
-                raw: serde_json::to_vec(event).unwrap_or_default(),
-            }),
+                &serde_json::to_vec(event).unwrap_or_default(),
+            )),
         }
     }
     Ok(batch)
