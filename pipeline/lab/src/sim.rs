@@ -247,3 +247,23 @@ pub async fn run(options: Options) -> anyhow::Result<ExitCode> {
     )?;
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_live_simulation_ends_before_now_at_the_same_time_of_day() {
+        let config = SimConfig::default();
+        let now = 1_796_000_000_000; // 2026-12-01
+        let start = ending_before_now(&config, now);
+        assert_eq!((start - config.start_ms) % 86_400_000, 0);
+        let shifted = Simulation::new(SimConfig {
+            start_ms: start,
+            ..config
+        });
+        let end = shifted.calls_until_ms() + (crate::simdrive::TAIL_MINUTES + 1) * 60_000;
+        assert!(end <= now, "ends {} ms after now", end - now);
+        assert!(now - end < 86_400_000, "ends within a day before now");
+    }
+}
