@@ -15,6 +15,9 @@ use callsight_state::{StateError, Store};
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+/// Event times a leg may have, epoch ms: from 1970 to the year 2200.
+const PLAUSIBLE_MS: std::ops::RangeInclusive<i64> = 0..=7_258_118_400_000;
+
 /// What every job reads.
 pub(crate) struct Shared<'a> {
     /// The state.
@@ -157,6 +160,20 @@ fn decode(shared: &Shared<'_>, record: &mut ConsumedRecord) -> Result<Record, Co
         })
     } else {
         let leg = shared.codec.decode_prepared::<CallLeg>(payload)?;
+        // Every window bound is computed from a leg's times: ones no call can have (written by
+        // whoever can write to the topic) are a dead letter, not an overflow.
+        if !(PLAUSIBLE_MS.contains(&leg.leg_start)
+            && PLAUSIBLE_MS.contains(&leg.leg_end)
+            && leg.leg_start <= leg.leg_end)
+        {
+            return Err(CodecError::Decode {
+                type_name: "CallLeg",
+                reason: format!(
+                    "leg times {}..{} are not those of a call",
+                    leg.leg_start, leg.leg_end
+                ),
+            });
+        }
         Ok(Record::Leg {
             leg: Box::new(leg),
             offset: record.offset,

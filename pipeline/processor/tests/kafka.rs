@@ -385,10 +385,19 @@ async fn records_that_do_not_decode_are_dead_lettered_and_the_rest_is_applied() 
     let mut unknown_writer = callsight_model::codec::single_object::MARKER.to_vec();
     unknown_writer.extend_from_slice(&[0; 8]);
     unknown_writer.extend_from_slice(b"\x02");
+    // And a leg whose times no call can have, as whoever writes to the topic may send.
+    let mut timeless = legs()[0].clone();
+    timeless.leg_start = i64::MIN;
+    let timeless = cluster
+        .codec
+        .encode(&topics.legs.name, &timeless)
+        .await
+        .expect("encodes");
     let bad = [
         (&topics.telemetry.name, b"\xde\xad\xbe\xef".to_vec()),
         (&topics.telemetry.name, whole[..whole.len() - 4].to_vec()),
         (&topics.legs.name, unknown_writer),
+        (&topics.legs.name, timeless),
     ];
     let producer = cluster.producer().expect("producer");
     for (topic, payload) in &bad {
@@ -413,7 +422,7 @@ async fn records_that_do_not_decode_are_dead_lettered_and_the_rest_is_applied() 
         )
     };
     assert_eq!(undecodable("telemetry"), 2.0);
-    assert_eq!(undecodable("legs"), 1.0);
+    assert_eq!(undecodable("legs"), 2.0);
     p.shutdown.drain(Duration::from_secs(20)).await;
 
     let letters = [
