@@ -133,6 +133,18 @@ drain_timeout = "5s"
         (field("VmRSS:"), field("VmHWM:"))
     }
 
+    /// Asserts that resident memory grew less than `limit_mib` since `since` (bytes), printing
+    /// the growth for the record.
+    fn grew_less_than(&self, probe: &str, since: u64, limit_mib: u64) {
+        let (rss, _) = self.memory();
+        let grown = rss.saturating_sub(since) / MIB;
+        eprintln!("hostile {probe}: +{grown} MiB");
+        assert!(
+            grown < limit_mib,
+            "{probe}: +{grown} MiB (bound {limit_mib})"
+        );
+    }
+
     fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -230,13 +242,7 @@ async fn a_running_callsight_withstands_every_probe() {
         .expect("answers");
     assert_eq!(answer.status().as_u16(), 400);
     assert!(answer.text().await.expect("body").len() < 4096);
-    let (rss, _) = running.memory();
-    eprintln!("hostile 1: +{} MiB", rss.saturating_sub(baseline) / MIB);
-    assert!(
-        rss < baseline + 200 * MIB,
-        "1: {} MiB after the Graph probe",
-        (rss - baseline) / MIB
-    );
+    running.grew_less_than("1", baseline, 200);
 
     // 2, 3, 11. Event times at the ends of the range and a 1 MB org_id reject their line only
     //    (before: the watermark poisoned, a panic, a 503 for the whole body).
@@ -306,13 +312,7 @@ async fn a_running_callsight_withstands_every_probe() {
         let answer = sender.join().expect("sender");
         assert!(answer.starts_with("HTTP/1.1 401"), "4: {answer}");
     }
-    let (rss, _) = running.memory();
-    eprintln!("hostile 4: +{} MiB", rss.saturating_sub(baseline) / MIB);
-    assert!(
-        rss < baseline + 200 * MIB,
-        "4: {} MiB after the unauthenticated senders",
-        (rss - baseline) / MIB
-    );
+    running.grew_less_than("4", baseline, 200);
 
     // 5, 12. A delivery signed for org-a naming org-b is filed under neither; an unknown org is
     //    answered as a bad signature is (before: filed under org-b; a 404 telling orgs apart).
@@ -357,16 +357,8 @@ async fn a_running_callsight_withstands_every_probe() {
     assert_eq!(status, 200);
     assert_eq!(answer["rejected_count"], 200_000);
     assert!(size < 64 * 1024, "8: a {size}-byte answer");
-    let (rss, _) = running.memory();
-    eprintln!(
-        "hostile 8: +{} MiB, a {size}-byte answer",
-        rss.saturating_sub(before_bad) / MIB
-    );
-    assert!(
-        rss < before_bad + 150 * MIB,
-        "8: {} MiB after 200,000 bad lines",
-        rss.saturating_sub(before_bad) / MIB
-    );
+    eprintln!("hostile 8: a {size}-byte answer");
+    running.grew_less_than("8", before_bad, 150);
 
     // 9. A forged log line in the callback's error (before: written as an INFO line).
     let _ = running
@@ -429,17 +421,9 @@ async fn a_running_callsight_withstands_every_probe() {
             accepted += 40_000;
         }
     }
-    let (rss, _) = running.memory();
     let statuses: Vec<u16> = answers.iter().map(|(s, _, _)| *s).collect();
-    eprintln!(
-        "hostile 17: +{} MiB, statuses {statuses:?}",
-        rss.saturating_sub(before_big) / MIB
-    );
-    assert!(
-        rss < before_big + 600 * MIB,
-        "17: {} MiB after sixteen large bodies",
-        rss.saturating_sub(before_big) / MIB
-    );
+    eprintln!("hostile 17: statuses {statuses:?}");
+    running.grew_less_than("17", before_big, 600);
 
     // 18. /readyz names its conditions to anyone, their details (the broker's address) only to
     //     the operator (before: the address to anyone).

@@ -117,6 +117,13 @@ impl Running {
         out
     }
 
+    /// A `POST /telemetry` of NDJSON, to be given its body (and token).
+    fn ndjson(&self) -> reqwest::RequestBuilder {
+        self.http
+            .post(format!("{}/telemetry", self.url))
+            .header("Content-Type", "application/x-ndjson")
+    }
+
     async fn post_mist(&self, body: &[u8], signature: &str) -> reqwest::Response {
         self.http
             .post(format!("{}/telemetry/mist/{ORG}", self.url))
@@ -270,14 +277,7 @@ async fn ndjson_takes_the_good_lines_and_keeps_the_bad_ones_as_dead_letters() {
     )
     .expect("example");
     body.extend_from_slice(b"{\"type\":\"ap\",\"org_id\":\"o\",\"site_id\":\"s\",\"time\":1,\"ap_mac\":\"00aabbccdd01\",\"rssi\":-70}\nnot json at all\n");
-    let response = running
-        .http
-        .post(format!("{}/telemetry", running.url))
-        .header("Content-Type", "application/x-ndjson")
-        .body(body)
-        .send()
-        .await
-        .expect("answers");
+    let response = running.ndjson().body(body).send().await.expect("answers");
     assert_eq!(response.status(), 200);
     let answer: Value = response.json().await.expect("json");
     assert_eq!(answer["accepted"], 14);
@@ -344,14 +344,7 @@ async fn event_times_outside_the_window_are_dead_letters() {
         )
     };
     let body = [line(now), line(i64::MAX), line(now - 8 * 86_400_000)].concat();
-    let response = running
-        .http
-        .post(format!("{}/telemetry", running.url))
-        .header("Content-Type", "application/x-ndjson")
-        .body(body)
-        .send()
-        .await
-        .expect("answers");
+    let response = running.ndjson().body(body).send().await.expect("answers");
     assert_eq!(response.status(), 200);
     let answer: Value = response.json().await.expect("json");
     assert_eq!(
@@ -436,14 +429,7 @@ async fn rejected_values_stay_out_of_the_log_and_a_request_logs_once() {
             body.push('\n');
         }
     }
-    let response = running
-        .http
-        .post(format!("{}/telemetry", running.url))
-        .header("Content-Type", "application/x-ndjson")
-        .body(body)
-        .send()
-        .await
-        .expect("answers");
+    let response = running.ndjson().body(body).send().await.expect("answers");
     assert_eq!(response.status(), 200);
     let answer = response.text().await.expect("body");
     // The values did reach the error texts: the log is where they must not be.
@@ -515,18 +501,14 @@ async fn the_schema_is_served_and_oversized_bodies_are_refused() {
 
     let line = b"{\"type\":\"ap\",\"org_id\":\"o\",\"site_id\":\"s\",\"time\":1,\"ap_mac\":\"00aabbccdd01\"}\n";
     let no_token = running
-        .http
-        .post(format!("{}/telemetry", running.url))
-        .header("Content-Type", "application/x-ndjson")
+        .ndjson()
         .body(line.to_vec())
         .send()
         .await
         .expect("answers");
     assert_eq!(no_token.status(), 401);
     let ok = running
-        .http
-        .post(format!("{}/telemetry", running.url))
-        .header("Content-Type", "application/x-ndjson")
+        .ndjson()
         .bearer_auth("exporter-token")
         .body(line.to_vec())
         .send()
@@ -534,9 +516,7 @@ async fn the_schema_is_served_and_oversized_bodies_are_refused() {
         .expect("answers");
     assert_eq!(ok.status(), 200);
     let big = running
-        .http
-        .post(format!("{}/telemetry", running.url))
-        .header("Content-Type", "application/x-ndjson")
+        .ndjson()
         .bearer_auth("exporter-token")
         .body(line.repeat(100))
         .send()
@@ -820,14 +800,7 @@ async fn random_ndjson_batches_arrive_exactly() {
             body.push('\n');
             expected.push(sample);
         }
-        let response = running
-            .http
-            .post(format!("{}/telemetry", running.url))
-            .header("Content-Type", "application/x-ndjson")
-            .body(body)
-            .send()
-            .await
-            .expect("answers");
+        let response = running.ndjson().body(body).send().await.expect("answers");
         assert_eq!(response.status(), 200);
     }
     let records = running
@@ -953,15 +926,8 @@ async fn bodies_beyond_the_parse_threads_are_told_to_retry() {
             )
         })
         .collect();
-    let answers = futures::future::join_all((0..8).map(|_| {
-        running
-            .http
-            .post(format!("{}/telemetry", running.url))
-            .header("Content-Type", "application/x-ndjson")
-            .body(body.clone())
-            .send()
-    }))
-    .await;
+    let answers =
+        futures::future::join_all((0..8).map(|_| running.ndjson().body(body.clone()).send())).await;
     let mut statuses = Vec::new();
     for answer in answers {
         let answer = answer.expect("answers");
@@ -993,14 +959,7 @@ async fn rejects_beyond_the_in_flight_bound_are_kept_in_slices() {
     })
     .await;
     let body = "not json\n".repeat(25);
-    let answer = running
-        .http
-        .post(format!("{}/telemetry", running.url))
-        .header("Content-Type", "application/x-ndjson")
-        .body(body)
-        .send()
-        .await
-        .expect("answers");
+    let answer = running.ndjson().body(body).send().await.expect("answers");
     assert_eq!(answer.status(), 200);
     let answer: Value = answer.json().await.expect("json");
     assert_eq!(answer["rejected_count"], 25);

@@ -109,17 +109,22 @@ pub struct Nonces {
 }
 
 impl Nonces {
-    /// `Replayed` when the request's nonce was used before; records nothing. Checked before
-    /// the code exchange, so that a used state costs no call to Entra; the nonce is used up
-    /// only after the exchange succeeded ([`Nonces::use_once`]), so that whoever sees the
-    /// authorize URL cannot burn it with a made-up code.
-    pub fn check(&self, request: &LinkRequest, now_ms: i64) -> Result<(), StateError> {
+    /// The nonces used and not yet expired at `now_ms`, locked.
+    fn current(&self, now_ms: i64) -> std::sync::MutexGuard<'_, HashMap<String, i64>> {
         let mut used = self
             .used
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         used.retain(|_, expires| *expires >= now_ms);
-        if used.contains_key(&request.nonce) {
+        used
+    }
+
+    /// `Replayed` when the request's nonce was used before; records nothing. Checked before
+    /// the code exchange, so that a used state costs no call to Entra; the nonce is used up
+    /// only after the exchange succeeded ([`Nonces::use_once`]), so that whoever sees the
+    /// authorize URL cannot burn it with a made-up code.
+    pub fn check(&self, request: &LinkRequest, now_ms: i64) -> Result<(), StateError> {
+        if self.current(now_ms).contains_key(&request.nonce) {
             return Err(StateError::Replayed);
         }
         Ok(())
@@ -127,12 +132,8 @@ impl Nonces {
 
     /// Records the request's nonce; `Replayed` when it was used before.
     pub fn use_once(&self, request: &LinkRequest, now_ms: i64) -> Result<(), StateError> {
-        let mut used = self
-            .used
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        used.retain(|_, expires| *expires >= now_ms);
-        if used
+        if self
+            .current(now_ms)
             .insert(request.nonce.clone(), request.expires_at)
             .is_some()
         {
