@@ -46,8 +46,8 @@ pub(crate) struct Job<'p> {
 
 /// What became of a job.
 pub(crate) enum Outcome {
-    /// Applied (or failed to be): outputs and counts, and the time applying took.
-    Applied(Result<(Vec<Outgoing>, Counts), StateError>, Duration),
+    /// Applied (or failed to be).
+    Applied(Applied),
     /// Some records do not decode: they go to the dead-letter topic before the decoded rest
     /// is applied ([`apply`]).
     Undecodable {
@@ -118,28 +118,95 @@ fn one(shared: &Shared<'_>, job: Job<'_>) -> Outcome {
             restore: job.restore,
         };
     }
-    let (result, took) = apply(shared, job.partition, decoded, job.restore);
-    Outcome::Applied(result, took)
+    Outcome::Applied(apply(shared, job.partition, decoded, job.restore))
 }
 
-/// Applies decoded records to a partition: outputs and counts, and the time it took.
+/// A record whose applying panicked on its own, with the panic's message: it goes to the
+/// dead-letter topic instead of stopping the processor (and, read again after a restart,
+/// stopping it again).
+pub(crate) struct Unappliable {
+    /// The record.
+    pub record: Record,
+    /// What the panic said.
+    pub error: String,
+}
+
+/// What applying a partition's records gave: outputs and counts, the records that could not be
+/// applied, and the time it took.
+pub(crate) struct Applied {
+    /// Outputs and counts, or the store's failure.
+    pub result: Result<(Vec<Outgoing>, Counts), StateError>,
+    /// Records whose applying panicked.
+    pub unappliable: Vec<Unappliable>,
+    /// How long it took.
+    pub took: Duration,
+}
+
+/// Applies decoded records to a partition. When applying them panics, the partition starts again
+/// from what the store holds and takes them one at a time: a record that panics on its own is
+/// [`Unappliable`], the others are applied.
 pub(crate) fn apply(
     shared: &Shared<'_>,
     partition: &mut Partition,
     records: Vec<Record>,
     restore: Option<Committed>,
-) -> (Result<(Vec<Outgoing>, Counts), StateError>, Duration) {
+) -> Applied {
     let started = Instant::now();
     let inventory = shared.inventory.read().unwrap_or_else(|e| e.into_inner());
-    let result = partition.apply(
-        shared.store,
-        &inventory,
-        shared.settings,
-        records,
-        shared.now,
-        restore,
-    );
-    (result, started.elapsed())
+    let attempt = |partition: &mut Partition, records: &[Record]| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            partition.apply(
+                shared.store,
+                &inventory,
+                shared.settings,
+                records,
+                shared.now,
+                restore,
+            )
+        }))
+    };
+    let applied = |result, unappliable| Applied {
+        result,
+        unappliable,
+        took: started.elapsed(),
+    };
+    if let Ok(result) = attempt(partition, &records) {
+        return applied(result, Vec::new());
+    }
+    // Its memory may be half changed: the partition is read again from the store.
+    let reopen = |partition: &mut Partition| {
+        Partition::open(shared.store, partition.id()).map(|fresh| *partition = fresh)
+    };
+    if let Err(e) = reopen(partition) {
+        return applied(Err(e), Vec::new());
+    }
+    let (mut outputs, mut counts, mut unappliable) = (Vec::new(), Counts::default(), Vec::new());
+    for record in records {
+        match attempt(partition, std::slice::from_ref(&record)) {
+            Ok(Ok((o, c))) => {
+                outputs.extend(o);
+                counts += c;
+            }
+            Ok(Err(e)) => return applied(Err(e), unappliable),
+            Err(panic) => {
+                let error = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "applying the record panicked".into());
+                // A leg is kept waiting before it is evaluated: it must not be met again.
+                let forgotten = match &record {
+                    Record::Leg { leg, offset } => partition.forget_leg(shared.store, leg, *offset),
+                    Record::Sample { .. } => Ok(()),
+                };
+                unappliable.push(Unappliable { record, error });
+                if let Err(e) = forgotten.and_then(|()| reopen(partition)) {
+                    return applied(Err(e), unappliable);
+                }
+            }
+        }
+    }
+    applied(Ok((outputs, counts)), unappliable)
 }
 
 /// Decodes a record; a sample's payload moves out of it (into what the windows keep) when it
@@ -178,5 +245,68 @@ fn decode(shared: &Shared<'_>, record: &mut ConsumedRecord) -> Result<Record, Co
             leg: Box::new(leg),
             offset: record.offset,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ProcessorConfig;
+    use callsight_rca::{ClassificationConfig, RcaConfig};
+    use callsight_state::StoreOptions;
+    use callsight_testkit::samples;
+
+    /// A leg whose start is the first instant of the range makes computing its windows overflow
+    /// (a panic in this debug build): only that record is unappliable, the partition is read
+    /// again from the store, and the records around it are applied.
+    #[test]
+    fn a_record_that_panics_is_unappliable_and_the_others_are_applied() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path(), &StoreOptions::default()).expect("opens");
+        let inventory = RwLock::new(Inventory::new());
+        let settings = Settings::new(
+            &ProcessorConfig::default(),
+            &ClassificationConfig::default(),
+            &RcaConfig::default(),
+        );
+        let codec = Codec::single_object();
+        let shared = Shared {
+            store: &store,
+            inventory: &inventory,
+            settings: &settings,
+            codec: &codec,
+            telemetry_topic: "net.telemetry",
+            now: 0,
+        };
+        let good = samples::call_leg();
+        let mut poison = good.clone();
+        poison.leg_id = "poison".into();
+        poison.site_id = None;
+        poison.leg_start = i64::MIN;
+        let mut later = good.clone();
+        later.leg_id = "later".into();
+        // First, so that nothing waits before it: a leg off every site is evaluated at once.
+        let records: Vec<Record> = [poison, good, later]
+            .into_iter()
+            .enumerate()
+            .map(|(i, leg)| Record::Leg {
+                leg: Box::new(leg),
+                offset: i as i64,
+            })
+            .collect();
+        let mut partition = Partition::open(&store, 0).expect("opens");
+        let applied = apply(&shared, &mut partition, records, None);
+        let (_, counts) = applied.result.expect("the others are applied");
+        // Taken in the first attempt already, they wait as they would have.
+        assert_eq!(counts.legs + counts.stale_legs, 2, "{counts:?}");
+        assert_eq!(applied.unappliable.len(), 1);
+        let Record::Leg { leg, offset } = &applied.unappliable[0].record else {
+            panic!("the leg")
+        };
+        assert_eq!((leg.leg_id.as_str(), *offset), ("poison", 0));
+        assert!(applied.unappliable[0].error.contains("overflow"));
+        // The poison no longer waits: the partition goes on without meeting it again.
+        let again = apply(&shared, &mut partition, Vec::new(), None);
+        assert!(again.result.is_ok() && again.unappliable.is_empty());
     }
 }

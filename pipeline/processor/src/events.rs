@@ -73,6 +73,13 @@ impl ProcessorMetrics {
             .inc();
     }
 
+    /// Applying a record panicked (it goes to the dead-letter topic, logged by the runner).
+    pub fn record_unappliable(&self, input: Input) {
+        self.records
+            .with_label_values(&[input.as_str(), "unappliable"])
+            .inc();
+    }
+
     /// Records were replayed while a partition restores.
     pub fn restoring(&self, records: usize) {
         self.restore_records.inc_by(records as u64);

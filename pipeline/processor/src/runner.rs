@@ -3,14 +3,14 @@
 
 use crate::batch;
 use crate::events::Input;
-use crate::partition::Partition;
+use crate::partition::{Partition, Record};
 use crate::publish::publish;
 use crate::run::{Owned, Plan, Run};
 use callsight_core::error::Report;
 use callsight_kafka::consumer::{ConsumedRecord, ConsumerEvent, ConsumerHandle};
 use callsight_kafka::transactions::NextOffset;
 use callsight_model::clock::now_ms;
-use callsight_model::codec::CodecError;
+use callsight_model::codec::{CodecError, single_object};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -281,8 +281,8 @@ async fn apply(
     let (partitions, jobs): (Vec<i32>, Vec<batch::Job>) = jobs.into_iter().unzip();
     let outcomes = batch::run(&shared, jobs, run.apply_threads);
     for (p, outcome) in partitions.into_iter().zip(outcomes) {
-        let (result, took) = match outcome {
-            batch::Outcome::Applied(result, took) => (result, took),
+        let applied = match outcome {
+            batch::Outcome::Applied(applied) => applied,
             batch::Outcome::Undecodable {
                 decoded,
                 failed,
@@ -297,6 +297,12 @@ async fn apply(
                 batch::apply(&shared, partition, decoded, restore)
             }
         };
+        for u in &applied.unappliable {
+            if unappliable(run, p, u).await.is_err() {
+                return;
+            }
+        }
+        let (result, took) = (applied.result, applied.took);
         let Some(state) = owned.get_mut(&p) else {
             continue;
         };
@@ -386,6 +392,54 @@ async fn dead_letter(run: &Run, record: &ConsumedRecord, error: &CodecError) -> 
         tracing::error!(
             partition = record.partition,
             "a record neither decodes nor can be dead-lettered; the processor stops"
+        );
+        run.shutdown.fail();
+        return Err(Unkept);
+    }
+    Ok(())
+}
+
+/// Sends a record whose applying panicked to the dead-letter topic, counted and logged (its
+/// place only).
+async fn unappliable(run: &Run, partition: i32, u: &batch::Unappliable) -> Result<(), Unkept> {
+    let (topic, input, offset, payload) = match &u.record {
+        Record::Sample { bytes, offset, .. } => (
+            &run.telemetry_topic,
+            Input::Telemetry,
+            *offset,
+            bytes.clone(),
+        ),
+        Record::Leg { leg, offset } => (
+            &run.legs_topic,
+            Input::Legs,
+            *offset,
+            single_object::encode(&**leg).unwrap_or_default(),
+        ),
+    };
+    run.metrics.record_unappliable(input);
+    tracing::error!(
+        partition,
+        offset,
+        "applying a record panicked; it goes to the dead-letter topic"
+    );
+    let record = ConsumedRecord {
+        topic: topic.clone(),
+        partition,
+        offset,
+        key: None,
+        payload: Some(payload),
+        headers: Vec::new(),
+        timestamp_ms: None,
+    };
+    if run
+        .dead_letters
+        .send(&record, "process", "unappliable", &u.error, now_ms())
+        .await
+        .is_err()
+    {
+        tracing::error!(
+            partition,
+            "a record can neither be applied nor be dead-lettered; the processor stops"
         );
         run.shutdown.fail();
         return Err(Unkept);

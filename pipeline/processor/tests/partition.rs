@@ -65,7 +65,7 @@ fn run(records: Vec<Record>, batches: &[usize]) -> Vec<Output> {
         i += 1;
         let batch: Vec<Record> = rest.drain(..n).collect();
         let (out, _) = partition
-            .apply(&store, &inventory, &settings, batch, 0, None)
+            .apply(&store, &inventory, &settings, &batch, 0, None)
             .expect("applies");
         outputs.extend(out.into_iter().map(|o| o.output));
     }
@@ -203,7 +203,7 @@ proptest! {
             let mut partition = Partition::open(&store, 0).expect("opens");
             for chunk in records[..crash_at].chunks(250) {
                 let (out, _) = partition
-                    .apply(&store, &inventory, &settings, chunk.to_vec(), 0, None)
+                    .apply(&store, &inventory, &settings, chunk, 0, None)
                     .expect("applies");
                 outputs.extend(out.into_iter().map(|o| o.output));
             }
@@ -213,7 +213,7 @@ proptest! {
         let mut partition = Partition::open(&store, 0).expect("reopens");
         for chunk in records[replay_from..].chunks(250) {
             let (out, _) = partition
-                .apply(&store, &inventory, &settings, chunk.to_vec(), 0, None)
+                .apply(&store, &inventory, &settings, chunk, 0, None)
                 .expect("applies");
             outputs.extend(out.into_iter().map(|o| o.output));
         }
@@ -241,14 +241,7 @@ fn a_restore_replay_publishes_only_what_was_not_published() {
     let mut counts = callsight_processor::partition::Counts::default();
     for chunk in records.chunks(300) {
         let (out, c) = partition
-            .apply(
-                &store,
-                &inventory,
-                &settings,
-                chunk.to_vec(),
-                0,
-                Some(committed),
-            )
+            .apply(&store, &inventory, &settings, chunk, 0, Some(committed))
             .expect("applies");
         assert!(out.is_empty(), "{out:?}");
         counts += c;
@@ -274,7 +267,7 @@ fn an_overdue_leg_is_evaluated_partial_then_complete() {
     let mut records = telemetry_records(&early);
     records.extend(leg_records(&legs()[..1]));
     let (out, counts) = partition
-        .apply(&store, &inventory, &settings, records, 1_000, None)
+        .apply(&store, &inventory, &settings, &records, 1_000, None)
         .expect("applies");
     assert!(out.is_empty());
     assert_eq!(counts.legs, 1);
@@ -317,7 +310,7 @@ fn an_overdue_leg_is_evaluated_partial_then_complete() {
         })
         .collect();
     let (out, _) = partition
-        .apply(&store, &inventory, &settings, records, 2_000, None)
+        .apply(&store, &inventory, &settings, &records, 2_000, None)
         .expect("applies");
     let complete = latest(&out.into_iter().map(|o| o.output).collect::<Vec<_>>());
     let verdict = &complete["call-1/p-1/0"];
@@ -343,7 +336,7 @@ fn late_and_expired_telemetry_is_counted() {
             &store,
             &inventory,
             &settings,
-            telemetry_records(&samples),
+            &telemetry_records(&samples),
             0,
             None,
         )
@@ -360,7 +353,7 @@ fn late_and_expired_telemetry_is_counted() {
             &store,
             &inventory,
             &settings,
-            telemetry_records(&[late, expired]),
+            &telemetry_records(&[late, expired]),
             0,
             None,
         )
@@ -386,7 +379,7 @@ fn extreme_event_times_do_not_overflow() {
                 &store,
                 &inventory,
                 &settings,
-                telemetry_records(&[extreme]),
+                &telemetry_records(&[extreme]),
                 0,
                 None,
             )
@@ -420,7 +413,7 @@ fn a_far_future_time_does_not_make_later_records_late() {
             &store,
             &inventory,
             &settings,
-            telemetry_records(&[hostile]),
+            &telemetry_records(&[hostile]),
             now,
             None,
         )
@@ -435,7 +428,7 @@ fn a_far_future_time_does_not_make_later_records_late() {
             &store,
             &inventory,
             &settings,
-            telemetry_records(&samples),
+            &telemetry_records(&samples),
             now,
             None,
         )

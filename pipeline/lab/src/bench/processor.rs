@@ -141,7 +141,7 @@ pub fn state(clients: usize, minutes: i64) {
             for chunk in records.chunks(config.processor.batch_records) {
                 let t = Instant::now();
                 partitions[p]
-                    .apply(&store, &inventory, &settings, chunk.to_vec(), 0, None)
+                    .apply(&store, &inventory, &settings, chunk, 0, None)
                     .expect("applies");
                 busy += t.elapsed();
                 applied += chunk.len() as u64;

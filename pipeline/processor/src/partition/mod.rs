@@ -135,14 +135,16 @@ impl Partition {
     }
 
     /// Applies records in order and evaluates what became ready; `now` is the wall clock
-    /// (recorded with waiting legs, for `max_wait`, and bounding the watermark). Outputs are written to the outbox with the
-    /// state; while restoring (`restore`), those already published are not.
+    /// (recorded with waiting legs, for `max_wait`, and bounding the watermark). Outputs are
+    /// written to the outbox with the state; while restoring (`restore`), those already
+    /// published are not. The records are only read: a caller can apply them again, one by one,
+    /// when applying them panicked.
     pub fn apply(
         &mut self,
         store: &Store,
         inventory: &Inventory,
         settings: &Settings,
-        records: Vec<Record>,
+        records: &[Record],
         now: i64,
         restore: Option<Committed>,
     ) -> Result<(Vec<Outgoing>, Counts), StateError> {
@@ -163,7 +165,7 @@ impl Partition {
                     bytes,
                     offset,
                 } => {
-                    self.meta.telemetry_offset = self.meta.telemetry_offset.max(offset);
+                    self.meta.telemetry_offset = self.meta.telemetry_offset.max(*offset);
                     if sample.time < self.expired_before(settings) {
                         counts.late_dropped += 1;
                         continue;
@@ -179,16 +181,16 @@ impl Partition {
                     } else {
                         counts.samples += 1;
                     }
-                    index::put(&mut batch, self.id, &sample, &bytes, &mut self.ip_bindings);
+                    index::put(&mut batch, self.id, sample, bytes, &mut self.ip_bindings);
                     self.meta.max_time = Some(self.meta.max_time.map_or(time, |t| t.max(time)));
                 }
                 Record::Leg { leg, offset } => {
-                    self.meta.legs_offset = self.meta.legs_offset.max(offset);
+                    self.meta.legs_offset = self.meta.legs_offset.max(*offset);
                     // Legs read what earlier records wrote.
                     if !batch.is_empty() {
                         store.write(std::mem::take(&mut batch))?;
                     }
-                    match self.take_leg(store, &mut batch, *leg, offset, now)? {
+                    match self.take_leg(store, &mut batch, (**leg).clone(), *offset, now)? {
                         Taken::Stale => counts.stale_legs += 1,
                         Taken::Waiting => counts.legs += 1,
                     }
@@ -289,6 +291,19 @@ impl Partition {
         let alerts = self.alerts(store, settings, &outputs, false)?;
         outputs.extend(alerts);
         Ok((outputs, counts))
+    }
+
+    /// Forgets a leg that could not be applied (it went to the dead-letter topic): it no longer
+    /// waits, so evaluating the legs after it does not meet it again.
+    pub fn forget_leg(&self, store: &Store, leg: &CallLeg, offset: i64) -> Result<(), StateError> {
+        let key = pending_key(offset, &leg.leg_id);
+        let index_key = [PENDING_INDEX, leg.leg_id.as_bytes()].concat();
+        let mut batch = Batch::new();
+        batch.delete(Table::Legs, self.id, &key);
+        if store.get(Table::Meta, self.id, &index_key)?.as_deref() == Some(key.as_slice()) {
+            batch.delete(Table::Meta, self.id, &index_key);
+        }
+        store.write(batch)
     }
 
     fn take_leg(
