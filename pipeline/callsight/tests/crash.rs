@@ -214,7 +214,7 @@ fn recompute(delivered: &Delivered) -> HashMap<(String, i64), RootCauseVerdict> 
         let mut partition = Partition::open(&store, p as u32).expect("opens");
         for chunk in records.chunks(1) {
             let (out, _) = partition
-                .apply(&store, &inventory, &settings, chunk.to_vec(), 0, None)
+                .apply(&store, &inventory, &settings, chunk, 0, None)
                 .expect("applies");
             for o in out {
                 if let Output::Verdict { verdict, .. } = o.output {
