@@ -152,6 +152,7 @@ pub async fn start(config: &Config, roles: Roles, shutdown: &Shutdown) -> anyhow
             max_body_bytes: config.graph.webhook_max_body_bytes,
             max_in_flight: config.ingest.max_in_flight,
             overload_wait: config.ingest.overload_wait,
+            parse_threads: config.ingest.parse_threads,
         };
         let router = ingest.routes().merge(
             callsight_teams::webhook_routes(

@@ -18,7 +18,8 @@ pub struct IngestConfig {
     /// Records being produced at once across all requests; beyond it requests are answered 503
     /// with `Retry-After` instead of buffering without bound.
     pub max_in_flight: usize,
-    /// Bodies parsed at once, off the async runtime; 0: one per CPU the process may use. A body
+    /// Bodies parsed at once, off the async runtime (telemetry bodies, and apart from them Graph
+    /// webhook deliveries); 0: one per CPU the process may use. A body
     /// waits up to `overload_wait` for its turn, then is answered 503 with `Retry-After`.
     pub parse_threads: usize,
     /// How long a request waits for room among the in-flight records (or for a parse thread)

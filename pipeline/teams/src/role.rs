@@ -20,8 +20,10 @@ pub struct WebhookLimits {
     pub max_body_bytes: usize,
     /// Notifications being produced at once; beyond it deliveries are answered 503.
     pub max_in_flight: usize,
-    /// How long a delivery waits for room before the 503.
+    /// How long a delivery waits for room (or a checking thread) before the 503.
     pub overload_wait: Duration,
+    /// Deliveries checked at once (`ingest.parse_threads`); 0: one per CPU.
+    pub parse_threads: usize,
 }
 
 /// The Graph webhook and the linking endpoints, ready to be served where `public_url` (Graph's
@@ -39,6 +41,10 @@ pub async fn webhook_routes(
         room: Arc::new(tokio::sync::Semaphore::new(limits.max_in_flight)),
         max_in_flight: limits.max_in_flight,
         overload_wait: limits.overload_wait,
+        checking: Arc::new(tokio::sync::Semaphore::new(match limits.parse_threads {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        })),
     });
     let delegated = callsight_graph_client::delegated::Delegated::new(
         http_client()?,

@@ -69,6 +69,7 @@ async fn the_webhook_and_the_callback_answer_as_documented() {
         max_body_bytes: 4096,
         max_in_flight: 100_000,
         overload_wait: Duration::from_secs(2),
+        parse_threads: 0,
     };
     let routes =
         callsight_teams::webhook_routes(&services, &graph, &privacy, limits, "http://127.0.0.1")

@@ -107,6 +107,7 @@ async fn webhook_phase(base: &Config, seconds: u64, concurrency: usize) {
         max_body_bytes: config.graph.webhook_max_body_bytes,
         max_in_flight: config.ingest.max_in_flight,
         overload_wait: config.ingest.overload_wait,
+        parse_threads: config.ingest.parse_threads,
     };
     let routes = callsight_teams::webhook_routes(
         &services,

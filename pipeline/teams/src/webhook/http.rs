@@ -50,8 +50,10 @@ pub struct WebhookState {
     pub room: Arc<Semaphore>,
     /// The room's size (`ingest.max_in_flight`): a delivery larger than it takes all of it.
     pub max_in_flight: usize,
-    /// How long to wait for room before answering 503.
+    /// How long to wait for room (or a checking thread) before answering 503.
     pub overload_wait: Duration,
+    /// Checking threads: deliveries parsed and checked at once, off the async runtime.
+    pub checking: Arc<Semaphore>,
 }
 
 /// The webhook routes, with a body limit (a body announced larger is refused before it is read).
@@ -152,16 +154,31 @@ async fn delivery(state: &WebhookState, endpoint: &str, body: Bytes) -> Response
     let started = Instant::now();
     let connector = &state.connector;
     let metrics = &connector.metrics;
-    // Parsing and checking take CPU in proportion to the body: off the async workers.
+    // Parsing and checking take CPU in proportion to the body: off the async workers, on at
+    // most `ingest.parse_threads` threads at once; a delivery that waits longer than
+    // `overload_wait` for one is answered 503, and Graph delivers it again.
+    let Ok(Ok(slot)) =
+        tokio::time::timeout(state.overload_wait, state.checking.clone().acquire_owned()).await
+    else {
+        return answer(
+            state,
+            endpoint,
+            started,
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"error": "overloaded: too many deliveries being checked"}),
+        );
+    };
     let checking = connector.clone();
     let checked = tokio::task::spawn_blocking(move || {
-        notification::check(
+        let checked = notification::check(
             &body,
             checking.graph.webhook_max_notifications,
             &checking.links,
             checking.master.as_deref(),
             now_ms(),
-        )
+        );
+        drop(slot);
+        checked
     })
     .await;
     let checked = match checked {
