@@ -1,8 +1,10 @@
 //! Serving HTTP routes as a tracked task of the process, every connection bounded: headers (and
 //! the wait for the next request on a kept-alive connection) within `http.header_timeout`, a
-//! whole request within `http.request_timeout`, at most `http.max_connections` at once, and
-//! bodies announced larger than their route takes refused before a byte of them is read. Until
-//! shutdown; requests in flight finish first, and the drain waits for them.
+//! whole request within `http.request_timeout`, a connection at most `http.max_connection_age`
+//! (plus a request's time to finish the one in flight, then it is dropped), at most
+//! `http.max_connections` at once, and bodies announced larger than their route takes refused
+//! before a byte of them is read. Until shutdown; requests in flight finish first, and the drain
+//! waits for them.
 
 use crate::config::{Problem, Problems};
 use crate::shutdown::Shutdown;
@@ -12,7 +14,6 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::IntoResponse;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -29,12 +30,18 @@ pub struct HttpConfig {
     /// next request within it; otherwise the connection is closed.
     #[serde(with = "humantime_serde")]
     pub header_timeout: Duration,
-    /// A request must be read and answered within this, its body included; otherwise it is
-    /// answered 408 and the connection closed. Leave room for the broker's acknowledgement.
+    /// A request must be read and handled within this, its body included; otherwise it is
+    /// answered 408 (and the connection closed when its body was not all read). Leave room for
+    /// the broker's acknowledgement.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
     /// Connections served at once per listener; further ones wait in the listen backlog.
     pub max_connections: usize,
+    /// A connection is closed after this, once its request in flight is answered (or
+    /// `request_timeout` later): a client that reads its answers slowly cannot keep its
+    /// connection for ever.
+    #[serde(with = "humantime_serde")]
+    pub max_connection_age: Duration,
 }
 
 impl Default for HttpConfig {
@@ -43,6 +50,7 @@ impl Default for HttpConfig {
             header_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
             max_connections: 1024,
+            max_connection_age: Duration::from_secs(600),
         }
     }
 }
@@ -59,6 +67,9 @@ impl HttpConfig {
         }
         if self.max_connections == 0 {
             p.bad("max_connections", "must be at least 1");
+        }
+        if self.max_connection_age < Duration::from_secs(1) {
+            p.bad("max_connection_age", "must be at least 1s");
         }
         p.into_vec()
     }
@@ -104,10 +115,10 @@ pub fn spawn(
         limits.request_timeout,
     ));
     let token = shutdown.token.clone();
+    let tracker = shutdown.tracker.clone();
     let connections = Arc::new(Semaphore::new(limits.max_connections));
-    let header_timeout = limits.header_timeout;
+    let limits = limits.clone();
     shutdown.tracker.spawn(async move {
-        let graceful = GracefulShutdown::new();
         loop {
             // A connection is accepted only with room for it; the others wait in the backlog.
             let permit = tokio::select! {
@@ -132,20 +143,37 @@ pub fn spawn(
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
                 .timer(TokioTimer::new())
-                .header_read_timeout(header_timeout);
+                .header_read_timeout(limits.header_timeout);
             let connection = builder.serve_connection(
                 TokioIo::new(stream),
                 TowerToHyperService::new(router.clone()),
             );
-            let connection = graceful.watch(connection);
-            tokio::spawn(async move {
+            let (token, limits) = (token.clone(), limits.clone());
+            tracker.spawn(async move {
+                tokio::pin!(connection);
+                let ended = tokio::select! {
+                    ended = connection.as_mut() => Some(ended),
+                    () = token.cancelled() => None,
+                    () = tokio::time::sleep(limits.max_connection_age) => None,
+                };
+                let ended = match ended {
+                    Some(ended) => ended,
+                    None => {
+                        // Shutdown, or the connection's age: its request in flight is answered
+                        // (within a request's time), then it closes.
+                        connection.as_mut().graceful_shutdown();
+                        match tokio::time::timeout(limits.request_timeout, connection).await {
+                            Ok(ended) => ended,
+                            Err(_) => Ok(()),
+                        }
+                    }
+                };
                 // A closed or timed-out connection is the client's business, not an error of ours.
-                if let Err(e) = connection.await {
+                if let Err(e) = ended {
                     tracing::debug!(server = name, error = %e, "connection ended with an error");
                 }
                 drop(permit);
             });
         }
-        graceful.shutdown().await;
     });
 }

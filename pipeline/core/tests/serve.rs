@@ -39,6 +39,7 @@ fn tight() -> HttpConfig {
         header_timeout: Duration::from_millis(300),
         request_timeout: Duration::from_secs(1),
         max_connections: 4,
+        max_connection_age: Duration::from_secs(600),
     }
 }
 
@@ -154,5 +155,57 @@ async fn connections_beyond_the_limit_wait_for_room() {
         .expect("answered once the slot is free")
         .expect("reads");
     assert!(answer[..n].starts_with(b"HTTP/1.1 200"));
+    shutdown.token.cancel();
+}
+
+/// A client that never reads its answer keeps its connection only until the connection's age,
+/// plus a request's time for the answer in flight: then it is dropped and its slot freed.
+#[tokio::test]
+async fn a_client_that_never_reads_its_answer_loses_its_connection() {
+    let (addr, shutdown) = start(HttpConfig {
+        max_connections: 1,
+        header_timeout: Duration::from_secs(60),
+        max_connection_age: Duration::from_secs(2),
+        ..tight()
+    })
+    .await;
+    // Asks for an endless answer and reads none of it: once the socket buffers are full, the
+    // answer's writes stall.
+    let mut greedy = TcpStream::connect(addr).await.expect("connects");
+    greedy
+        .write_all(b"GET /endless HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("writes");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut next = TcpStream::connect(addr)
+        .await
+        .expect("the backlog takes it");
+    next.write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("writes");
+    let mut answer = vec![0u8; 64];
+    let n = tokio::time::timeout(PATIENCE, next.read(&mut answer))
+        .await
+        .expect("answered once the stalled connection is dropped")
+        .expect("reads");
+    assert!(answer[..n].starts_with(b"HTTP/1.1 200"));
+    drop(greedy);
+    shutdown.token.cancel();
+}
+
+#[tokio::test]
+async fn a_connection_is_closed_at_its_age() {
+    let (addr, shutdown) = start(HttpConfig {
+        header_timeout: Duration::from_secs(60),
+        max_connection_age: Duration::from_secs(1),
+        ..tight()
+    })
+    .await;
+    let mut kept = TcpStream::connect(addr).await.expect("connects");
+    kept.write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("writes");
+    let answer = until_closed(&mut kept).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     shutdown.token.cancel();
 }

@@ -5,7 +5,7 @@
 //! is free, in the partition's own order; what each produced comes back in the order of the
 //! jobs. Synchronous: the caller does the waiting (Schema Registry, dead letters, publishing).
 
-use crate::partition::{Committed, Counts, Outgoing, Partition, Record, Settings};
+use crate::partition::{Committed, Counts, Outgoing, Partition, Record, Settings, Unappliable};
 use callsight_core::codec::Codec;
 use callsight_inventory::Inventory;
 use callsight_kafka::consumer::ConsumedRecord;
@@ -121,30 +121,18 @@ fn one(shared: &Shared<'_>, job: Job<'_>) -> Outcome {
     Outcome::Applied(apply(shared, job.partition, decoded, job.restore))
 }
 
-/// A record whose applying panicked on its own, with the panic's message: it goes to the
-/// dead-letter topic instead of stopping the processor (and, read again after a restart,
-/// stopping it again).
-pub(crate) struct Unappliable {
-    /// The record.
-    pub record: Record,
-    /// What the panic said.
-    pub error: String,
-}
-
-/// What applying a partition's records gave: outputs and counts, the records that could not be
-/// applied, and the time it took.
+/// What applying a partition's records gave: outputs and counts, the legs whose evaluation
+/// panicked, and the time it took.
 pub(crate) struct Applied {
     /// Outputs and counts, or the store's failure.
     pub result: Result<(Vec<Outgoing>, Counts), StateError>,
-    /// Records whose applying panicked.
+    /// Legs whose evaluation panicked, forgotten by the partition: dead letters.
     pub unappliable: Vec<Unappliable>,
     /// How long it took.
     pub took: Duration,
 }
 
-/// Applies decoded records to a partition. When applying them panics, the partition starts again
-/// from what the store holds and takes them one at a time: a record that panics on its own is
-/// [`Unappliable`], the others are applied.
+/// Applies decoded records to a partition.
 pub(crate) fn apply(
     shared: &Shared<'_>,
     partition: &mut Partition,
@@ -153,60 +141,19 @@ pub(crate) fn apply(
 ) -> Applied {
     let started = Instant::now();
     let inventory = shared.inventory.read().unwrap_or_else(|e| e.into_inner());
-    let attempt = |partition: &mut Partition, records: &[Record]| {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            partition.apply(
-                shared.store,
-                &inventory,
-                shared.settings,
-                records,
-                shared.now,
-                restore,
-            )
-        }))
-    };
-    let applied = |result, unappliable| Applied {
+    let result = partition.apply(
+        shared.store,
+        &inventory,
+        shared.settings,
+        &records,
+        shared.now,
+        restore,
+    );
+    Applied {
         result,
-        unappliable,
+        unappliable: partition.take_unappliable(),
         took: started.elapsed(),
-    };
-    if let Ok(result) = attempt(partition, &records) {
-        return applied(result, Vec::new());
     }
-    // Its memory may be half changed: the partition is read again from the store.
-    let reopen = |partition: &mut Partition| {
-        Partition::open(shared.store, partition.id()).map(|fresh| *partition = fresh)
-    };
-    if let Err(e) = reopen(partition) {
-        return applied(Err(e), Vec::new());
-    }
-    let (mut outputs, mut counts, mut unappliable) = (Vec::new(), Counts::default(), Vec::new());
-    for record in records {
-        match attempt(partition, std::slice::from_ref(&record)) {
-            Ok(Ok((o, c))) => {
-                outputs.extend(o);
-                counts += c;
-            }
-            Ok(Err(e)) => return applied(Err(e), unappliable),
-            Err(panic) => {
-                let error = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "applying the record panicked".into());
-                // A leg is kept waiting before it is evaluated: it must not be met again.
-                let forgotten = match &record {
-                    Record::Leg { leg, offset } => partition.forget_leg(shared.store, leg, *offset),
-                    Record::Sample { .. } => Ok(()),
-                };
-                unappliable.push(Unappliable { record, error });
-                if let Err(e) = forgotten.and_then(|()| reopen(partition)) {
-                    return applied(Err(e), unappliable);
-                }
-            }
-        }
-    }
-    applied(Ok((outputs, counts)), unappliable)
 }
 
 /// Decodes a record; a sample's payload moves out of it (into what the windows keep) when it
@@ -252,15 +199,17 @@ fn decode(shared: &Shared<'_>, record: &mut ConsumedRecord) -> Result<Record, Co
 mod tests {
     use super::*;
     use crate::ProcessorConfig;
+    use callsight_model::codec::single_object;
     use callsight_rca::{ClassificationConfig, RcaConfig};
     use callsight_state::StoreOptions;
     use callsight_testkit::samples;
 
     /// A leg whose start is the first instant of the range makes computing its windows overflow
-    /// (a panic in this debug build): only that record is unappliable, the partition is read
-    /// again from the store, and the records around it are applied.
+    /// (a panic in this debug build) when it is evaluated, batches after it arrived: that leg,
+    /// and only it, is unappliable; the sample that moved the watermark is applied, and the
+    /// legs beside it wait as before.
     #[test]
-    fn a_record_that_panics_is_unappliable_and_the_others_are_applied() {
+    fn a_leg_whose_evaluation_panics_is_unappliable_and_nothing_else() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::open(dir.path(), &StoreOptions::default()).expect("opens");
         let inventory = RwLock::new(Inventory::new());
@@ -276,17 +225,16 @@ mod tests {
             settings: &settings,
             codec: &codec,
             telemetry_topic: "net.telemetry",
-            now: 0,
+            now: i64::MAX,
         };
-        let good = samples::call_leg();
-        let mut poison = good.clone();
+        let leg = samples::call_leg();
+        let mut poison = leg.clone();
         poison.leg_id = "poison".into();
-        poison.site_id = None;
         poison.leg_start = i64::MIN;
-        let mut later = good.clone();
+        let mut later = leg.clone();
         later.leg_id = "later".into();
-        // First, so that nothing waits before it: a leg off every site is evaluated at once.
-        let records: Vec<Record> = [poison, good, later]
+        later.leg_end += 3_600_000;
+        let legs: Vec<Record> = [poison, later]
             .into_iter()
             .enumerate()
             .map(|(i, leg)| Record::Leg {
@@ -295,17 +243,38 @@ mod tests {
             })
             .collect();
         let mut partition = Partition::open(&store, 0).expect("opens");
-        let applied = apply(&shared, &mut partition, records, None);
-        let (_, counts) = applied.result.expect("the others are applied");
-        // Taken in the first attempt already, they wait as they would have.
-        assert_eq!(counts.legs + counts.stale_legs, 2, "{counts:?}");
-        assert_eq!(applied.unappliable.len(), 1);
-        let Record::Leg { leg, offset } = &applied.unappliable[0].record else {
-            panic!("the leg")
+        let waiting = apply(&shared, &mut partition, legs, None);
+        assert_eq!(waiting.result.expect("taken").1.legs, 2);
+        assert!(
+            waiting.unappliable.is_empty(),
+            "both wait for the watermark"
+        );
+
+        // Telemetry past the poison's end, not the later leg's: the poison is evaluated.
+        let mut sample = samples::network_samples()[0].clone();
+        sample.time = leg.leg_end + 30 * 60_000;
+        let record = Record::Sample {
+            bytes: single_object::encode(&sample).expect("encodes"),
+            sample,
+            offset: 0,
         };
-        assert_eq!((leg.leg_id.as_str(), *offset), ("poison", 0));
-        assert!(applied.unappliable[0].error.contains("overflow"));
-        // The poison no longer waits: the partition goes on without meeting it again.
+        let applied = apply(&shared, &mut partition, vec![record], None);
+        let (_, counts) = applied.result.expect("the sample is applied");
+        assert_eq!(counts.samples + counts.late_applied, 1, "{counts:?}");
+        assert_eq!(counts.evaluated, 0, "{counts:?}");
+        assert_eq!(applied.unappliable.len(), 1);
+        let unappliable = &applied.unappliable[0];
+        assert_eq!(
+            (unappliable.leg.leg_id.as_str(), unappliable.offset),
+            ("poison", 0)
+        );
+        assert!(
+            unappliable.error.contains("overflow"),
+            "{}",
+            unappliable.error
+        );
+
+        // Forgotten: the partition goes on without meeting it again, and the later leg waits.
         let again = apply(&shared, &mut partition, Vec::new(), None);
         assert!(again.result.is_ok() && again.unappliable.is_empty());
     }

@@ -149,6 +149,7 @@ impl ProcessorMetrics {
                 "clamped",
                 "stale",
                 "undecodable",
+                "unappliable",
             ] {
                 m.records.with_label_values(&[topic, outcome]);
             }

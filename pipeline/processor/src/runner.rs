@@ -3,7 +3,7 @@
 
 use crate::batch;
 use crate::events::Input;
-use crate::partition::{Partition, Record};
+use crate::partition::{Partition, Unappliable};
 use crate::publish::publish;
 use crate::run::{Owned, Plan, Run};
 use callsight_core::error::Report;
@@ -11,6 +11,7 @@ use callsight_kafka::consumer::{ConsumedRecord, ConsumerEvent, ConsumerHandle};
 use callsight_kafka::transactions::NextOffset;
 use callsight_model::clock::now_ms;
 use callsight_model::codec::{CodecError, single_object};
+use callsight_model::keys;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -399,35 +400,22 @@ async fn dead_letter(run: &Run, record: &ConsumedRecord, error: &CodecError) -> 
     Ok(())
 }
 
-/// Sends a record whose applying panicked to the dead-letter topic, counted and logged (its
-/// place only).
-async fn unappliable(run: &Run, partition: i32, u: &batch::Unappliable) -> Result<(), Unkept> {
-    let (topic, input, offset, payload) = match &u.record {
-        Record::Sample { bytes, offset, .. } => (
-            &run.telemetry_topic,
-            Input::Telemetry,
-            *offset,
-            bytes.clone(),
-        ),
-        Record::Leg { leg, offset } => (
-            &run.legs_topic,
-            Input::Legs,
-            *offset,
-            single_object::encode(&**leg).unwrap_or_default(),
-        ),
-    };
-    run.metrics.record_unappliable(input);
+/// Sends a leg whose evaluation panicked to the dead-letter topic, counted and logged (its place
+/// only). It was consumed batches ago: the letter holds it re-encoded (single-object), under its
+/// key.
+async fn unappliable(run: &Run, partition: i32, u: &Unappliable) -> Result<(), Unkept> {
+    run.metrics.record_unappliable(Input::Legs);
     tracing::error!(
         partition,
-        offset,
-        "applying a record panicked; it goes to the dead-letter topic"
+        offset = u.offset,
+        "evaluating a leg panicked; it goes to the dead-letter topic"
     );
     let record = ConsumedRecord {
-        topic: topic.clone(),
+        topic: run.legs_topic.clone(),
         partition,
-        offset,
-        key: None,
-        payload: Some(payload),
+        offset: u.offset,
+        key: Some(keys::leg_key(&u.leg.org_id, u.leg.site_id.as_deref()).into_bytes()),
+        payload: Some(single_object::encode(&u.leg).unwrap_or_default()),
         headers: Vec::new(),
         timestamp_ms: None,
     };
@@ -439,7 +427,7 @@ async fn unappliable(run: &Run, partition: i32, u: &batch::Unappliable) -> Resul
     {
         tracing::error!(
             partition,
-            "a record can neither be applied nor be dead-lettered; the processor stops"
+            "a leg can neither be evaluated nor be dead-lettered; the processor stops"
         );
         run.shutdown.fail();
         return Err(Unkept);
@@ -463,6 +451,11 @@ async fn tick(
                 .partition
                 .tick(&run.store, &inventory, &run.settings, now_ms())
         };
+        for u in state.partition.take_unappliable() {
+            if unappliable(run, *p, &u).await.is_err() {
+                return;
+            }
+        }
         match result {
             Ok((outgoing, _)) if !outgoing.is_empty() => {
                 publish(run, handle, &state.partition, outgoing, &[], None, token).await;

@@ -26,7 +26,7 @@
 mod records;
 mod stored;
 
-pub use records::{Committed, Counts, Outgoing, Output, Record, Settings};
+pub use records::{Committed, Counts, Outgoing, Output, Record, Settings, Unappliable};
 pub use stored::Meta;
 
 use crate::view::{self, Span};
@@ -56,6 +56,8 @@ pub struct Partition {
     alerted_at: i64,
     /// What the IP binding window was given.
     ip_bindings: ip_binding::Written,
+    /// Legs whose evaluation panicked, until the runner takes them.
+    unappliable: Vec<Unappliable>,
 }
 
 impl std::fmt::Debug for Partition {
@@ -65,6 +67,14 @@ impl std::fmt::Debug for Partition {
             .field("meta", &self.meta)
             .finish_non_exhaustive()
     }
+}
+
+/// What became of a waiting leg handed to evaluation.
+enum Guarded {
+    /// Evaluated: its output, if any.
+    Evaluated(Option<Outgoing>),
+    /// Its evaluation panicked: forgotten, kept as [`Unappliable`].
+    Forgotten,
 }
 
 impl Partition {
@@ -98,6 +108,7 @@ impl Partition {
             last_evaluated_end: i64::MIN,
             alerted_at: i64::MIN,
             ip_bindings: ip_binding::Written::default(),
+            unappliable: Vec::new(),
         })
     }
 
@@ -236,15 +247,13 @@ impl Partition {
                     break 'scan;
                 }
                 let suppress = replayed.is_some_and(|c| pending.offset < c.legs);
-                outputs.extend(self.evaluate(
-                    store,
-                    inventory,
-                    settings,
-                    &pending.leg,
-                    pending.offset,
-                    false,
-                    suppress,
-                )?);
+                let Guarded::Evaluated(evaluated) =
+                    self.evaluate_guarded(store, inventory, settings, &pending, false, suppress)?
+                else {
+                    from = [key.as_slice(), &[0]].concat();
+                    continue;
+                };
+                outputs.extend(evaluated);
                 counts.evaluated += 1;
                 counts.suppressed += u64::from(suppress);
                 from = [key.as_slice(), &[0]].concat();
@@ -277,15 +286,12 @@ impl Partition {
             if pending.partial_sent || now - pending.arrived_at < settings.max_wait_ms {
                 continue;
             }
-            outputs.extend(self.evaluate(
-                store,
-                inventory,
-                settings,
-                &pending.leg,
-                pending.offset,
-                true,
-                false,
-            )?);
+            let Guarded::Evaluated(evaluated) =
+                self.evaluate_guarded(store, inventory, settings, &pending, true, false)?
+            else {
+                continue;
+            };
+            outputs.extend(evaluated);
             counts.partial += 1;
         }
         let alerts = self.alerts(store, settings, &outputs, false)?;
@@ -293,9 +299,56 @@ impl Partition {
         Ok((outputs, counts))
     }
 
-    /// Forgets a leg that could not be applied (it went to the dead-letter topic): it no longer
-    /// waits, so evaluating the legs after it does not meet it again.
-    pub fn forget_leg(&self, store: &Store, leg: &CallLeg, offset: i64) -> Result<(), StateError> {
+    /// Legs whose evaluation panicked since the last call, for the dead-letter topic.
+    pub fn take_unappliable(&mut self) -> Vec<Unappliable> {
+        std::mem::take(&mut self.unappliable)
+    }
+
+    /// Evaluates a waiting leg, or, when that panics (a leg no evaluation can take, written by
+    /// whoever can write to the topic), forgets it and keeps it as [`Unappliable`]. The
+    /// legs after it go on; a panic does not stop the processor, nor come back after a restart.
+    fn evaluate_guarded(
+        &mut self,
+        store: &Store,
+        inventory: &Inventory,
+        settings: &Settings,
+        pending: &Pending,
+        partial: bool,
+        suppress: bool,
+    ) -> Result<Guarded, StateError> {
+        let evaluated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.evaluate(
+                store,
+                inventory,
+                settings,
+                &pending.leg,
+                pending.offset,
+                partial,
+                suppress,
+            )
+        }));
+        match evaluated {
+            Ok(result) => result.map(Guarded::Evaluated),
+            Err(panic) => {
+                let error = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "evaluating the leg panicked".into());
+                self.forget_leg(store, &pending.leg, pending.offset)?;
+                self.unappliable.push(Unappliable {
+                    leg: pending.leg.clone(),
+                    offset: pending.offset,
+                    error,
+                });
+                Ok(Guarded::Forgotten)
+            }
+        }
+    }
+
+    /// Forgets a waiting leg: it no longer waits, so evaluating the legs after it does not meet
+    /// it again.
+    fn forget_leg(&self, store: &Store, leg: &CallLeg, offset: i64) -> Result<(), StateError> {
         let key = pending_key(offset, &leg.leg_id);
         let index_key = [PENDING_INDEX, leg.leg_id.as_bytes()].concat();
         let mut batch = Batch::new();

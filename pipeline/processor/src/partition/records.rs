@@ -137,6 +137,20 @@ pub struct Outgoing {
     pub output: Output,
 }
 
+/// A waiting leg whose evaluation panicked: forgotten by the partition, to be kept in the
+/// dead-letter topic with the panic's message (taken with [`Partition::take_unappliable`]).
+///
+/// [`Partition::take_unappliable`]: super::Partition::take_unappliable
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unappliable {
+    /// The leg.
+    pub leg: CallLeg,
+    /// Its offset on `calls.legs`.
+    pub offset: i64,
+    /// What the panic said.
+    pub error: String,
+}
+
 /// Committed offsets (next to consume) of a partition being restored: outputs that evaluation
 /// of records below both were already published, and are not published again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
