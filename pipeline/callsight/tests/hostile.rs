@@ -310,7 +310,12 @@ async fn a_running_callsight_withstands_every_probe() {
         .collect();
     for sender in senders {
         let answer = sender.join().expect("sender");
-        assert!(answer.starts_with("HTTP/1.1 401"), "4: {answer}");
+        // Refused before the body: for the token, or, while the others' announced bodies fill
+        // http.max_buffered_bytes, told to retry.
+        assert!(
+            answer.starts_with("HTTP/1.1 401") || answer.starts_with("HTTP/1.1 503"),
+            "4: {answer}"
+        );
     }
     running.grew_less_than("4", baseline, 200);
 

@@ -42,6 +42,11 @@ pub struct HttpConfig {
     /// connection for ever.
     #[serde(with = "humantime_serde")]
     pub max_connection_age: Duration,
+    /// Request bodies held at once per listener, bytes, counted as announced (`Content-Length`;
+    /// a body without one counts as its route's largest): a body that finds no room within a
+    /// second is answered 503 with `Retry-After`, so that many large bodies at once cannot exhaust
+    /// memory.
+    pub max_buffered_bytes: usize,
 }
 
 impl Default for HttpConfig {
@@ -51,6 +56,7 @@ impl Default for HttpConfig {
             request_timeout: Duration::from_secs(60),
             max_connections: 1024,
             max_connection_age: Duration::from_secs(600),
+            max_buffered_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -68,6 +74,9 @@ impl HttpConfig {
         if self.max_connections == 0 {
             p.bad("max_connections", "must be at least 1");
         }
+        if self.max_buffered_bytes < 1024 * 1024 {
+            p.bad("max_buffered_bytes", "must be at least 1 MiB");
+        }
         if self.max_connection_age < Duration::from_secs(1) {
             p.bad("max_connection_age", "must be at least 1s");
         }
@@ -75,26 +84,66 @@ impl HttpConfig {
     }
 }
 
+/// Room for request bodies on one listener, in KiB (set by [`spawn`], read by
+/// [`limit_bodies`]).
+#[derive(Clone)]
+struct BodyBudget(Arc<Semaphore>);
+
+/// How long a body waits for room in `http.max_buffered_bytes` before the 503.
+const BODY_ROOM_WAIT: Duration = Duration::from_secs(1);
+
+fn refuse(status: StatusCode, message: String) -> axum::response::Response {
+    let mut response =
+        (status, axum::Json(serde_json::json!({ "error": message }))).into_response();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("1"),
+        );
+    }
+    response
+}
+
 /// Refuses, with 413 and before reading it, a body whose `Content-Length` is above `max_bytes`;
 /// a body without one is bounded while it is read (axum's `DefaultBodyLimit`, set here too).
+/// Served by [`spawn`], a body also takes room in the listener's `http.max_buffered_bytes` for
+/// as long as its request is handled (503 with `Retry-After` when there is none).
 pub fn limit_bodies(router: Router, max_bytes: usize) -> Router {
     router
         .layer(axum::middleware::from_fn(
             move |request: Request, next: Next| async move {
-                let announced = request
-                    .headers()
+                let headers = request.headers();
+                let announced = headers
                     .get(header::CONTENT_LENGTH)
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.parse::<u64>().ok());
                 if announced.is_some_and(|n| n > max_bytes as u64) {
-                    return (
+                    return refuse(
                         StatusCode::PAYLOAD_TOO_LARGE,
-                        axum::Json(serde_json::json!({
-                            "error": format!("the body is larger than {max_bytes} bytes")
-                        })),
-                    )
-                        .into_response();
+                        format!("the body is larger than {max_bytes} bytes"),
+                    );
                 }
+                // Without a length, a chunked body may be as large as the route takes.
+                let chunked = headers.contains_key(header::TRANSFER_ENCODING);
+                let bytes = announced.unwrap_or(if chunked { max_bytes as u64 } else { 0 });
+                let budget = request.extensions().get::<BodyBudget>().cloned();
+                let _room = match budget {
+                    Some(BodyBudget(room)) if bytes > 0 => {
+                        let kib = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX);
+                        match tokio::time::timeout(BODY_ROOM_WAIT, room.acquire_many_owned(kib))
+                            .await
+                        {
+                            Ok(Ok(permit)) => Some(permit),
+                            _ => {
+                                return refuse(
+                                    StatusCode::SERVICE_UNAVAILABLE,
+                                    "overloaded: too many request bodies at once".into(),
+                                );
+                            }
+                        }
+                    }
+                    _ => None,
+                };
                 next.run(request).await
             },
         ))
@@ -110,10 +159,15 @@ pub fn spawn(
     name: &'static str,
     limits: &HttpConfig,
 ) {
-    let router = router.layer(tower_http::timeout::TimeoutLayer::with_status_code(
-        StatusCode::REQUEST_TIMEOUT,
-        limits.request_timeout,
-    ));
+    let budget = BodyBudget(Arc::new(Semaphore::new(
+        limits.max_buffered_bytes.div_ceil(1024),
+    )));
+    let router = router
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ))
+        .layer(axum::Extension(budget));
     let token = shutdown.token.clone();
     let tracker = shutdown.tracker.clone();
     let connections = Arc::new(Semaphore::new(limits.max_connections));

@@ -40,6 +40,7 @@ fn tight() -> HttpConfig {
         request_timeout: Duration::from_secs(1),
         max_connections: 4,
         max_connection_age: Duration::from_secs(600),
+        max_buffered_bytes: 1024 * 1024,
     }
 }
 
@@ -207,5 +208,53 @@ async fn a_connection_is_closed_at_its_age() {
         .expect("writes");
     let answer = until_closed(&mut kept).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    shutdown.token.cancel();
+}
+
+/// Bodies held at once are bounded: with room for one 1 MiB body in the listener's budget, a
+/// second body arriving while the first is read is told to retry.
+#[tokio::test]
+async fn bodies_beyond_the_buffered_budget_are_told_to_retry() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let routes = Router::new().route(
+        "/echo",
+        post(|body: Bytes| async move { body.len().to_string() }),
+    );
+    let shutdown = Shutdown::new();
+    serve::spawn(
+        &shutdown,
+        listener,
+        serve::limit_bodies(routes, 1024 * 1024),
+        "test",
+        &HttpConfig {
+            request_timeout: Duration::from_secs(30),
+            ..tight()
+        },
+    );
+    // The first announces 1 MiB and sends it slowly: it holds the whole budget.
+    let mut first = TcpStream::connect(addr).await.expect("connects");
+    first
+        .write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\nxx")
+        .await
+        .expect("writes");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut second = TcpStream::connect(addr).await.expect("connects");
+    second
+        .write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789")
+        .await
+        .expect("writes");
+    let mut answer = vec![0u8; 256];
+    let n = tokio::time::timeout(PATIENCE, second.read(&mut answer))
+        .await
+        .expect("answered")
+        .expect("reads");
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("retry-after: 1"),
+        "{answer}"
+    );
+    drop(first);
     shutdown.token.cancel();
 }
