@@ -15,6 +15,30 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
+/// Records counted on the in-flight gauge for as long as this lives: a request cancelled while
+/// its records are produced (timed out) takes them off the gauge as one that finished does.
+struct InFlight {
+    gauge: prometheus::IntGauge,
+    records: i64,
+}
+
+impl InFlight {
+    fn count(gauge: &prometheus::IntGauge, records: usize) -> InFlight {
+        let records = records as i64;
+        gauge.add(records);
+        InFlight {
+            gauge: gauge.clone(),
+            records,
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.gauge.sub(self.records);
+    }
+}
+
 /// Dead letters built and produced at once for one request.
 const DEAD_LETTER_SLICE: usize = 1000;
 
@@ -87,12 +111,9 @@ impl Sink {
     /// in-flight bound is produced in slices of that size.
     pub async fn produce(&self, records: &[Record]) -> Result<(), SinkError> {
         for slice in records.chunks(self.max_in_flight.max(1)) {
-            let permits = self.room_for(slice.len()).await?;
-            self.metrics.in_flight.add(slice.len() as i64);
-            let result = try_join_all(slice.iter().map(|r| self.produce_one(r))).await;
-            self.metrics.in_flight.sub(slice.len() as i64);
-            drop(permits);
-            result?;
+            let _room = self.room_for(slice.len()).await?;
+            let _counted = InFlight::count(&self.metrics.in_flight, slice.len());
+            try_join_all(slice.iter().map(|r| self.produce_one(r))).await?;
         }
         Ok(())
     }
@@ -140,15 +161,11 @@ impl Sink {
         };
         for slice in rejects.chunks(DEAD_LETTER_SLICE.min(self.max_in_flight).max(1)) {
             let letters: Vec<DeadLetter> = slice.iter().map(letter).collect();
-            let permits = self.room_for(letters.len()).await?;
-            self.metrics.in_flight.add(letters.len() as i64);
-            let kept = self
-                .dead_letters
+            let _room = self.room_for(letters.len()).await?;
+            let _counted = InFlight::count(&self.metrics.in_flight, letters.len());
+            self.dead_letters
                 .write_all(&self.dead_letter_topic, &letters)
-                .await;
-            self.metrics.in_flight.sub(letters.len() as i64);
-            drop(permits);
-            kept?;
+                .await?;
         }
         DeadLetters::log_kept(source, rejects.len());
         Ok(())

@@ -255,7 +255,8 @@ impl ScopeTracker {
                 ) =>
                 {
                     let raised = Raised {
-                        alert_id: format!("{}:{id}/{}@{at}", kind.symbol(), cause.code()),
+                        // The org's: two orgs' alerts on entities of one id never share an id.
+                        alert_id: format!("{org}|{}:{id}/{}@{at}", kind.symbol(), cause.code()),
                         raised_at: at,
                     };
                     self.raised.insert(key.clone(), raised.clone());
