@@ -44,6 +44,26 @@ fn tight() -> HttpConfig {
     }
 }
 
+/// A request for `/livez` that closes its connection.
+const LIVEZ: &[u8] = b"GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+/// Opens a connection and sends `request` on it.
+async fn send(addr: SocketAddr, request: &[u8]) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.expect("connects");
+    stream.write_all(request).await.expect("writes");
+    stream
+}
+
+/// The first bytes of the server's answer on `stream`, within [`PATIENCE`].
+async fn first_answer(stream: &mut TcpStream) -> String {
+    let mut answer = vec![0u8; 256];
+    let n = tokio::time::timeout(PATIENCE, stream.read(&mut answer))
+        .await
+        .expect("answered in time")
+        .expect("reads");
+    String::from_utf8_lossy(&answer[..n]).to_string()
+}
+
 /// Everything the server sends until it closes the connection.
 async fn until_closed(stream: &mut TcpStream) -> String {
     let mut out = Vec::new();
@@ -58,19 +78,13 @@ async fn until_closed(stream: &mut TcpStream) -> String {
 async fn slow_headers_and_idle_connections_are_closed() {
     let (addr, shutdown) = start(tight()).await;
     // Headers that never end.
-    let mut slow = TcpStream::connect(addr).await.expect("connects");
-    slow.write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\n")
-        .await
-        .expect("writes");
+    let mut slow = send(addr, b"GET /livez HTTP/1.1\r\nHost: x\r\n").await;
     until_closed(&mut slow).await;
     // A connection that never sends a byte.
     let mut idle = TcpStream::connect(addr).await.expect("connects");
     until_closed(&mut idle).await;
     // A kept-alive connection after its answer.
-    let mut kept = TcpStream::connect(addr).await.expect("connects");
-    kept.write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .expect("writes");
+    let mut kept = send(addr, b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n").await;
     let answer = until_closed(&mut kept).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     shutdown.token.cancel();
@@ -110,17 +124,12 @@ async fn a_body_sent_a_byte_at_a_time_is_cut_off() {
 #[tokio::test]
 async fn a_body_announced_too_large_is_refused_before_it_is_sent() {
     let (addr, shutdown) = start(tight()).await;
-    let mut stream = TcpStream::connect(addr).await.expect("connects");
-    stream
-        .write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1073741824\r\n\r\n")
-        .await
-        .expect("writes");
-    let mut answer = vec![0u8; 256];
-    let n = tokio::time::timeout(PATIENCE, stream.read(&mut answer))
-        .await
-        .expect("answered without the body")
-        .expect("reads");
-    let answer = String::from_utf8_lossy(&answer[..n]);
+    let mut stream = send(
+        addr,
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1073741824\r\n\r\n",
+    )
+    .await;
+    let answer = first_answer(&mut stream).await;
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     shutdown.token.cancel();
 }
@@ -136,13 +145,7 @@ async fn connections_beyond_the_limit_wait_for_room() {
     let holder = TcpStream::connect(addr).await.expect("connects");
     // Give the server the time to take the first connection.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut waiting = TcpStream::connect(addr)
-        .await
-        .expect("the backlog takes it");
-    waiting
-        .write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await
-        .expect("writes");
+    let mut waiting = send(addr, LIVEZ).await;
     let mut answer = vec![0u8; 64];
     assert!(
         tokio::time::timeout(Duration::from_millis(500), waiting.read(&mut answer))
@@ -151,11 +154,8 @@ async fn connections_beyond_the_limit_wait_for_room() {
         "answered while the only connection slot was held"
     );
     drop(holder);
-    let n = tokio::time::timeout(PATIENCE, waiting.read(&mut answer))
-        .await
-        .expect("answered once the slot is free")
-        .expect("reads");
-    assert!(answer[..n].starts_with(b"HTTP/1.1 200"));
+    let answer = first_answer(&mut waiting).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     shutdown.token.cancel();
 }
 
@@ -172,24 +172,11 @@ async fn a_client_that_never_reads_its_answer_loses_its_connection() {
     .await;
     // Asks for an endless answer and reads none of it: once the socket buffers are full, the
     // answer's writes stall.
-    let mut greedy = TcpStream::connect(addr).await.expect("connects");
-    greedy
-        .write_all(b"GET /endless HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .expect("writes");
+    let greedy = send(addr, b"GET /endless HTTP/1.1\r\nHost: x\r\n\r\n").await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut next = TcpStream::connect(addr)
-        .await
-        .expect("the backlog takes it");
-    next.write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await
-        .expect("writes");
-    let mut answer = vec![0u8; 64];
-    let n = tokio::time::timeout(PATIENCE, next.read(&mut answer))
-        .await
-        .expect("answered once the stalled connection is dropped")
-        .expect("reads");
-    assert!(answer[..n].starts_with(b"HTTP/1.1 200"));
+    let mut next = send(addr, LIVEZ).await;
+    let answer = first_answer(&mut next).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     drop(greedy);
     shutdown.token.cancel();
 }
@@ -202,10 +189,7 @@ async fn a_connection_is_closed_at_its_age() {
         ..tight()
     })
     .await;
-    let mut kept = TcpStream::connect(addr).await.expect("connects");
-    kept.write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .expect("writes");
+    let mut kept = send(addr, b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n").await;
     let answer = until_closed(&mut kept).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     shutdown.token.cancel();
@@ -233,23 +217,18 @@ async fn bodies_beyond_the_buffered_budget_are_told_to_retry() {
         },
     );
     // The first announces 1 MiB and sends it slowly: it holds the whole budget.
-    let mut first = TcpStream::connect(addr).await.expect("connects");
-    first
-        .write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\nxx")
-        .await
-        .expect("writes");
+    let first = send(
+        addr,
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\nxx",
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut second = TcpStream::connect(addr).await.expect("connects");
-    second
-        .write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789")
-        .await
-        .expect("writes");
-    let mut answer = vec![0u8; 256];
-    let n = tokio::time::timeout(PATIENCE, second.read(&mut answer))
-        .await
-        .expect("answered")
-        .expect("reads");
-    let answer = String::from_utf8_lossy(&answer[..n]);
+    let mut second = send(
+        addr,
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789",
+    )
+    .await;
+    let answer = first_answer(&mut second).await;
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert!(
         answer.to_ascii_lowercase().contains("retry-after: 1"),

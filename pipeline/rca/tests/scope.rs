@@ -151,7 +151,10 @@ fn another_orgs_calls_on_the_same_entity_ids_do_not_count() {
         .expect("a scope");
     assert_eq!((scope.calls_affected, scope.calls_total), (1, 1));
     let alerts = tracker.update_alerts(100 * MIN, &config);
-    assert!(!alerts.is_empty(), "the other org's six calls raise its alert");
+    assert!(
+        !alerts.is_empty(),
+        "the other org's six calls raise its alert"
+    );
     assert!(
         alerts
             .iter()
