@@ -89,6 +89,17 @@ pub enum TopicError {
     /// The embedded broker refused.
     #[error(transparent)]
     Embedded(#[from] crate::embedded::EmbeddedError),
+    /// The broker did not answer the admin API's CreateTopics (a broker without one, as the
+    /// embedded broker of `callsight broker` is, or one that refuses it).
+    #[error(
+        "the broker did not create topic {topic} ({reason}): it may have no admin API, as `callsight broker` has not; create the topics and set kafka.create_topics = false"
+    )]
+    NoAdmin {
+        /// The first missing topic.
+        topic: String,
+        /// What the admin request gave.
+        reason: String,
+    },
     /// The check of the topics' metadata did not finish.
     #[error("the check of the topics' metadata did not finish")]
     MetadataCheck(#[source] tokio::task::JoinError),
@@ -102,12 +113,31 @@ pub fn create_embedded(broker: &EmbeddedBroker, specs: &[TopicSpec]) -> Result<(
     Ok(())
 }
 
-/// Creates missing topics through the admin API; existing ones are left as they are.
+/// How long the admin API may take to answer CreateTopics.
+const ADMIN_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Creates missing topics through the admin API; existing ones are left as they are, and when
+/// none is missing the admin API is not asked at all (a broker without one, such as
+/// `callsight broker`'s, then serves). A broker that does not answer CreateTopics within
+/// [`ADMIN_TIMEOUT`] is [`TopicError::NoAdmin`].
 pub async fn create_with_admin(
     kafka: &KafkaConfig,
     bootstrap: &str,
     specs: &[TopicSpec],
 ) -> Result<(), TopicError> {
+    let existing = {
+        let (kafka, bootstrap) = (kafka.clone(), bootstrap.to_string());
+        tokio::task::spawn_blocking(move || partition_counts(&kafka, &bootstrap, ADMIN_TIMEOUT))
+            .await
+            .map_err(TopicError::MetadataCheck)??
+    };
+    let specs: Vec<&TopicSpec> = specs
+        .iter()
+        .filter(|s| !existing.contains_key(&s.name))
+        .collect();
+    let Some(first) = specs.first() else {
+        return Ok(());
+    };
     let admin: AdminClient<DefaultClientContext> =
         crate::client_config::common(kafka, bootstrap).create()?;
     let configs: Vec<Vec<(&str, String)>> = specs
@@ -137,12 +167,18 @@ pub async fn create_with_admin(
             )
         })
         .collect();
-    let results = admin
-        .create_topics(
-            &new_topics,
-            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))),
-        )
-        .await?;
+    let options = AdminOptions::new()
+        .operation_timeout(Some(ADMIN_TIMEOUT))
+        .request_timeout(Some(ADMIN_TIMEOUT));
+    let results = match admin.create_topics(&new_topics, &options).await {
+        Ok(results) => results,
+        Err(e) => {
+            return Err(TopicError::NoAdmin {
+                topic: first.name.clone(),
+                reason: e.to_string(),
+            });
+        }
+    };
     for result in results {
         match result {
             Ok(name) => tracing::info!(topic = %name, "topic created"),
