@@ -73,7 +73,7 @@ impl ProcessorMetrics {
             .inc();
     }
 
-    /// Applying a record panicked (it goes to the dead-letter topic, logged by the runner).
+    /// Evaluating a leg panicked (it goes to the dead-letter topic, logged by the runner).
     pub fn record_unappliable(&self, input: Input) {
         self.records
             .with_label_values(&[input.as_str(), "unappliable"])

@@ -12,8 +12,8 @@ pub struct ProcessorMetrics {
     /// `callsight_processor_records_total{topic, outcome}`: records taken, by outcome (`applied`,
     /// `late` (applied, older than the watermark), `expired` (older than retention, dropped),
     /// `clamped` (applied, stamped beyond wall clock plus `max_event_lead`, which bounds the
-    /// watermark instead), `stale` (a leg version not newer than one seen), `undecodable` and `unappliable` (applying
-    /// it panicked): both dead-lettered).
+    /// watermark instead), `stale` (a leg version not newer than one seen), `undecodable`, and
+    /// `unappliable` (legs: evaluating it panicked): both dead-lettered).
     pub records: IntCounterVec,
     /// `callsight_processor_verdicts_total{completeness}`: verdicts published, `complete` or
     /// `partial`.
