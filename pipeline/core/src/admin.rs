@@ -12,7 +12,6 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
-use subtle::ConstantTimeEq;
 
 /// The admin HTTP server every process runs (`[admin]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,14 +77,8 @@ async fn ready(State(state): State<AdminState>, headers: HeaderMap) -> impl Into
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let expected = state.token.expose();
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    // Compared in constant time; an empty token shows nothing.
-    let detailed = !expected.is_empty()
-        && given.is_some_and(|g| bool::from(g.as_bytes().ct_eq(expected.as_bytes())));
+    // An empty token shows nothing.
+    let detailed = crate::auth::bearer_matches(&headers, state.token.expose());
     let lines: Vec<String> = if detailed {
         lines.into_iter().map(|l| l.detailed).collect()
     } else {

@@ -20,6 +20,15 @@ impl fmt::Display for Report<'_> {
     }
 }
 
+/// What a caught panic said (its `&str` or `String` payload), or a stand-in.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

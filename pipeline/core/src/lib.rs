@@ -12,9 +12,12 @@
 //! - [`shutdown`]: signal handling, a bounded drain, and its section.
 //! - [`process`]: the metrics, readiness and shutdown every role of a process shares.
 //! - [`serve`]: serving HTTP routes as a tracked task, until shutdown.
-//! - [`error`]: an error with its chain of causes, for log lines.
+//! - [`error`]: an error with its chain of causes, for log lines; a panic's message.
+//! - [`auth`]: bearer tokens compared in constant time.
+//! - [`slots`]: CPU-bound work on bodies, off the runtime on a bounded number of threads.
 
 pub mod admin;
+pub mod auth;
 pub mod codec;
 pub mod config;
 pub mod error;
@@ -25,6 +28,7 @@ pub mod readiness;
 pub mod schema_registry;
 pub mod serve;
 pub mod shutdown;
+pub mod slots;
 pub mod throttle;
 
 pub use process::Process;

@@ -81,12 +81,7 @@ impl Shutdown {
             if let Err(e) = inner.await
                 && e.is_panic()
             {
-                let panic = e.into_panic();
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
+                let message = crate::error::panic_message(&*e.into_panic());
                 tracing::error!(task = name, panic = %message, "a task panicked; the process stops");
                 shutdown.fail();
             }

@@ -25,6 +25,8 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use callsight_core::auth::bearer_matches;
+use callsight_core::slots::{BlockingSlots, SlotError};
 use callsight_model::clock::now_ms;
 use callsight_telemetry::mist::signature::{self, SignatureError};
 use callsight_telemetry::mist::webhook;
@@ -32,7 +34,6 @@ use callsight_telemetry::{Batch, ndjson};
 use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use subtle::ConstantTimeEq;
 
 /// Shared by the handlers.
 pub struct IngestState {
@@ -43,8 +44,9 @@ pub struct IngestState {
     /// NDJSON parser (its counter state turns cumulative counters into rates); held only to
     /// finish a body read without it.
     pub ndjson: Mutex<ndjson::Parser>,
-    /// Parse slots: bodies parsed at once, off the async runtime.
-    pub parsing: Arc<tokio::sync::Semaphore>,
+    /// Bodies parsed at once, off the async runtime (`ingest.parse_threads`, waiting up to
+    /// `ingest.overload_wait`).
+    pub parsing: BlockingSlots,
     /// Metrics.
     pub metrics: IngestMetrics,
 }
@@ -217,17 +219,11 @@ async fn ndjson_delivery(State(state): State<Arc<IngestState>>, request: Request
 async fn ndjson_lines(state: &Arc<IngestState>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let headers = &parts.headers;
+    // Without a token configured, any sender (ingest.allow_unauthenticated, or the embedded
+    // broker's development setup).
     let token = state.config.telemetry_token.expose();
-    if !token.is_empty() {
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        // Compared in constant time, as the admin token and Graph's clientState are.
-        let matches = given.is_some_and(|g| bool::from(g.as_bytes().ct_eq(token.as_bytes())));
-        if !matches {
-            return error(StatusCode::UNAUTHORIZED, "a valid bearer token is required");
-        }
+    if !token.is_empty() && !bearer_matches(headers, token) {
+        return error(StatusCode::UNAUTHORIZED, "a valid bearer token is required");
     }
     // A web page can POST cross-origin without asking only as text/plain, a form or no type:
     // none of those is taken.
@@ -263,35 +259,25 @@ async fn ndjson_lines(state: &Arc<IngestState>, request: Request) -> Response {
     }
 }
 
-/// Runs `parse` on a blocking thread once one of the parse slots (one per CPU) is free; a body
-/// that waits longer than `ingest.overload_wait` for one is answered 503 with `Retry-After`, so
-/// bodies waiting to be parsed are bounded in number and in time.
+/// Runs `parse` on one of the parse threads; a body that waits longer than
+/// `ingest.overload_wait` for one is answered 503 with `Retry-After`, so bodies waiting to be
+/// parsed are bounded in number and in time.
 async fn parse_off_runtime<T: Send + 'static>(
     state: &IngestState,
     endpoint: Endpoint,
     parse: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, Response> {
-    let slot = tokio::time::timeout(
-        state.config.overload_wait,
-        state.parsing.clone().acquire_owned(),
-    )
-    .await;
-    let Ok(Ok(slot)) = slot else {
-        state.metrics.not_produced(endpoint, &SinkError::Overloaded);
-        return Err(retry_later("overloaded: too many bodies being parsed"));
-    };
-    let parsed = tokio::task::spawn_blocking(move || {
-        let parsed = parse();
-        drop(slot);
-        parsed
-    })
-    .await;
-    parsed.map_err(|e| {
-        error(
+    match state.parsing.run(parse).await {
+        Ok(parsed) => Ok(parsed),
+        Err(SlotError::Busy) => {
+            state.metrics.not_produced(endpoint, &SinkError::Overloaded);
+            Err(retry_later("overloaded: too many bodies being parsed"))
+        }
+        Err(SlotError::Failed(e)) => Err(error(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("parsing failed: {e}"),
-        )
-    })
+        )),
+    }
 }
 
 /// Whether the request says its body is NDJSON (`application/x-ndjson`, `application/ndjson`,

@@ -64,12 +64,10 @@ impl Ingest {
             config: self.config.clone(),
             ndjson: Mutex::new(callsight_telemetry::ndjson::Parser::new()),
             // Bodies parsed at once; the others wait (bounded by overload_wait).
-            parsing: Arc::new(tokio::sync::Semaphore::new(
-                match self.config.parse_threads {
-                    0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
-                    n => n,
-                },
-            )),
+            parsing: callsight_core::slots::BlockingSlots::new(
+                self.config.parse_threads,
+                self.config.overload_wait,
+            ),
             metrics: self.metrics.clone(),
         }))
     }

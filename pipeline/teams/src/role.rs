@@ -41,10 +41,10 @@ pub async fn webhook_routes(
         room: Arc::new(tokio::sync::Semaphore::new(limits.max_in_flight)),
         max_in_flight: limits.max_in_flight,
         overload_wait: limits.overload_wait,
-        checking: Arc::new(tokio::sync::Semaphore::new(match limits.parse_threads {
-            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
-            n => n,
-        })),
+        checking: callsight_core::slots::BlockingSlots::new(
+            limits.parse_threads,
+            limits.overload_wait,
+        ),
     });
     let delegated = callsight_graph_client::delegated::Delegated::new(
         http_client()?,

@@ -330,11 +330,7 @@ impl Partition {
         match evaluated {
             Ok(result) => result.map(Guarded::Evaluated),
             Err(panic) => {
-                let error = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "evaluating the leg panicked".into());
+                let error = callsight_core::error::panic_message(&*panic);
                 self.forget_leg(store, &pending.leg, pending.offset)?;
                 self.unappliable.push(Unappliable {
                     leg: pending.leg.clone(),

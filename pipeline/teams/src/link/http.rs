@@ -80,13 +80,7 @@ fn not_operator(state: &LinkingState, endpoint: &str, headers: &HeaderMap) -> Op
             "the /teams endpoints are disabled: set graph.admin_token",
         ));
     }
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    let same: bool = subtle::ConstantTimeEq::ct_eq(given.as_bytes(), expected.as_bytes()).into();
-    (!same).then(|| {
+    (!callsight_core::auth::bearer_matches(headers, expected)).then(|| {
         refuse(
             state,
             endpoint,

@@ -29,6 +29,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use callsight_core::error::Report;
+use callsight_core::slots::{BlockingSlots, SlotError};
 use callsight_core::throttle::Throttle;
 use callsight_model::clock::now_ms;
 use callsight_model::types::GraphNotification;
@@ -52,8 +53,9 @@ pub struct WebhookState {
     pub max_in_flight: usize,
     /// How long to wait for room (or a checking thread) before answering 503.
     pub overload_wait: Duration,
-    /// Checking threads: deliveries parsed and checked at once, off the async runtime.
-    pub checking: Arc<Semaphore>,
+    /// Deliveries parsed and checked at once, off the async runtime (`ingest.parse_threads`,
+    /// waiting up to `overload_wait`).
+    pub checking: BlockingSlots,
 }
 
 /// The webhook routes, with a body limit (a body announced larger is refused before it is read).
@@ -157,30 +159,19 @@ async fn delivery(state: &WebhookState, endpoint: &str, body: Bytes) -> Response
     // Parsing and checking take CPU in proportion to the body: off the async workers, on at
     // most `ingest.parse_threads` threads at once; a delivery that waits longer than
     // `overload_wait` for one is answered 503, and Graph delivers it again.
-    let Ok(Ok(slot)) =
-        tokio::time::timeout(state.overload_wait, state.checking.clone().acquire_owned()).await
-    else {
-        return answer(
-            state,
-            endpoint,
-            started,
-            StatusCode::SERVICE_UNAVAILABLE,
-            json!({"error": "overloaded: too many deliveries being checked"}),
-        );
-    };
     let checking = connector.clone();
-    let checked = tokio::task::spawn_blocking(move || {
-        let checked = notification::check(
-            &body,
-            checking.graph.webhook_max_notifications,
-            &checking.links,
-            checking.master.as_deref(),
-            now_ms(),
-        );
-        drop(slot);
-        checked
-    })
-    .await;
+    let checked = state
+        .checking
+        .run(move || {
+            notification::check(
+                &body,
+                checking.graph.webhook_max_notifications,
+                &checking.links,
+                checking.master.as_deref(),
+                now_ms(),
+            )
+        })
+        .await;
     let checked = match checked {
         Ok(Ok(checked)) => checked,
         Ok(Err(e)) => {
@@ -196,7 +187,16 @@ async fn delivery(state: &WebhookState, endpoint: &str, body: Bytes) -> Response
                 json!({"error": e.to_string()}),
             );
         }
-        Err(e) => {
+        Err(SlotError::Busy) => {
+            return answer(
+                state,
+                endpoint,
+                started,
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error": "overloaded: too many deliveries being checked"}),
+            );
+        }
+        Err(SlotError::Failed(e)) => {
             tracing::error!(error = %e, "checking a notification delivery failed");
             return answer(
                 state,
