@@ -99,23 +99,10 @@ impl DeadLetters {
         Ok(())
     }
 
-    /// Writes many letters of one source (the rejected lines of one request) to `topic`,
-    /// counting each, and logs them as one WARN line with their number: a request of many bad
-    /// lines writes one line to the log, not one per line. Each letter's text is logged at
+    /// Writes many letters to `topic`, counting each, without logging: a caller keeps a
+    /// request's letters (in slices) and logs them once with [`DeadLetters::log_kept`], so that a
+    /// request of many bad lines writes one line to the log. Each letter's text is logged at
     /// DEBUG only, as in [`DeadLetters::keep`].
-    pub async fn keep_all(
-        &self,
-        topic: &str,
-        source: &str,
-        letters: &[DeadLetter],
-    ) -> Result<(), DeadLetterError> {
-        self.write_all(topic, letters).await?;
-        Self::log_kept(source, letters.len());
-        Ok(())
-    }
-
-    /// Writes many letters to `topic`, counting each, without logging: for callers that keep a
-    /// request's letters in slices and log them once ([`DeadLetters::log_kept`]).
     pub async fn write_all(
         &self,
         topic: &str,

@@ -169,17 +169,12 @@ impl Parser {
             "ap" => sample(SampleBody::Ap(body::<ApSample>(fields)?)),
             "ap_radio" => sample(SampleBody::ApRadio(body::<ApRadioSample>(fields)?)),
             "switch_port" => {
-                let counters: Vec<(&str, Option<f64>)> = PORT_COUNTERS
+                // Taken out before the port is read: they are not its fields.
+                let values: Vec<(&'static str, f64)> = PORT_COUNTERS
                     .iter()
-                    .map(|(counter, _)| {
-                        (*counter, fields.remove(*counter).and_then(|v| v.as_f64()))
-                    })
+                    .filter_map(|(counter, _)| Some((*counter, fields.remove(*counter)?.as_f64()?)))
                     .collect();
                 let port = body::<SwitchPortSample>(fields)?;
-                let values: Vec<(&'static str, f64)> = counters
-                    .into_iter()
-                    .filter_map(|(counter, value)| Some((counter_name(counter), value?)))
-                    .collect();
                 let pending = (!values.is_empty()).then(|| Pending {
                     entity: format!("{org_id}/{}/{}", port.switch_mac, port.port_id),
                     values,
@@ -264,13 +259,6 @@ pub struct Lines {
     ignored: usize,
 }
 
-impl Lines {
-    /// Lines read into records.
-    pub fn records(&self) -> usize {
-        self.records.len()
-    }
-}
-
 /// A port's cumulative counters, waiting to become rates.
 #[derive(Debug)]
 struct Pending {
@@ -294,14 +282,6 @@ pub fn read(body: &[u8], window: TimeWindow) -> Lines {
         }
     }
     lines
-}
-
-fn counter_name(counter: &str) -> &'static str {
-    PORT_COUNTERS
-        .iter()
-        .map(|(c, _)| *c)
-        .find(|c| *c == counter)
-        .unwrap_or("counter")
 }
 
 fn take_string(fields: &mut Map<String, Value>, key: &str) -> Result<String, String> {
