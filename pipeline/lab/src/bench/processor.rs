@@ -117,6 +117,9 @@ pub fn state(clients: usize, minutes: i64) {
     let config = bench_config(dir.path(), PARTITIONS);
     let store = Store::open(dir.path(), &StoreOptions::default()).expect("store");
     let settings = Settings::new(&config.processor, &config.classification, &config.rca);
+    // The wall clock the records are applied at: it bounds how far ahead of it a watermark may
+    // move (the simulated telemetry is of the past).
+    let now = callsight_model::clock::now_ms();
     let inventory = callsight_inventory::Inventory::new();
     let campus = Campus::new(clients, minutes, CLIENTS_PER_SITE, PARTITIONS);
     let mut partitions: Vec<Partition> = (0..PARTITIONS as u32)
@@ -141,7 +144,7 @@ pub fn state(clients: usize, minutes: i64) {
             for chunk in records.chunks(config.processor.batch_records) {
                 let t = Instant::now();
                 partitions[p]
-                    .apply(&store, &inventory, &settings, chunk, 0, None)
+                    .apply(&store, &inventory, &settings, chunk, now, None)
                     .expect("applies");
                 busy += t.elapsed();
                 applied += chunk.len() as u64;
