@@ -199,8 +199,8 @@ fn network(n: &model::NetworkInfo) -> NetworkInfo {
 
 fn device(d: &model::DeviceInfo) -> DeviceInfo {
     DeviceInfo {
-        capture_device: d.capture_device_name.clone(),
-        render_device: d.render_device_name.clone(),
+        capture_device: crate::device::category(d.capture_device_name.as_deref()),
+        render_device: crate::device::category(d.render_device_name.as_deref()),
         capture_not_functioning_ratio: d.capture_not_functioning_event_ratio,
         render_not_functioning_ratio: d.render_not_functioning_event_ratio,
         cpu_insufficient_ratio: d.cpu_insufficent_event_ratio,
@@ -270,7 +270,28 @@ struct Who {
     display_name: Option<String>,
 }
 
-fn who(endpoint: &Endpoint) -> Who {
+/// The Entra object id of each user principal name that some endpoint of the record names
+/// together with its id: an endpoint that carries only the UPN is keyed on that id too.
+fn ids_by_upn(record: &CallRecord) -> std::collections::HashMap<String, String> {
+    let mut ids = std::collections::HashMap::new();
+    for endpoint in record
+        .sessions
+        .iter()
+        .flat_map(|s| [s.caller.as_ref(), s.callee.as_ref()])
+        .flatten()
+    {
+        let who = who(endpoint, &std::collections::HashMap::new());
+        if let (Some(upn), Some(id)) = (who.upn, who.user_id) {
+            ids.entry(upn.to_lowercase()).or_insert(id);
+        }
+    }
+    ids
+}
+
+/// The pseudonym's key material is the immutable Entra object id (`id:`), the same whether Graph
+/// also filled the UPN or not and across a UPN rename; the UPN (`upn:`) only where no id is known
+/// for it anywhere in the record.
+fn who(endpoint: &Endpoint, ids_by_upn: &std::collections::HashMap<String, String>) -> Who {
     let associated = endpoint.associated_identity.as_ref();
     let legacy = endpoint
         .identity
@@ -285,11 +306,14 @@ fn who(endpoint: &Endpoint) -> Who {
     };
     let upn = pick(|i| i.user_principal_name.as_ref());
     let user_id = pick(|i| i.id.as_ref());
+    let id = user_id.clone().or_else(|| {
+        upn.as_ref()
+            .and_then(|u| ids_by_upn.get(&u.to_lowercase()).cloned())
+    });
     Who {
-        key_material: upn
-            .as_ref()
-            .map(|u| format!("upn:{u}"))
-            .or_else(|| user_id.as_ref().map(|i| format!("id:{i}"))),
+        key_material: id
+            .map(|i| format!("id:{i}"))
+            .or_else(|| upn.as_ref().map(|u| format!("upn:{u}"))),
         user_id,
         upn,
         display_name: pick(|i| i.display_name.as_ref()),
@@ -347,8 +371,9 @@ pub fn legs(
     let call_end = time(&record.end_date_time).ok_or(NormalizeError::NoTime("endDateTime"))?;
     let mut legs = Vec::new();
     let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let ids_by_upn = ids_by_upn(record);
     for side in sides(record) {
-        let who = who(side.endpoint);
+        let who = who(side.endpoint, &ids_by_upn);
         let side_name = if side.caller { "caller" } else { "callee" };
         let material = who
             .key_material
@@ -432,6 +457,8 @@ pub fn legs(
                 "user_principal_name": who.upn,
                 "display_name": who.display_name,
                 "device_name": side.endpoint.name,
+                "capture_device": graph_device.and_then(|d| d.capture_device_name.as_ref()),
+                "render_device": graph_device.and_then(|d| d.render_device_name.as_ref()),
             });
             Some(tenant.key.seal(clear.to_string().as_bytes())?)
         } else {

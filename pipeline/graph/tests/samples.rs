@@ -12,6 +12,8 @@ use callsight_model::types::{
 };
 use callsight_rca::ClassificationConfig;
 use callsight_rca::classify::classify_stream;
+use callsight_testkit::vendor;
+use std::collections::BTreeSet;
 use std::path::Path;
 
 const ORG: &str = "org-contoso";
@@ -345,4 +347,92 @@ fn missing_values_stay_missing() {
     let bad = bad.expect("lenient");
     assert_eq!(bad.version, None);
     assert!(normalize(&bad, false).is_empty());
+}
+
+fn participants(legs: &[CallLeg]) -> BTreeSet<String> {
+    legs.iter().map(|l| l.participant_id.clone()).collect()
+}
+
+#[test]
+fn one_user_is_one_participant_whichever_identity_field_graph_filled() {
+    // Microsoft's two examples of one call: v1.0 names Abbie Wilkins by `identity.user.id` only,
+    // the current shape by `associatedIdentity` with her UPN as well.
+    let parse = |name: &str| -> CallRecord {
+        serde_json::from_slice(&vendor::example(name)).expect("Microsoft's example parses")
+    };
+    let basic = normalize(&parse("graph/02-v1.0-get-expanded.json"), false);
+    let current = normalize(&parse("graph/12-v1.0-get-expanded-current.json"), false);
+    assert_eq!(participants(&basic).len(), 2, "Abbie and Owen");
+    assert_eq!(participants(&basic), participants(&current));
+
+    // Within one record: a session that gives only her UPN is still Abbie, not "another leg".
+    let mut mixed = parse("graph/12-v1.0-get-expanded-current.json");
+    let mut second = mixed.sessions[0].clone();
+    second.id = "second-session".into();
+    if let Some(identity) = second
+        .caller
+        .as_mut()
+        .and_then(|c| c.associated_identity.as_mut())
+    {
+        identity.id = None;
+        identity.user_principal_name = Some("Abbie.Wilkins@contoso.com".into());
+    }
+    mixed.sessions.push(second);
+    let legs = normalize(&mixed, false);
+    assert!(legs.len() >= 3, "{} legs", legs.len());
+    assert_eq!(participants(&legs), participants(&current));
+
+    // A renamed UPN does not make her someone else.
+    let mut renamed = parse("graph/12-v1.0-get-expanded-current.json");
+    if let Some(identity) = renamed.sessions[0]
+        .caller
+        .as_mut()
+        .and_then(|c| c.associated_identity.as_mut())
+    {
+        identity.user_principal_name = Some("abbie.wilkins-smith@contoso.com".into());
+    }
+    assert_eq!(
+        participants(&normalize(&renamed, false)),
+        participants(&current)
+    );
+}
+
+#[test]
+fn audio_device_names_leave_only_as_a_category() {
+    let mut record: CallRecord =
+        serde_json::from_slice(&read("01_p2p_audio_wifi_poor_jitter.json")).expect("parses");
+    for media in record.sessions[0]
+        .segments
+        .iter_mut()
+        .flat_map(|s| s.media.iter_mut())
+    {
+        for device in [media.caller_device.as_mut(), media.callee_device.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            device.capture_device_name = Some("Headset (Priya's AirPods Pro Hands-Free)".into());
+            device.render_device_name = Some("Headphones (Jabra Evolve2 65)".into());
+        }
+    }
+    for keep_identity in [false, true] {
+        for leg in normalize(&record, keep_identity) {
+            let json = serde_json::to_string(&leg).expect("json");
+            for word in ["AirPods", "Priya", "Jabra"] {
+                assert!(!json.contains(word), "{word} in clear in {}", leg.leg_id);
+            }
+            assert_eq!(leg.device.capture_device.as_deref(), Some("bluetooth"));
+            assert_eq!(leg.device.render_device.as_deref(), Some("headset"));
+        }
+    }
+    let key = TenantKey::from_secret("tenant/1", [7; 32]);
+    let leg = &normalize(&record, true)[0];
+    let clear: serde_json::Value = serde_json::from_slice(
+        &key.open(leg.sealed_identity.as_ref().expect("sealed"))
+            .expect("opens"),
+    )
+    .expect("json");
+    assert_eq!(
+        clear["capture_device"], "Headset (Priya's AirPods Pro Hands-Free)",
+        "the name is kept for an opted-in tenant, sealed"
+    );
 }

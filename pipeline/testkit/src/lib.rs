@@ -10,6 +10,7 @@
 //! - [`kafka`] (feature `kafka`): sections for tests, services on the embedded broker, metric
 //!   readers.
 //! - [`wait`]: polling until a condition holds, with a bound.
+//! - [`vendor`]: Microsoft's and Mist's own published examples, read from `../shared/reference`.
 //!
 //! Crates whose own tests use the testkit while it depends on them (a dev-dependency cycle) get
 //! one copy of themselves in their integration tests; their unit tests (`#[cfg(test)]`) must
@@ -21,6 +22,7 @@ pub mod kafka;
 #[cfg(feature = "processor")]
 pub mod records;
 pub mod samples;
+pub mod vendor;
 pub mod wait;
 pub mod world;
 

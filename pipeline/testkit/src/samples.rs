@@ -144,8 +144,8 @@ pub fn call_leg() -> CallLeg {
             }],
         },
         device: DeviceInfo {
-            capture_device: Some("Headset Microphone (Jabra Evolve2 65)".into()),
-            render_device: Some("Headset Earphone (Jabra Evolve2 65)".into()),
+            capture_device: Some("headset".into()),
+            render_device: Some("headset".into()),
             capture_not_functioning_ratio: Some(0.0),
             render_not_functioning_ratio: Some(0.0),
             cpu_insufficient_ratio: Some(0.0),

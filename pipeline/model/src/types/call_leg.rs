@@ -112,9 +112,10 @@ pub struct NetworkInfo {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceInfo {
-    /// Microphone name.
+    /// Microphone category (`bluetooth`, `headset`, `speakerphone`, `built_in`, `virtual`,
+    /// `system_default`, `other`); never the device's name, which is sealed with the identity.
     pub capture_device: Option<String>,
-    /// Speaker name.
+    /// Speaker category, as `capture_device`.
     pub render_device: Option<String>,
     /// Capture device not working.
     pub capture_not_functioning_ratio: Option<f64>,
