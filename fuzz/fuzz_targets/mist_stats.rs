@@ -6,7 +6,7 @@ use callsight_telemetry::mist::stats::{self, Scope, StatsNormalizer};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 thread_local! {
     static NORMALIZER: RefCell<StatsNormalizer> = RefCell::new(StatsNormalizer::new());
@@ -26,7 +26,7 @@ fuzz_target!(|body: &[u8]| {
         site_id: "site",
         poll_ms: 1_767_600_000_000,
     };
-    let gateways = BTreeSet::from(["5c5b35000001".to_string()]);
+    let gateways = stats::GatewayPorts::of(&items);
     NORMALIZER.with(|n| {
         let mut n = n.borrow_mut();
         drop(n.wireless_clients(&scope, &items));

@@ -222,11 +222,7 @@ pub async fn poll_org(
         let aps = fetch!(format!("{base}/stats/devices?type=ap"));
         produced += emit(normalizer.aps(&scope, &aps)).await;
         let gateways = fetch!(format!("{base}/stats/devices?type=gateway&fields=*"));
-        let gateway_macs: BTreeSet<String> = gateways
-            .iter()
-            .filter_map(|g| g.get("mac").and_then(Value::as_str))
-            .filter_map(callsight_model::mac::normalize)
-            .collect();
+        let gateway_ports = stats::GatewayPorts::of(&gateways);
         produced += emit(normalizer.gateways(&scope, &gateways)).await;
         let switches: BTreeMap<String, (Option<String>, Option<String>)> =
             fetch!(format!("{base}/stats/devices?type=switch"))
@@ -248,7 +244,7 @@ pub async fn poll_org(
                 Vec::new()
             }
         };
-        produced += emit(normalizer.switch_ports(&scope, &ports, &switches, &gateway_macs)).await;
+        produced += emit(normalizer.switch_ports(&scope, &ports, &switches, &gateway_ports)).await;
         let derived = match api.get(&format!("{base}/setting/derived")).await {
             Ok(v) => v,
             Err(PollError::RateLimited) => return Err(PollError::RateLimited),

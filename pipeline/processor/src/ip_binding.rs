@@ -20,12 +20,15 @@
 //!   compaction may have dropped a MAC's earliest observation and not its later ones. So up to
 //!   ten minutes at the far end of the retention are not read.
 //!
+//! A release (a NAC accounting STOP: the session ended) is an entry with no MAC; when it is the
+//! answer, the IP is nobody's.
+//!
 //! The answer is that of "the MAC seen last with the IP" but for an IP handed back and forth
 //! within ten minutes (for example A, B, then A again: B, whose earliest observation in the
 //! bucket is the latest, although A was seen last).
 
 use callsight_model::codec::single_object;
-use callsight_model::types::{NetworkSample, SampleBody};
+use callsight_model::types::{BindingKind, NetworkSample, SampleBody};
 use std::collections::HashMap;
 
 /// Width of the buckets, ms.
@@ -49,15 +52,22 @@ pub fn first_whole_bucket(time: i64) -> i64 {
 }
 
 /// The client MAC and IP an observation binds, if it binds one (a MAC with a NUL byte cannot be
-/// told apart in a key, and binds nothing).
+/// told apart in a key, and binds nothing). A `leave` that names an IP (a NAC accounting STOP)
+/// releases it: the MAC is empty ([`RELEASED`]), and from then the IP is nobody's.
 pub fn binding(sample: &NetworkSample) -> Option<(&str, &str)> {
     let (mac, ip) = match &sample.body {
-        SampleBody::WirelessClient(c) => (&c.client_mac, c.client_ip.as_ref()?),
-        SampleBody::ClientBinding(b) => (&b.client_mac, b.client_ip.as_ref()?),
+        SampleBody::WirelessClient(c) => (c.client_mac.as_str(), c.client_ip.as_ref()?),
+        SampleBody::ClientBinding(b) if b.kind == BindingKind::Leave => {
+            (RELEASED, b.client_ip.as_ref()?)
+        }
+        SampleBody::ClientBinding(b) => (b.client_mac.as_str(), b.client_ip.as_ref()?),
         _ => return None,
     };
-    Some((mac.as_str(), ip.as_str())).filter(|(mac, ip)| !ip.is_empty() && !mac.contains('\0'))
+    Some((mac, ip.as_str())).filter(|(mac, ip)| !ip.is_empty() && !mac.contains('\0'))
 }
+
+/// The MAC of a release: an IP bound to it is bound to no client.
+pub const RELEASED: &str = "";
 
 /// The source part of an entry's key: the MAC, a NUL byte, the sample's source. Two MACs seen
 /// with one IP at the same time, sequence and source keep two entries.
@@ -103,7 +113,7 @@ pub struct Entry {
 }
 
 /// The MAC that had the IP last, from the entries of its window (any order): in the latest
-/// bucket, the MAC whose earliest entry in it is the latest.
+/// bucket, the MAC whose earliest entry in it is the latest; `None` when that is a release.
 pub fn latest_mac(entries: impl IntoIterator<Item = Entry>) -> Option<String> {
     let mut earliest: HashMap<(i64, String), (i64, i64)> = HashMap::new();
     for e in entries {
@@ -116,6 +126,7 @@ pub fn latest_mac(entries: impl IntoIterator<Item = Entry>) -> Option<String> {
         .into_iter()
         .max_by(|((b1, m1), f1), ((b2, m2), f2)| (b1, f1, m1).cmp(&(b2, f2, m2)))
         .map(|((_, mac), _)| mac)
+        .filter(|mac| mac != RELEASED)
 }
 
 /// Per IP, the (bucket, MAC) last written and the earliest of its observations written.

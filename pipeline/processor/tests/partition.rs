@@ -4,72 +4,15 @@
 //! telemetry is counted.
 
 use callsight_model::types::{CallLeg, CauseCode, RootCauseVerdict};
-use callsight_processor::ProcessorConfig;
-use callsight_processor::partition::{Committed, Output, Partition, Record, Settings};
-use callsight_rca::{ClassificationConfig, RcaConfig};
-use callsight_state::{Store, StoreOptions};
+use callsight_processor::partition::{Committed, Output, Partition, Record};
 use callsight_testkit::records::*;
 use callsight_testkit::world::*;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
-/// The tests' wall clock (`now`) is small; their event times are of 2026: no lead bound.
-fn settings() -> Settings {
-    let processor = ProcessorConfig {
-        allowed_lateness: std::time::Duration::from_secs(120),
-        settle_margin: std::time::Duration::from_secs(60),
-        max_event_lead: std::time::Duration::MAX,
-        ..ProcessorConfig::default()
-    };
-    Settings::new(
-        &processor,
-        &ClassificationConfig::default(),
-        &RcaConfig::default(),
-    )
-}
-
-fn store(dir: &tempfile::TempDir) -> Store {
-    Store::open(
-        dir.path(),
-        &StoreOptions {
-            block_cache_bytes: 8 << 20,
-            write_buffer_bytes: 8 << 20,
-        },
-    )
-    .expect("store")
-}
-
-/// The latest verdict per leg.
-fn latest(outputs: &[Output]) -> BTreeMap<String, RootCauseVerdict> {
-    let mut out = BTreeMap::new();
-    for o in outputs {
-        if let Output::Verdict { verdict, .. } = o {
-            out.insert(verdict.leg_id.clone(), (**verdict).clone());
-        }
-    }
-    out
-}
-
 /// Runs `records` through a fresh partition in batches of the given sizes.
 fn run(records: Vec<Record>, batches: &[usize]) -> Vec<Output> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = store(&dir);
-    let inventory = inventory();
-    let settings = settings();
-    let mut partition = Partition::open(&store, 0).expect("opens");
-    let mut outputs = Vec::new();
-    let mut rest = records;
-    let mut i = 0;
-    while !rest.is_empty() {
-        let n = batches[i % batches.len()].clamp(1, rest.len());
-        i += 1;
-        let batch: Vec<Record> = rest.drain(..n).collect();
-        let (out, _) = partition
-            .apply(&store, &inventory, &settings, &batch, 0, None)
-            .expect("applies");
-        outputs.extend(out.into_iter().map(|o| o.output));
-    }
-    outputs
+    run_partition(records, batches, &inventory(), &settings())
 }
 
 /// Merges the two streams, each in its own order, by the choices given.

@@ -217,7 +217,10 @@ fn statistics_normalise_to_their_golden_records() {
             Some("EX2300-C-12P".to_string()),
         ),
     )]);
-    let gateways = BTreeSet::from(["4c96147e2b00".to_string()]);
+    let gateways = stats::GatewayPorts {
+        macs: BTreeSet::from(["4c96147e2b00".to_string()]),
+        ..Default::default()
+    };
     let earlier = Scope {
         poll_ms: POLL - 300_000,
         ..scope.clone()
@@ -340,4 +343,99 @@ fn events_of_another_org_far_times_or_huge_size_are_rejected_alone() {
         };
         assert_eq!(s.org_id, "A", "the signed org files every event");
     }
+}
+
+/// Mist's own port search example: its one row is a gateway's port (`type: gateway`).
+fn vendor_port_row() -> Value {
+    callsight_testkit::vendor::example_json("mist/stats-ports-search-1.json")["results"][0].clone()
+}
+
+#[test]
+fn gateway_rows_of_the_port_search_are_wan_links_not_switches() {
+    let scope = Scope {
+        org_id: ORG,
+        site_id: SITE,
+        poll_ms: POLL,
+    };
+    let row = vendor_port_row();
+    assert_eq!(row["type"], "gateway");
+    let gateway = "5c4527a96580";
+    let mut wan = row.clone();
+    wan["port_usage"] = "wan".into();
+    wan["latency"] = 42.0.into();
+    wan["jitter"] = 7.0.into();
+    wan["loss"] = 1.5.into();
+    wan["rx_bps"] = 80_000_000.into();
+    wan["speed"] = 100.into();
+    let mut unsaid = wan.clone();
+    unsaid.as_object_mut().expect("object").remove("port_usage");
+    unsaid["port_id"] = "ge-0/0/1".into();
+    for (rows, lan) in [(vec![row.clone()], true), (vec![wan, unsaid], false)] {
+        let batch = StatsNormalizer::new().switch_ports(
+            &scope,
+            &rows,
+            &BTreeMap::new(),
+            &stats::GatewayPorts::default(),
+        );
+        assert!(batch.rejected.is_empty(), "{:?}", batch.rejected);
+        for record in &batch.records {
+            if let Record::Inventory(i) = record {
+                assert!(!i.entity_id.starts_with("switch:"), "a fake switch: {i:?}");
+            }
+        }
+        let paths: Vec<_> = batch
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Sample(s) => match &s.body {
+                    callsight_model::types::SampleBody::WanPath(w) => Some(w.clone()),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect();
+        if lan {
+            assert!(paths.is_empty(), "a LAN port of the gateway is no WAN link");
+            continue;
+        }
+        assert_eq!(paths.len(), 2);
+        let first = &paths[0];
+        assert_eq!(first.gateway_mac, gateway);
+        assert_eq!(first.wan_port_id, "ge-0/0/0");
+        assert_eq!(first.latency_ms, Some(42.0));
+        assert_eq!(first.jitter_ms, Some(7.0));
+        assert_eq!(first.loss_ratio, Some(0.015));
+        assert_eq!(first.rx_bps, Some(80_000_000));
+        assert_eq!(first.capacity_down_bps, Some(100_000_000));
+        assert_eq!(first.peer_mac, None);
+        let links: Vec<String> = batch
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Inventory(i) => Some(i.entity_id.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            links,
+            [
+                format!("wan:{gateway}/ge-0/0/0"),
+                format!("wan:{gateway}/ge-0/0/1")
+            ]
+        );
+    }
+
+    // A port the gateway's `if_stat` lists as WAN keeps the link inventory from there.
+    let mut known = row.clone();
+    known["port_usage"] = serde_json::Value::Null;
+    let gateways = stats::GatewayPorts {
+        macs: BTreeSet::from([gateway.to_string()]),
+        wan: BTreeSet::from([(gateway.to_string(), "ge-0/0/0".to_string())]),
+        ..Default::default()
+    };
+    let batch = StatsNormalizer::new().switch_ports(&scope, &[known], &BTreeMap::new(), &gateways);
+    assert!(
+        batch.records.iter().all(|r| matches!(r, Record::Sample(_))),
+        "one sample, no second inventory of the link"
+    );
 }

@@ -38,6 +38,54 @@ fn mac_of(o: &Object, key: &str) -> Option<String> {
     text(o, key).and_then(mac::normalize)
 }
 
+/// What a site's gateway statistics say about their ports, for routing the rows of the port
+/// search: which MACs are gateways, and which of their ports `if_stat` calls WAN or LAN.
+#[derive(Debug, Clone, Default)]
+pub struct GatewayPorts {
+    /// Gateway MACs.
+    pub macs: BTreeSet<String>,
+    /// `(gateway, port)` pairs `if_stat` lists as WAN (their link inventory comes from there).
+    pub wan: BTreeSet<(String, String)>,
+    /// `(gateway, port)` pairs `if_stat` lists as LAN.
+    pub lan: BTreeSet<(String, String)>,
+}
+
+impl GatewayPorts {
+    /// Reads the gateway objects of `GET /sites/{site}/stats/devices?type=gateway`.
+    pub fn of(gateways: &[Value]) -> Self {
+        let mut out = Self::default();
+        for g in gateways.iter().filter_map(Value::as_object) {
+            let Some(gateway) = mac_of(g, "mac") else {
+                continue;
+            };
+            for interface in g
+                .get("if_stat")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flat_map(|i| i.values())
+                .filter_map(Value::as_object)
+            {
+                let Some(port) = text(interface, "port_id") else {
+                    continue;
+                };
+                let pair = (gateway.clone(), port.to_string());
+                match text(interface, "port_usage") {
+                    Some("wan") => out.wan.insert(pair),
+                    Some(_) => out.lan.insert(pair),
+                    None => false,
+                };
+            }
+            out.macs.insert(gateway);
+        }
+        out
+    }
+
+    fn is_lan(&self, gateway: &str, port: &str, row_usage: Option<&str>) -> bool {
+        let pair = (gateway.to_string(), port.to_string());
+        !self.wan.contains(&pair) && (row_usage == Some("lan") || self.lan.contains(&pair))
+    }
+}
+
 /// Turns Mist statistics into records, keeping the counter state between polls.
 #[derive(Debug, Default)]
 pub struct StatsNormalizer {
@@ -330,15 +378,23 @@ impl StatsNormalizer {
         batch
     }
 
-    /// `GET /sites/{site}/stats/ports/search` results: one sample per port with counters turned
-    /// into rates, and each switch's inventory (ports, LLDP neighbours; a port whose neighbour
-    /// is one of `gateways` is an uplink). `switches` gives names and models by switch MAC.
+    /// `GET /sites/{site}/stats/ports/search` results, routed by the row's device `type`:
+    ///
+    /// - switch rows: one sample per port with counters turned into rates, and each switch's
+    ///   inventory (ports, LLDP neighbours; a port whose neighbour is one of the gateways is an
+    ///   uplink). `switches` gives names and models by switch MAC.
+    /// - gateway rows (`type: gateway`, or a gateway's MAC): a WAN port is a WAN link, an
+    ///   underlay path sample with the row's latency, jitter, loss (percent to ratio) and traffic,
+    ///   and the negotiated `speed` as the link's capacity both ways; its link inventory comes
+    ///   from here unless the gateway's `if_stat` gave it. A gateway port that the row or
+    ///   `if_stat` calls LAN is a port sample of the gateway (clients cabled to a branch
+    ///   gateway), never a switch.
     pub fn switch_ports(
         &mut self,
         scope: &Scope<'_>,
         ports: &[Value],
         switches: &BTreeMap<String, (Option<String>, Option<String>)>,
-        gateways: &BTreeSet<String>,
+        gateways: &GatewayPorts,
     ) -> Batch {
         let mut batch = Batch::default();
         let mut inventory: BTreeMap<String, Vec<PortInfo>> = BTreeMap::new();
@@ -348,6 +404,12 @@ impl StatsNormalizer {
                 continue;
             };
             let time = scope.poll_ms;
+            let gateway_row =
+                text(&p, "type") == Some("gateway") || gateways.macs.contains(&switch);
+            if gateway_row && !gateways.is_lan(&switch, port_id, text(&p, "port_usage")) {
+                self.gateway_wan_port(scope, &p, &switch, port_id, gateways, &mut batch);
+                continue;
+            }
             let entity = keys::port_id(&switch, port_id);
             let up = p.get("up").and_then(Value::as_bool).unwrap_or(false);
             let speed = int(&p, "speed").filter(|s| *s > 0).map(|s| s as i32);
@@ -374,10 +436,13 @@ impl StatsNormalizer {
             batch
                 .records
                 .push(scope.sample(time, 0, SampleBody::SwitchPort(sample)));
+            if gateway_row {
+                continue;
+            }
             inventory.entry(switch).or_default().push(PortInfo {
                 port_id: port_id.to_string(),
                 speed_mbps: speed,
-                uplink: neighbor.as_ref().is_some_and(|n| gateways.contains(n)),
+                uplink: neighbor.as_ref().is_some_and(|n| gateways.macs.contains(n)),
                 neighbor: neighbor.map(|n| LldpNeighbor {
                     chassis_mac: Some(n),
                     system_name: text(&p, "neighbor_system_name").map(str::to_string),
@@ -399,6 +464,63 @@ impl StatsNormalizer {
             ));
         }
         batch
+    }
+
+    /// One gateway WAN port of the port search: its underlay sample, and its link's inventory
+    /// when `if_stat` did not give it.
+    fn gateway_wan_port(
+        &mut self,
+        scope: &Scope<'_>,
+        p: &Object,
+        gateway: &str,
+        port_id: &str,
+        gateways: &GatewayPorts,
+        batch: &mut Batch,
+    ) {
+        // The negotiated speed is what Mist reports of a link's size; Mbit/s to bit/s.
+        let capacity = int(p, "speed")
+            .filter(|s| *s > 0)
+            .map(|s| s.saturating_mul(1_000_000));
+        if !gateways
+            .wan
+            .contains(&(gateway.to_string(), port_id.to_string()))
+        {
+            batch.records.push(scope.inventory(
+                keys::inventory::wan_link(gateway, port_id),
+                InventoryBody::WanLink(WanLinkInfo {
+                    gateway_mac: gateway.to_string(),
+                    port_id: port_id.to_string(),
+                    wan_name: text(p, "wan_name").map(str::to_string),
+                    isp: None,
+                    public_ip: None,
+                    capacity_down_bps: capacity,
+                    capacity_up_bps: capacity,
+                }),
+            ));
+        }
+        batch.records.push(scope.sample(
+            scope.poll_ms,
+            0,
+            SampleBody::WanPath(WanPathSample {
+                gateway_mac: gateway.to_string(),
+                wan_port_id: port_id.to_string(),
+                wan_name: text(p, "wan_name").map(str::to_string),
+                peer_mac: None,
+                peer_port_id: None,
+                peer_site_id: None,
+                path_type: Some("internet".into()),
+                up: p.get("up").and_then(Value::as_bool).unwrap_or(false),
+                active: p.get("active").and_then(Value::as_bool),
+                latency_ms: num(p, "latency"),
+                jitter_ms: num(p, "jitter"),
+                loss_ratio: ratio_from_pct(p, "loss"),
+                mos: None,
+                rx_bps: int(p, "rx_bps"),
+                tx_bps: int(p, "tx_bps"),
+                capacity_down_bps: capacity,
+                capacity_up_bps: capacity,
+            }),
+        ));
     }
 
     /// `GET /sites/{site}/stats/devices?type=gateway` (with `fields=*`): the gateway, its WAN

@@ -2,7 +2,7 @@
 //! turned into samples on its own so that one bad event does not cost the others.
 //!
 //! Topics read: `client-sessions` and `client-join` (where a client is, roams), `client-info`
-//! and `nac-accounting` (which IP a client has), `device-events` and `device-updowns` (restarts,
+//! and `nac-accounting` (which IP a client has; STOP releases it), `device-events` and `device-updowns` (restarts,
 //! port and WAN changes, channel changes) and `alarms`. Other topics (`ping`, `audits`,
 //! location...) are acknowledged and counted as ignored. Topic spellings with `_` are accepted.
 
@@ -161,7 +161,7 @@ fn parse_event(
         "client-sessions" => client_sessions(event, delivery).map(Some),
         "client-join" => client_join(event, delivery).map(Some),
         "client-info" => client_ip(event, delivery, "ip").map(Some),
-        "nac-accounting" => client_ip(event, delivery, "client_ip").map(Some),
+        "nac-accounting" => nac_accounting(event, delivery).map(Some),
         "device-events" | "device-updowns" => device_event(event, delivery).map(Some),
         "alarms" => alarm(event, delivery).map(Some),
         _ => Ok(None),
@@ -217,6 +217,22 @@ fn client_join(event: &Event, delivery: &Delivery<'_>) -> Result<Vec<NetworkSamp
         ..Default::default()
     };
     Ok(vec![sample(&h, 0, SampleBody::ClientBinding(binding))])
+}
+
+/// nac-accounting: START and UPDATE bind the IP to the client; STOP ends the session and
+/// releases the IP (a `leave` that names it: from then on the IP is nobody's until it is bound
+/// again).
+fn nac_accounting(event: &Event, delivery: &Delivery<'_>) -> Result<Vec<NetworkSample>, String> {
+    let mut samples = client_ip(event, delivery, "client_ip")?;
+    let stop = text(event, "type").is_some_and(|t| t.eq_ignore_ascii_case("NAC_ACCOUNTING_STOP"));
+    if stop {
+        for s in &mut samples {
+            if let SampleBody::ClientBinding(b) = &mut s.body {
+                b.kind = BindingKind::Leave;
+            }
+        }
+    }
+    Ok(samples)
 }
 
 /// client-info and nac-accounting: which IP a client has. The hostname is not kept (personal).
