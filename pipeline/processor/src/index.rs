@@ -7,7 +7,7 @@
 //! | AP radio | radio (`ap_mac/band`) |
 //! | AP | AP (`ap_mac`) |
 //! | switch port | port (`switch_mac/port_id`) |
-//! | WAN path | WAN (`gateway_mac/wan_port_id`) |
+//! | WAN path | WAN (`gateway_mac/wan_port_id`); an overlay path's own identity ([`path_source`]) |
 //! | network event | the site's events (`org|site`) |
 
 use crate::ip_binding;
@@ -75,10 +75,21 @@ pub fn keys(partition: u32, sample: &NetworkSample) -> Vec<WindowKey<'_>> {
             out.extend(key(Window::Port, &keys::port_id(&p.switch_mac, &p.port_id)));
         }
         SampleBody::WanPath(w) => {
-            out.extend(key(
+            let link = key(
                 Window::Wan,
                 &keys::wan_link_id(&w.gateway_mac, &w.wan_port_id),
-            ));
+            );
+            out.extend(link.map(|k| match &w.peer_mac {
+                Some(peer) => WindowKey {
+                    source: Cow::Owned(path_source(
+                        peer,
+                        w.peer_port_id.as_deref(),
+                        &sample.source,
+                    )),
+                    ..k
+                },
+                None => k,
+            }));
         }
         SampleBody::Event(_) => out.extend(key(
             Window::SiteEvents,
@@ -92,10 +103,44 @@ pub fn keys(partition: u32, sample: &NetworkSample) -> Vec<WindowKey<'_>> {
     out
 }
 
+/// The source part of an overlay path's key in its link's WAN window: the peer, its port, a
+/// NUL byte, the sample's source. A link's underlay sample and each of its overlay paths' samples
+/// are observations of different entities: at the same time, sequence and source (the Mist
+/// poller numbers gateway ports and VPN peers both from 0) none overwrites another.
+pub fn path_source(peer_mac: &str, peer_port: Option<&str>, source: &str) -> String {
+    format!("{peer_mac}/{}\0{source}", peer_port.unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use callsight_testkit::samples;
+
+    #[test]
+    fn a_link_and_its_overlay_paths_keep_apart() {
+        let at = |peer: Option<&str>| NetworkSample {
+            org_id: "org".into(),
+            site_id: "site".into(),
+            time: 1,
+            source: "mist".into(),
+            sequence: 0,
+            body: SampleBody::WanPath(callsight_model::types::WanPathSample {
+                gateway_mac: "gw".into(),
+                wan_port_id: "ge-0/0/0".into(),
+                peer_mac: peer.map(str::to_string),
+                peer_port_id: peer.map(|_| "ge-0/0/0".to_string()),
+                ..Default::default()
+            }),
+        };
+        let samples = [at(None), at(Some("hub1")), at(Some("hub2"))];
+        let encoded: std::collections::BTreeSet<Vec<u8>> = samples
+            .iter()
+            .flat_map(|s| keys(0, s))
+            .inspect(|k| assert_eq!(k.window, Window::Wan))
+            .map(|k| k.encode())
+            .collect();
+        assert_eq!(encoded.len(), 3);
+    }
 
     #[test]
     fn every_sample_kind_has_a_window() {

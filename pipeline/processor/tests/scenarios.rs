@@ -127,3 +127,115 @@ fn a_nac_accounting_stop_releases_the_ip_it_names() {
         released.completeness
     );
 }
+
+/// The reference world's telemetry without its radio fault, and without its WAN samples.
+fn calm_telemetry(after: i64) -> Vec<NetworkSample> {
+    let mut out = telemetry(after);
+    out.retain(|s| !matches!(s.body, SampleBody::WanPath(_)));
+    for s in &mut out {
+        if let SampleBody::ApRadio(r) = &mut s.body {
+            r.util_all_ratio = Some(0.30);
+            r.num_clients = Some(12);
+        }
+    }
+    out
+}
+
+/// The samples of one Mist normaliser batch.
+fn samples_of(batch: callsight_telemetry::Batch) -> Vec<NetworkSample> {
+    assert!(batch.rejected.is_empty(), "{:?}", batch.rejected);
+    batch
+        .records
+        .into_iter()
+        .filter_map(|r| match r {
+            Normalized::Sample(s) => Some(s),
+            Normalized::Inventory(_) => None,
+        })
+        .collect()
+}
+
+/// Every minute of the reference world, what the Mist poller reads of the site's WAN link
+/// `ge-0/0/7`: its row in the port search (Mist's example row, made the gateway's WAN port, with
+/// `speed` Mbit/s and `rx_bps` from `traffic(t)`), and its overlay path to a hub (Mist's VPN
+/// peer example, healthy), both polled at `t`.
+fn mist_wan(speed: i64, traffic: impl Fn(i64) -> i64) -> Vec<NetworkSample> {
+    use callsight_telemetry::mist::stats::{GatewayPorts, Scope, StatsNormalizer};
+    let (start, end) = call_window();
+    let mut normalizer = StatsNormalizer::new();
+    let gateways = GatewayPorts {
+        macs: [GATEWAY.to_string()].into(),
+        wan: [(GATEWAY.to_string(), "ge-0/0/7".to_string())].into(),
+        ..Default::default()
+    };
+    let mut port = vendor::example_json("mist/stats-ports-search-1.json")["results"][0].clone();
+    port["mac"] = GATEWAY.into();
+    port["port_id"] = "ge-0/0/7".into();
+    port["port_usage"] = "wan".into();
+    port["speed"] = speed.into();
+    port["latency"] = 18.into();
+    port["jitter"] = 2.into();
+    let mut peer = vendor::example_json("mist/stats-vpn-peers-search-1.json")["results"][1].clone();
+    peer["mac"] = GATEWAY.into();
+    peer["port_id"] = "ge-0/0/7".into();
+    peer["site_id"] = SITE.into();
+    peer["latency"] = 20.into();
+    peer["loss"] = 0.into();
+    let mut out = Vec::new();
+    let mut t = start - 180 * MINUTE;
+    while t <= end + 10 * MINUTE {
+        let scope = Scope {
+            org_id: ORG,
+            site_id: SITE,
+            poll_ms: t,
+        };
+        port["rx_bps"] = traffic(t).into();
+        port["tx_bps"] = (traffic(t) / 4).into();
+        out.extend(samples_of(normalizer.switch_ports(
+            &scope,
+            std::slice::from_ref(&port),
+            &BTreeMap::new(),
+            &gateways,
+        )));
+        peer["last_seen"] = (t as f64 / 1000.0).into();
+        out.extend(samples_of(normalizer.vpn_peers(
+            ORG,
+            t,
+            std::slice::from_ref(&peer),
+        )));
+        t += MINUTE;
+    }
+    out
+}
+
+#[test]
+fn a_vpn_path_does_not_hide_its_link_s_utilisation() {
+    let (start, end) = call_window();
+    // A 50 Mbit/s link, full during the call.
+    let busy = |t: i64| {
+        if t >= start - 5 * MINUTE && t <= end {
+            49_000_000
+        } else {
+            12_000_000
+        }
+    };
+    let mut telemetry = calm_telemetry(10);
+    let wan = mist_wan(50, busy);
+    // The underlay row and the overlay path share gateway, port, time, sequence and source.
+    let underlay = wan
+        .iter()
+        .find(|s| matches!(&s.body, SampleBody::WanPath(w) if w.peer_mac.is_none()))
+        .expect("underlay");
+    assert!(wan.iter().any(|s| s.time == underlay.time
+        && s.sequence == underlay.sequence
+        && matches!(&s.body, SampleBody::WanPath(w) if w.peer_mac.is_some())));
+    telemetry.extend(wan);
+    let leg = sample_leg_as("saturated", 0);
+    let verdicts = verdicts(telemetry, std::slice::from_ref(&leg));
+    let verdict = &verdicts[&leg.leg_id];
+    assert_eq!(
+        verdict.primary_cause,
+        CauseCode::WanBandwidthSaturation,
+        "{}",
+        verdict.summary
+    );
+}
