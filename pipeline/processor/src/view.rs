@@ -248,6 +248,8 @@ pub fn build(
                 gateway_mac: link.gateway_mac.clone(),
                 wan_port_id: link.port_id.clone(),
                 isp: link.isp.clone(),
+                capacity_down_bps: link.capacity_down_bps,
+                capacity_up_bps: link.capacity_up_bps,
             });
             samples.extend(reader.window(
                 Window::Wan,

@@ -3,8 +3,11 @@
 //! data goes through the same normalisers as the webhook endpoint and the poller, starting from
 //! Mist's own published examples where one exists.
 
+use callsight_inventory::Inventory;
 use callsight_model::types::*;
-use callsight_processor::partition::Record;
+use callsight_processor::partition::{Record, Settings};
+use callsight_rca::RcaConfig;
+use callsight_rca::config::WanCapacity;
 use callsight_telemetry::mist::webhook;
 use callsight_telemetry::{Record as Normalized, TimeWindow};
 use callsight_testkit::records::*;
@@ -16,9 +19,16 @@ use std::collections::BTreeMap;
 
 /// The latest verdict of every leg after `telemetry` (in time order), then `legs`, went through
 /// one partition of the reference site's inventory.
-fn verdicts(
+fn verdicts(telemetry: Vec<NetworkSample>, legs: &[CallLeg]) -> BTreeMap<String, RootCauseVerdict> {
+    verdicts_with(telemetry, legs, &inventory(), &settings())
+}
+
+/// [`verdicts`] with another inventory and other settings.
+fn verdicts_with(
     mut telemetry: Vec<NetworkSample>,
     legs: &[CallLeg],
+    inventory: &Inventory,
+    settings: &Settings,
 ) -> BTreeMap<String, RootCauseVerdict> {
     telemetry.sort_by_key(|s| s.time);
     let mut records: Vec<Record> = telemetry_records(&telemetry);
@@ -30,7 +40,7 @@ fn verdicts(
         },
         other => other,
     }));
-    latest(&run_partition(records, &[64], &inventory(), &settings()))
+    latest(&run_partition(records, &[64], inventory, settings))
 }
 
 /// The samples a Mist webhook body normalises to, filed under the reference org.
@@ -237,5 +247,106 @@ fn a_vpn_path_does_not_hide_its_link_s_utilisation() {
         CauseCode::WanBandwidthSaturation,
         "{}",
         verdict.summary
+    );
+}
+
+/// The reference inventory as Mist gives it: its WAN link has no contracted capacity.
+fn mist_inventory() -> Inventory {
+    let mut inventory = Inventory::new();
+    for mut r in callsight_testkit::samples::inventory_records() {
+        if let InventoryBody::WanLink(w) = &mut r.body {
+            w.capacity_down_bps = None;
+            w.capacity_up_bps = None;
+        }
+        inventory.apply(r);
+    }
+    inventory
+}
+
+#[test]
+fn a_mist_link_s_capacity_is_its_negotiated_speed_unless_one_is_configured() {
+    let (start, end) = call_window();
+    let busy = |t: i64| {
+        if t >= start - 5 * MINUTE && t <= end {
+            49_000_000
+        } else {
+            12_000_000
+        }
+    };
+    let leg = sample_leg_as("capacity", 0);
+    let run = |speed: i64, settings: &Settings| {
+        let mut telemetry = calm_telemetry(10);
+        telemetry.extend(mist_wan(speed, busy));
+        verdicts_with(
+            telemetry,
+            std::slice::from_ref(&leg),
+            &mist_inventory(),
+            settings,
+        )
+        .remove(&leg.leg_id)
+        .expect("a verdict")
+    };
+    let utilisation = |v: &RootCauseVerdict| {
+        v.evidence
+            .iter()
+            .find(|e| e.metric == "wan_utilization_p90")
+            .cloned()
+    };
+
+    // A 50 Mbit/s interface, full: Mist's negotiated speed is the only capacity there is.
+    let verdict = run(50, &settings());
+    assert_eq!(
+        verdict.primary_cause,
+        CauseCode::WanBandwidthSaturation,
+        "{}",
+        verdict.summary
+    );
+    let evidence = utilisation(&verdict).expect("utilisation evidence");
+    assert!(
+        evidence
+            .basis
+            .as_deref()
+            .is_some_and(|b| b.contains("negotiated speed")),
+        "{evidence:?}"
+    );
+    assert!(
+        verdict.summary.contains("negotiated speed"),
+        "{}",
+        verdict.summary
+    );
+
+    // A gigabit interface on a 50/10 Mbit/s contract: the speed says 5 %, the contract is full.
+    let verdict = run(1000, &settings());
+    assert_ne!(
+        verdict.primary_cause,
+        CauseCode::WanBandwidthSaturation,
+        "{}",
+        verdict.summary
+    );
+    let configured = RcaConfig {
+        wan_capacity: [(
+            format!("{GATEWAY}/ge-0/0/7"),
+            WanCapacity {
+                down_bps: 50_000_000,
+                up_bps: 10_000_000,
+            },
+        )]
+        .into(),
+        ..RcaConfig::default()
+    };
+    let verdict = run(1000, &settings_with(&configured));
+    assert_eq!(
+        verdict.primary_cause,
+        CauseCode::WanBandwidthSaturation,
+        "{}",
+        verdict.summary
+    );
+    let evidence = utilisation(&verdict).expect("utilisation evidence");
+    assert!(
+        evidence
+            .basis
+            .as_deref()
+            .is_some_and(|b| b.contains("configured capacity")),
+        "{evidence:?}"
     );
 }

@@ -106,6 +106,20 @@ pub struct RcaConfig {
     /// Significance level that raises an alert; it clears when the rate is no longer
     /// significant at `scope_alpha` (hysteresis).
     pub alert_alpha: f64,
+    /// Capacities of WAN links by link (`gateway_mac/port_id`), overriding what the inventory
+    /// and the telemetry say: e.g. `[rca.wan_capacity."4c96147e2b00/ge-0/0/7"]` with
+    /// `down_bps = 50_000_000` and `up_bps = 10_000_000`.
+    pub wan_capacity: BTreeMap<String, WanCapacity>,
+}
+
+/// A WAN link's capacity (`rca.wan_capacity`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WanCapacity {
+    /// Downstream, bit/s.
+    pub down_bps: i64,
+    /// Upstream, bit/s.
+    pub up_bps: i64,
 }
 
 impl Default for RcaConfig {
@@ -122,6 +136,7 @@ impl Default for RcaConfig {
             baseline_min_calls: 20,
             alert_min_affected: 3,
             alert_alpha: 0.01,
+            wan_capacity: BTreeMap::new(),
         }
     }
 }
@@ -199,6 +214,20 @@ impl RcaConfig {
                 );
             } else if !value.is_finite() {
                 bad(&format!("thresholds.{metric}"), "must be a number".into());
+            }
+        }
+        for (link, capacity) in &self.wan_capacity {
+            if link.split('/').count() < 2 {
+                bad(
+                    &format!("wan_capacity.{link}"),
+                    "must name a link as gateway_mac/port_id".into(),
+                );
+            }
+            if capacity.down_bps <= 0 || capacity.up_bps <= 0 {
+                bad(
+                    &format!("wan_capacity.{link}"),
+                    "down_bps and up_bps must be positive".into(),
+                );
             }
         }
         if self.scope_window_seconds < 60 {

@@ -127,8 +127,13 @@ fn evidence_words(e: &Evidence, view: &StateView) -> String {
     } else {
         format!(" {}", value_words(e.value, &e.unit))
     };
+    let basis = e
+        .basis
+        .as_ref()
+        .map(|b| format!(" of {b}"))
+        .unwrap_or_default();
     format!(
-        "{entity} {}{value}{usual} during the call",
+        "{entity} {}{value}{basis}{usual} during the call",
         metric_words(&e.metric)
     )
 }

@@ -52,6 +52,12 @@ pub struct WanRef {
     /// Internet service provider, when the inventory knows it.
     #[serde(default)]
     pub isp: Option<String>,
+    /// Contracted downstream capacity from the inventory, bit/s.
+    #[serde(default)]
+    pub capacity_down_bps: Option<i64>,
+    /// Contracted upstream capacity from the inventory, bit/s.
+    #[serde(default)]
+    pub capacity_up_bps: Option<i64>,
 }
 
 /// The entities the leg's media crossed inside the organisation.

@@ -562,6 +562,7 @@ pub fn root_cause_verdict() -> RootCauseVerdict {
             window_start: START,
             window_end: END,
             score: 0.9,
+            basis: Some("the radio's airtime".into()),
         }],
         scope: Some(scope()),
         completeness: DataCompleteness {

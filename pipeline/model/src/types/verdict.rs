@@ -118,6 +118,10 @@ pub struct Evidence {
     /// Strength 0..1.
     #[serde(default)]
     pub score: f64,
+    /// What the value was measured against where that was a choice, in words (which capacity a
+    /// WAN utilisation is of: configured, contracted, or the interface's negotiated speed).
+    #[serde(default)]
+    pub basis: Option<String>,
 }
 
 /// How far a cause reaches (`callsight.Scope`).

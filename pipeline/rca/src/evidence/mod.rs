@@ -28,6 +28,8 @@ pub(crate) struct Measurement {
     pub feature: &'static Feature,
     pub entity_id: String,
     pub value: f64,
+    /// What the value is measured against, where that was a choice.
+    pub basis: Option<String>,
 }
 
 /// What the evidence gatherers share: the leg, the view, the window.
@@ -126,6 +128,7 @@ pub(crate) fn measure(
         feature,
         entity_id: entity_id.to_string(),
         value,
+        basis: None,
     });
 }
 
@@ -163,7 +166,7 @@ pub(crate) fn gather(
         found.client = wireless::gather(&ctx, &mut measurements, &mut found);
         found.wired = wired::gather(&ctx, &mut measurements);
         if ctx.crosses_wan() {
-            found.wan = wan::gather(&ctx, &mut measurements);
+            found.wan = wan::gather(&ctx, config, &mut measurements);
         }
     }
     remote::gather(&ctx, &mut measurements, streams);
@@ -187,6 +190,7 @@ pub(crate) fn gather(
                 window_start: leg.leg_start,
                 window_end: leg.leg_end,
                 score,
+                basis: m.basis,
             })
         })
         .collect();
@@ -225,7 +229,7 @@ pub fn baselines(
         wireless::gather(&ctx, &mut measured, &mut found);
         wired::gather(&ctx, &mut measured);
         if ctx.crosses_wan() {
-            wan::gather(&ctx, &mut measured);
+            wan::gather(&ctx, config, &mut measured);
         }
         for m in measured {
             let metric = m.feature.metric;
