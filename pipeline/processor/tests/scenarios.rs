@@ -350,3 +350,38 @@ fn a_mist_link_s_capacity_is_its_negotiated_speed_unless_one_is_configured() {
         "{evidence:?}"
     );
 }
+
+#[test]
+fn a_bad_leg_with_no_telemetry_at_all_is_insufficient_data_not_a_clean_network() {
+    // A branch whose Mist org was never connected: no inventory and no telemetry of it, so its
+    // legs are on no known site; the call's audio was poor.
+    let mut leg = sample_leg_as("dark-site", 0);
+    leg.site_id = None;
+    leg.network.ip_address = Some("10.99.0.12".into());
+    leg.network.mac_address = None;
+    leg.network.bssid = None;
+    // Nor does Teams say anything of that network's own quality.
+    leg.network.received_quality_event_ratio = None;
+    leg.network.sent_quality_event_ratio = None;
+    leg.network.delay_event_ratio = None;
+    let verdicts = verdicts(calm_telemetry(10), std::slice::from_ref(&leg));
+    let verdict = &verdicts[&leg.leg_id];
+    assert_eq!(verdict.quality, LegQuality::Poor);
+    assert_eq!(
+        verdict.primary_cause,
+        CauseCode::UnknownInsufficientData,
+        "{}",
+        verdict.summary
+    );
+    assert!(verdict.confidence < 0.5, "{}", verdict.confidence);
+    assert!(
+        !verdict.summary.contains("no anomaly"),
+        "a claim about telemetry nobody saw: {}",
+        verdict.summary
+    );
+    assert!(
+        verdict.summary.contains("no known site"),
+        "it names what is missing: {}",
+        verdict.summary
+    );
+}

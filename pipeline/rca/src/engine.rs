@@ -94,7 +94,12 @@ pub fn evaluate_at(
     let (primary_cause, attribution, explained, margin) = if groups.is_empty() {
         let unclassified = quality == LegQuality::Unclassified && !poor_feedback;
         let poor_unseen = quality == LegQuality::Poor && coverage < 1.0;
-        let cause = if unclassified || poor_unseen {
+        // "No anomaly in the telemetry" is a claim about telemetry: with none of the client,
+        // Wi-Fi, switch or WAN seen (e.g. a site whose telemetry never arrives, so its legs are
+        // on no known site), a bad leg is unexplained for want of data.
+        let nothing_seen = !(found.client || found.wireless || found.wired || found.wan);
+        let bad_unseen = (quality == LegQuality::Poor || poor_feedback) && nothing_seen;
+        let cause = if unclassified || poor_unseen || bad_unseen {
             CauseCode::UnknownInsufficientData
         } else {
             CauseCode::UnknownNoNetworkAnomaly
@@ -268,7 +273,13 @@ fn fault(
 /// What telemetry was found, and what was missing.
 fn completeness(leg: &CallLeg, view: &StateView, found: Found) -> DataCompleteness {
     let mut missing: Vec<String> = Vec::new();
-    if leg.site_id.is_some() {
+    if leg.site_id.is_none() {
+        missing.push(
+            "the leg is on no known site (its BSSID and IP match no AP or subnet of the \
+             inventory), so no telemetry of its network"
+                .to_string(),
+        );
+    } else {
         let wifi =
             leg.network.connection_type == ConnectionType::Wifi || view.path.ap_mac.is_some();
         if !found.client {

@@ -507,7 +507,11 @@ fn own_label(world: &World, call: &Call, session_id: &str, side: &str, p: &Party
     let c = &world.clients[p.client];
     let site_id = c.site().map(|s| world.sites[s].id.clone());
     let (cause, scope, guilty) = match &p.fault {
-        // A complaint about a call nothing impaired: the right answer is that the network is clean.
+        // A complaint about a call nothing impaired: the right answer is that the network is
+        // clean, where callsight sees it; off every site it sees none of it.
+        None if p.rated_poor && site_id.is_none() => {
+            ("unknown_insufficient_data".to_string(), Vec::new(), None)
+        }
         None if p.rated_poor => ("unknown_no_network_anomaly".to_string(), Vec::new(), None),
         None => ("good".to_string(), Vec::new(), None),
         Some(f) => {
