@@ -385,3 +385,86 @@ fn a_bad_leg_with_no_telemetry_at_all_is_insufficient_data_not_a_clean_network()
         verdict.summary
     );
 }
+
+#[test]
+fn a_duplex_mismatch_or_speed_drop_explains_the_port_errors_it_causes() {
+    let (start, end) = call_window();
+    for (speed, full_duplex) in [(100, Some(false)), (100, Some(true)), (1000, Some(false))] {
+        let mut telemetry = calm_telemetry(10);
+        // The AP's switch port renegotiated during the call, and errors followed.
+        for s in &mut telemetry {
+            if let SampleBody::SwitchPort(p) = &mut s.body
+                && p.port_id == "ge-0/0/1"
+                && s.time >= start - 5 * MINUTE
+                && s.time <= end
+            {
+                p.speed_mbps = Some(speed);
+                p.full_duplex = full_duplex;
+                p.rx_errors_per_s = Some(40.0);
+                p.tx_errors_per_s = Some(25.0);
+                p.rx_bps = Some(20_000_000);
+                p.tx_bps = Some(30_000_000);
+            }
+        }
+        let leg = sample_leg_as(&format!("duplex-{speed}-{full_duplex:?}"), 0);
+        let verdicts = verdicts(telemetry, std::slice::from_ref(&leg));
+        let verdict = &verdicts[&leg.leg_id];
+        assert_eq!(
+            verdict.primary_cause,
+            CauseCode::WiredSpeedDuplex,
+            "{speed} Mbit/s, full duplex {full_duplex:?}: {}",
+            verdict.summary
+        );
+        assert!(
+            verdict
+                .evidence
+                .iter()
+                .any(|e| e.metric == "port_errors_per_s_p90"),
+            "the errors stay in the evidence, explained"
+        );
+    }
+}
+
+#[test]
+fn the_relay_is_not_blamed_for_a_round_trip_through_a_poor_far_side() {
+    // Peer to peer through Microsoft's relay; the other participant, at home, says its own
+    // network degraded what it sent. This participant's network is clean.
+    let mut leg = sample_leg_as("relayed", 0);
+    leg.counterpart = CounterpartKind::Participant;
+    leg.network.relay_ip = Some("52.113.64.10".into());
+    leg.network.transport = TransportProtocol::Udp;
+    for s in &mut leg.streams {
+        s.avg_round_trip_ms = Some(640.0);
+    }
+    leg.other_legs = vec![OtherLegSummary {
+        leg_id: "call-relayed/p-far/0".into(),
+        participant_id: "p-far".into(),
+        site_id: None,
+        connection_type: ConnectionType::Wifi,
+        transport: TransportProtocol::Udp,
+        relayed: true,
+        worst_sent_loss_rate: Some(0.09),
+        worst_sent_jitter_ms: Some(41.0),
+        worst_received_loss_rate: Some(0.01),
+        worst_received_jitter_ms: Some(6.0),
+        worst_round_trip_ms: Some(640.0),
+        sent_quality_event_ratio: Some(0.15),
+        received_quality_event_ratio: Some(0.6),
+        poor_streams: 2,
+    }];
+    let verdicts = verdicts(calm_telemetry(10), std::slice::from_ref(&leg));
+    let verdict = &verdicts[&leg.leg_id];
+    assert_ne!(
+        verdict.primary_cause,
+        CauseCode::ServiceMediaRelay,
+        "{}",
+        verdict.summary
+    );
+    assert_eq!(
+        verdict.primary_cause,
+        CauseCode::RemoteOtherParticipant,
+        "{}",
+        verdict.summary
+    );
+    assert_eq!(verdict.guilty_participant_id.as_deref(), Some("p-far"));
+}

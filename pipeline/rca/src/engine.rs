@@ -86,10 +86,13 @@ pub fn evaluate_at(
             .collect(),
         _ => Vec::new(),
     };
-    let groups: Vec<_> = group_strengths(&candidates)
-        .into_iter()
-        .filter(|g| g.strength >= settings.rca.min_group_strength)
-        .collect();
+    let groups: Vec<_> = group_strengths(&crate::precedence::unexplained(
+        &candidates,
+        settings.rca.min_group_strength,
+    ))
+    .into_iter()
+    .filter(|g| g.strength >= settings.rca.min_group_strength)
+    .collect();
 
     let (primary_cause, attribution, explained, margin) = if groups.is_empty() {
         let unclassified = quality == LegQuality::Unclassified && !poor_feedback;

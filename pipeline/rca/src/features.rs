@@ -125,6 +125,7 @@ pub const FEATURES: &[Feature] = &[
     feature("wan_utilization_p90",             G::Wan,      C::WanBandwidthSaturation,     E::WanLink,     "ratio",    Higher, 0.9,      0.05,  0.1,   1.0),
     // Remote: the other participants, or the participant's own network outside the organisation.
     feature("sender_sent_quality_event_ratio", G::Remote,   C::RemoteOtherParticipant,     E::Participant, "ratio",    Higher, 0.1,      0.0,   0.4,   1.0),
+    feature("receiver_received_quality_event_ratio", G::Remote, C::RemoteOtherParticipant, E::Participant, "ratio",    Higher, 0.1,      0.0,   0.4,   1.0),
     feature("off_site_network_event_ratio",    G::Remote,   C::RemoteExternalNetwork,      E::Participant, "ratio",    Higher, 0.1,      0.0,   0.4,   0.9),
     // Service: Microsoft's media relay.
     feature("relay_round_trip_ms",             G::Service,  C::ServiceMediaRelay,          E::Participant, "ms",       Higher, 300.0,    0.0,   300.0, 0.6),

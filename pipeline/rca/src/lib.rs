@@ -6,6 +6,7 @@
 //! - [`view`]: the state view, what the network was doing around the leg.
 //! - [`features`]: the evidence features with their thresholds.
 //! - [`evidence`]: measuring and scoring the features per domain.
+//! - [`precedence`]: causes that explain other causes' symptoms.
 //! - [`attribution`]: the noisy-OR scoring model and its exact Shapley values.
 //! - [`scope`]: how far a cause reaches across calls, and scope alerts.
 //! - [`engine`]: `evaluate`, which puts it all together.
@@ -20,6 +21,7 @@ pub mod engine;
 pub mod evidence;
 pub mod explain;
 pub mod features;
+pub mod precedence;
 pub mod scenario;
 pub mod scope;
 pub mod stats;

@@ -205,6 +205,7 @@ fn metric_words(metric: &str) -> &str {
         "wan_down" => "down or failed over",
         "wan_utilization_p90" => "utilization",
         "sender_sent_quality_event_ratio" => "network degraded what it sent for",
+        "receiver_received_quality_event_ratio" => "network degraded what it received for",
         "off_site_network_event_ratio" => "own network (off site) degraded the media for",
         "relay_round_trip_ms" => "round trip through Microsoft's media relay",
         other => other,

@@ -240,6 +240,13 @@ pub fn baselines(
                     .push(m.value);
             }
         }
+        // A port's usual speed, against which a renegotiation to a lower one is judged.
+        for (port, speed) in wired::speeds(&ctx) {
+            values
+                .entry((EntityKind::SwitchPort, port, wired::USUAL_SPEED))
+                .or_default()
+                .push(speed);
+        }
     }
     values
         .into_iter()

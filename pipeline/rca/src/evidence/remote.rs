@@ -6,6 +6,10 @@ use callsight_model::types::{
     ConnectionType, CounterpartKind, StreamDirection, StreamQuality, TransportProtocol,
 };
 
+/// The share of a call over which a participant's own network degrading the media marks that
+/// side as poor: the default threshold of the remote participant features.
+const FAR_SIDE_POOR_RATIO: f64 = 0.1;
+
 pub(super) fn gather(
     ctx: &Context<'_>,
     out: &mut Vec<Measurement>,
@@ -20,7 +24,11 @@ pub(super) fn gather(
     // own client saw its network degrade what it sent, the degradation starts there. In a
     // meeting the received stream comes from the media server, and its network figures describe
     // the hop from the server to this participant, not what the others sent.
-    if received_poor && leg.counterpart != CounterpartKind::MediaServer {
+    let sent_poor = poor
+        .iter()
+        .any(|(d, q)| *d == StreamDirection::Sent && *q == StreamQuality::Poor);
+    let peer_to_peer = leg.counterpart != CounterpartKind::MediaServer;
+    if received_poor && peer_to_peer {
         for other in &leg.other_legs {
             measure(
                 out,
@@ -30,6 +38,28 @@ pub(super) fn gather(
             );
         }
     }
+    // Likewise what this participant sent is what the other one received: its own network
+    // degrading what it received is where that degradation starts.
+    if sent_poor && peer_to_peer {
+        for other in &leg.other_legs {
+            measure(
+                out,
+                "receiver_received_quality_event_ratio",
+                &other.participant_id,
+                other.received_quality_event_ratio,
+            );
+        }
+    }
+    // Peer to peer, the round trip crosses the other participant's network too: when that one's
+    // own client saw its network degrade the media either way, a long round trip is no evidence
+    // against the relay.
+    let far_side_poor = peer_to_peer
+        && leg.other_legs.iter().any(|o| {
+            [o.sent_quality_event_ratio, o.received_quality_event_ratio]
+                .into_iter()
+                .flatten()
+                .any(|r| r >= FAR_SIDE_POOR_RATIO)
+        });
 
     // Off every known site: home Wi-Fi, an ISP, a hotel. Teams' own view of the network is
     // all there is.
@@ -51,6 +81,7 @@ pub(super) fn gather(
     }
 
     if leg.network.relay_ip.is_some()
+        && !far_side_poor
         && leg.network.transport != TransportProtocol::Tcp
         && leg.network.connection_type != ConnectionType::Tunnel
     {

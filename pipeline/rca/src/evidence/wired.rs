@@ -6,6 +6,34 @@ use callsight_model::keys;
 use callsight_model::types::{EntityKind, NetworkEventKind, SampleBody};
 use std::collections::BTreeSet;
 
+/// The baseline of a port's negotiated speed, Mbit/s.
+pub(super) const USUAL_SPEED: &str = "speed_mbps";
+
+/// Each port's median negotiated speed in the context's window, Mbit/s.
+pub(super) fn speeds(ctx: &Context<'_>) -> Vec<(String, f64)> {
+    ctx.view
+        .path
+        .ports
+        .iter()
+        .filter_map(|port| {
+            let speeds: Vec<f64> = ctx
+                .samples()
+                .iter()
+                .filter_map(|s| match &s.body {
+                    SampleBody::SwitchPort(p)
+                        if p.switch_mac == port.switch_mac && p.port_id == port.port_id && p.up =>
+                    {
+                        p.speed_mbps.filter(|s| *s > 0).map(f64::from)
+                    }
+                    _ => None,
+                })
+                .collect();
+            crate::stats::percentile(&speeds, 50.0)
+                .map(|median| (keys::port_id(&port.switch_mac, &port.port_id), median))
+        })
+        .collect()
+}
+
 /// Gathers wired evidence; returns whether any port telemetry was found.
 pub(super) fn gather(ctx: &Context<'_>, out: &mut Vec<Measurement>) -> bool {
     let samples = ctx.samples();
@@ -83,7 +111,7 @@ pub(super) fn gather(ctx: &Context<'_>, out: &mut Vec<Measurement>) -> bool {
                     Some(if half_duplex { 1.0 } else { 0.0 }),
                 );
                 // Against the port's usual speed: a gigabit port that came back at 100 Mbit/s.
-                let usual = ctx.view.baseline(EntityKind::SwitchPort, &id, "speed_mbps");
+                let usual = ctx.view.baseline(EntityKind::SwitchPort, &id, USUAL_SPEED);
                 let lowest = speeds.iter().copied().reduce(f64::min);
                 if let (Some(usual), Some(lowest)) = (usual, lowest)
                     && usual > 0.0
