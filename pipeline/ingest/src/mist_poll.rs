@@ -3,7 +3,8 @@
 //!
 //! Per org: `GET /api/v1/orgs/{org}/sites`, `/orgs/{org}/networks` and
 //! `/orgs/{org}/stats/vpn_peers/search`; per site: `/sites/{site}/stats/clients`,
-//! `/stats/devices?type=ap|switch|gateway`, `/stats/ports/search` and `/setting/derived`.
+//! `/wired_clients/search`, `/stats/devices?type=ap|switch|gateway`, `/stats/ports/search` and
+//! `/setting/derived`.
 //! Counter rates need two polls, so the first poll after a start has none. One failing request
 //! costs only its own records (counted); a `429` ends the org's poll early, to be resumed next
 //! time. Run the poller in exactly one replica: two would produce every sample twice.
@@ -219,6 +220,18 @@ pub async fn poll_org(
         }
         let clients = fetch!(format!("{base}/stats/clients"));
         produced += emit(normalizer.wireless_clients(&scope, &clients)).await;
+        let wired = match api
+            .search(&format!("{base}/wired_clients/search?limit=1000"))
+            .await
+        {
+            Ok(rows) => rows,
+            Err(PollError::RateLimited) => return Err(PollError::RateLimited),
+            Err(e) => {
+                tracing::warn!(org = org_id, site = site_id, error = %Report(&e), "Mist request failed");
+                Vec::new()
+            }
+        };
+        produced += emit(normalizer.wired_clients(&scope, &wired)).await;
         let aps = fetch!(format!("{base}/stats/devices?type=ap"));
         produced += emit(normalizer.aps(&scope, &aps)).await;
         let gateways = fetch!(format!("{base}/stats/devices?type=gateway&fields=*"));

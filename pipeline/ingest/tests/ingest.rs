@@ -613,6 +613,10 @@ async fn fake_mist() -> String {
             serde_json::json!({ "results": file("vpn_peer_stat.json") }),
         ),
         ("networks", file("org_networks.json")),
+        (
+            "wired",
+            callsight_testkit::vendor::mist_openapi_example("WiredClientsSearchExample"),
+        ),
         ("derived", file("site_setting_derived.partial.json")),
     ])));
     fn authorized(headers: &HeaderMap) -> bool {
@@ -656,6 +660,7 @@ async fn fake_mist() -> String {
             }),
         )
         .route("/api/v1/sites/{site}/stats/ports/search", get(|s: State<Files>, h: HeaderMap| serve(s, h, "ports")))
+        .route("/api/v1/sites/{site}/wired_clients/search", get(|s: State<Files>, h: HeaderMap| serve(s, h, "wired")))
         .route("/api/v1/sites/{site}/setting/derived", get(|s: State<Files>, h: HeaderMap| serve(s, h, "derived")))
         .with_state(files);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -692,9 +697,9 @@ async fn the_poller_turns_the_mist_api_into_samples_and_inventory() {
     let produced = poll_org(&api, ORG, &org, &mut normalizer, &sink, 1_741_597_800_000)
         .await
         .expect("polls");
-    // Site, 3 clients, AP (sample, 2 radios, inventory), gateway (inventory, 2 WAN links,
-    // 2 paths), 3 ports and the switch, 2 subnets, 2 VPN paths.
-    assert_eq!(produced, 1 + 3 + 4 + 5 + 4 + 2 + 2);
+    // Site, 3 clients, a wired client (Mist's own example), AP (sample, 2 radios, inventory),
+    // gateway (inventory, 2 WAN links, 2 paths), 3 ports and the switch, 2 subnets, 2 VPN paths.
+    assert_eq!(produced, 1 + 3 + 1 + 4 + 5 + 4 + 2 + 2);
     let records = running
         .consume("poller", &["net.telemetry", "net.inventory"], produced)
         .await;
@@ -705,6 +710,16 @@ async fn the_poller_turns_the_mist_api_into_samples_and_inventory() {
         )
     );
     assert!(samples.iter().any(|s| matches!(&s.body, SampleBody::WanPath(w) if w.loss_ratio == Some(0.04) && w.peer_mac.is_some())));
+    assert!(
+        samples
+            .iter()
+            .any(|s| matches!(&s.body, SampleBody::ClientBinding(b)
+        if b.kind == callsight_model::types::BindingKind::WiredAttach
+            && b.client_mac == "112233445566"
+            && b.switch_mac.as_deref() == Some("001122334455")
+            && b.port_id.as_deref() == Some("et-0/0/1")
+            && b.vlan == Some(1001)))
+    );
     let inventory: Vec<String> = records
         .iter()
         .filter(|r| r.topic == "net.inventory")

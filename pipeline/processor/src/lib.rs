@@ -4,6 +4,7 @@
 //! Layout:
 //! - [`config`]: the `[processor]` section.
 //! - [`index`]: which windows an observation belongs to.
+//! - [`attachment`]: each wired client's last attachment, kept past the windows' retention.
 //! - [`ip_binding`]: what the IP binding window keeps, and which MAC had an IP, read from it.
 //! - [`view`]: a leg's client, path and observations, read from the windows.
 //! - [`partition`]: one partition's event-time processing (watermark, waiting legs,
@@ -19,6 +20,7 @@
 //! - [`metrics`]: the processor's metric families; [`events`]: what counts them, each with its
 //!   log line.
 
+pub mod attachment;
 mod batch;
 pub mod config;
 pub mod events;

@@ -3,6 +3,7 @@
 //! LLDP, the site's WAN links), every observation of those entities around the leg, and their
 //! usual values from the hours before it.
 
+use crate::attachment::{self, Attachment};
 use crate::ip_binding;
 use callsight_inventory::Inventory;
 use callsight_model::codec::single_object;
@@ -119,10 +120,15 @@ pub fn build(
 
     // The client: by MAC, else by IP at that time.
     let mut client_mac: Option<String> = None;
+    // A wired attachment kept past the windows, reported before the leg ended.
+    let kept = |mac: &str| -> Result<Option<Attachment>, StateError> {
+        Ok(attachment::read(store, partition, org, mac)?
+            .filter(|a| a.time <= window_to && a.port().is_some()))
+    };
     if let Some(mac) = leg.network.mac_address.as_deref().filter(|m| !m.is_empty()) {
         let wireless = reader.window(Window::ClientMac, mac)?;
         let attached = bindings.window(Window::Binding, mac)?;
-        if !wireless.is_empty() || !attached.is_empty() {
+        if !wireless.is_empty() || !attached.is_empty() || kept(mac)?.is_some() {
             client_mac = Some(mac.to_string());
             client_match = MatchMethod::Mac;
         }
@@ -163,23 +169,32 @@ pub fn build(
             _ => {}
         }
     }
+    let binding = latest_binding(&samples, leg.leg_end);
     if ap_votes.is_empty()
-        && let Some(SampleBody::ClientBinding(b)) =
-            latest_binding(&samples, leg.leg_end).map(|s| &s.body)
+        && let Some(SampleBody::ClientBinding(b)) = binding.map(|s| &s.body)
     {
-        match b.kind {
-            BindingKind::WiredAttach => {
-                if let (Some(switch), Some(port)) = (&b.switch_mac, &b.port_id) {
-                    wired_port = Some((switch.clone(), port.clone()));
-                }
+        match (b.kind, &b.switch_mac, &b.port_id) {
+            (BindingKind::Leave, _, _) => {}
+            (BindingKind::WiredAttach | BindingKind::IpLearned, Some(switch), Some(port)) => {
+                wired_port = Some((switch.clone(), port.clone()));
+                path.attached_at = binding.map(|s| s.time);
             }
-            BindingKind::Leave => {}
             _ => {
                 if let Some(ap) = &b.ap_mac {
                     ap_votes.insert(ap.clone(), (1, b.band));
                 }
             }
         }
+    }
+    // No binding in the windows: the attachment kept past them, if the client is wired.
+    if ap_votes.is_empty()
+        && binding.is_none()
+        && let Some(mac) = &client_mac
+        && let Some(attachment) = kept(mac)?
+        && let Some((switch, port)) = attachment.port()
+    {
+        wired_port = Some((switch.to_string(), port.to_string()));
+        path.attached_at = Some(attachment.time);
     }
     let bssid_radio = leg
         .network

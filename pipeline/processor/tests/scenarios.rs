@@ -468,3 +468,90 @@ fn the_relay_is_not_blamed_for_a_round_trip_through_a_poor_far_side() {
     );
     assert_eq!(verdict.guilty_participant_id.as_deref(), Some("p-far"));
 }
+
+#[test]
+fn a_wired_attachment_outlives_the_windows() {
+    use callsight_telemetry::mist::stats::{Scope, StatsNormalizer};
+    let (start, end) = call_window();
+    let desk = "a4c3f0851b01";
+    // Mist's own wired client example, moved to a desk on the reference switch's ge-0/0/5, last
+    // listed by the poller at 7:40 (the poller then stopped; a webhook-only org reports an
+    // attachment only once).
+    let mut search = vendor::mist_openapi_example("WiredClientsSearchExample");
+    let row = &mut search["results"][0];
+    row["mac"] = desk.into();
+    row["device_mac"] = serde_json::json!([SWITCH]);
+    row["port_id"] = serde_json::json!(["ge-0/0/5"]);
+    row["site_id"] = SITE.into();
+    let rows = search["results"].as_array().expect("results").clone();
+    let mut telemetry = calm_telemetry(10);
+    telemetry.extend(samples_of(StatsNormalizer::new().wired_clients(
+        &Scope {
+            org_id: ORG,
+            site_id: SITE,
+            poll_ms: start - 170 * MINUTE,
+        },
+        &rows,
+    )));
+    // The desk's port: errors during the call.
+    let mut t = start - 180 * MINUTE;
+    let mut sequence = 10_000;
+    while t <= end + 10 * MINUTE {
+        let mut port = healthy_port(SWITCH, "ge-0/0/5");
+        if t >= start - 5 * MINUTE && t <= end {
+            port.rx_errors_per_s = Some(60.0);
+        }
+        sequence += 1;
+        telemetry.push(NetworkSample {
+            org_id: ORG.into(),
+            site_id: SITE.into(),
+            time: t,
+            source: "mist".into(),
+            sequence,
+            body: SampleBody::SwitchPort(port),
+        });
+        t += MINUTE;
+    }
+    let mut leg = sample_leg_as("desk", 0);
+    leg.network.connection_type = ConnectionType::Wired;
+    leg.network.mac_address = Some(desk.into());
+    leg.network.ip_address = None;
+    leg.network.bssid = None;
+    leg.network.wifi_band = WifiBand::Unknown;
+    // The windows keep two hours: the attachment, reported almost three hours before the call,
+    // has left them.
+    let processor = callsight_processor::ProcessorConfig {
+        retention: std::time::Duration::from_secs(2 * 3600),
+        allowed_lateness: std::time::Duration::from_secs(120),
+        settle_margin: std::time::Duration::from_secs(60),
+        max_event_lead: std::time::Duration::MAX,
+        ..Default::default()
+    };
+    let settings = Settings::new(
+        &processor,
+        &callsight_rca::ClassificationConfig::default(),
+        &RcaConfig::default(),
+    );
+    let verdicts = verdicts_with(
+        telemetry,
+        std::slice::from_ref(&leg),
+        &inventory(),
+        &settings,
+    );
+    let verdict = &verdicts[&leg.leg_id];
+    assert_eq!(
+        verdict.primary_cause,
+        CauseCode::WiredPortErrors,
+        "{}",
+        verdict.summary
+    );
+    assert!(
+        verdict
+            .evidence
+            .iter()
+            .any(|e| e.entity_id == format!("{SWITCH}/ge-0/0/5")),
+        "{:?}",
+        verdict.evidence
+    );
+    assert!(verdict.completeness.client && verdict.completeness.wired);
+}

@@ -84,6 +84,10 @@ pub struct Path {
     /// The site's WAN links.
     #[serde(default)]
     pub wan_links: Vec<WanRef>,
+    /// When the client's wired attachment (its access port) was last reported, epoch ms; it can
+    /// be older than the leg's window (an attachment holds until the client leaves).
+    #[serde(default)]
+    pub attached_at: Option<i64>,
 }
 
 /// The usual value of a metric for an entity, from the processor's history.

@@ -127,6 +127,9 @@ pub enum Table {
     Meta,
     /// Outputs written with the state that caused them, until the broker acknowledges them.
     Outbox,
+    /// Each wired client's last reported attachment (switch and port), kept past the windows'
+    /// retention until a newer one or a leave replaces it.
+    Attachments,
 }
 
 impl Table {
@@ -137,15 +140,17 @@ impl Table {
             Table::Scope => "scope",
             Table::Meta => "meta",
             Table::Outbox => "outbox",
+            Table::Attachments => "attachments",
         }
     }
 
-    const ALL: [Table; 5] = [
+    const ALL: [Table; 6] = [
         Table::Legs,
         Table::Verdicts,
         Table::Scope,
         Table::Meta,
         Table::Outbox,
+        Table::Attachments,
     ];
 }
 

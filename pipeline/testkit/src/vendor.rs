@@ -41,3 +41,19 @@ pub fn example(name: &str) -> Vec<u8> {
 pub fn example_json(name: &str) -> serde_json::Value {
     serde_json::from_slice(&example(name)).unwrap_or_else(|e| panic!("{name} is not JSON: {e}"))
 }
+
+/// Mist's OpenAPI specification (`mist_openapi/mist.openapi.json`, API 2509.1.1).
+pub fn mist_openapi() -> serde_json::Value {
+    let path = reference_dir().join("mist_openapi/mist.openapi.json");
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("Mist's OpenAPI is not JSON: {e}"))
+}
+
+/// The value of one of the examples of Mist's OpenAPI specification
+/// (`components.examples.<name>.value`), e.g. `WiredClientsSearchExample`.
+pub fn mist_openapi_example(name: &str) -> serde_json::Value {
+    let spec = mist_openapi();
+    let value = &spec["components"]["examples"][name]["value"];
+    assert!(!value.is_null(), "Mist's OpenAPI has no example {name}");
+    value.clone()
+}

@@ -30,7 +30,7 @@ pub use records::{Committed, Counts, Outgoing, Output, Record, Settings, Unappli
 pub use stored::Meta;
 
 use crate::view::{self, Span};
-use crate::{index, ip_binding};
+use crate::{attachment, index, ip_binding};
 use callsight_inventory::Inventory;
 use callsight_model::types::CallLeg;
 use callsight_rca::{LegObservation, ScopeTracker};
@@ -169,6 +169,7 @@ impl Partition {
             })
         });
         let mut batch = Batch::new();
+        let mut attachments = attachment::Pending::new();
         for record in records {
             match record {
                 Record::Sample {
@@ -193,6 +194,7 @@ impl Partition {
                         counts.samples += 1;
                     }
                     index::put(&mut batch, self.id, sample, bytes, &mut self.ip_bindings);
+                    attachment::put(&mut batch, store, self.id, sample, &mut attachments)?;
                     self.meta.max_time = Some(self.meta.max_time.map_or(time, |t| t.max(time)));
                 }
                 Record::Leg { leg, offset } => {

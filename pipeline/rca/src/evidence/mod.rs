@@ -163,7 +163,9 @@ pub(crate) fn gather(
     let mut found = Found::default();
     client::gather(&ctx, &mut measurements);
     if !ctx.off_site() {
-        found.client = wireless::gather(&ctx, &mut measurements, &mut found);
+        // A wired client's reported attachment is telemetry of it, however long ago it came.
+        found.client = wireless::gather(&ctx, &mut measurements, &mut found)
+            || view.path.attached_at.is_some();
         found.wired = wired::gather(&ctx, &mut measurements);
         if ctx.crosses_wan() {
             found.wan = wan::gather(&ctx, config, &mut measurements);

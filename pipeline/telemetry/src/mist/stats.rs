@@ -1,5 +1,6 @@
 //! Mist REST API statistics objects (`stats_wireless_client`, `stats_ap`, `stats_switch_port`,
-//! `stats_gateway`, `vpn_peer_stat`, networks and site settings) to samples and inventory.
+//! `stats_gateway`, `vpn_peer_stat`, wired clients, networks and site settings) to samples and
+//! inventory.
 //!
 //! Units are made explicit (percent to ratio, Mbit/s kept in `_mbps`, bits/s in `_bps`);
 //! cumulative counters become rates per second between two polls, resets restarting the series.
@@ -12,9 +13,10 @@ use crate::batch::{Batch, Record, Rejected};
 use crate::counters::Counters;
 use callsight_model::lenient::{epoch_ms, number};
 use callsight_model::types::{
-    AccessPointInfo, ApRadioSample, ApSample, GatewayInfo, InventoryBody, InventoryRecord,
-    LldpNeighbor, NetworkSample, PortInfo, RadioInfo, SampleBody, SiteInfo, SubnetInfo, SwitchInfo,
-    SwitchPortSample, WanLinkInfo, WanPathSample, WifiBand, WirelessClientSample,
+    AccessPointInfo, ApRadioSample, ApSample, BindingKind, ClientBinding, GatewayInfo,
+    InventoryBody, InventoryRecord, LldpNeighbor, NetworkSample, PortInfo, RadioInfo, SampleBody,
+    SiteInfo, SubnetInfo, SwitchInfo, SwitchPortSample, WanLinkInfo, WanPathSample, WifiBand,
+    WirelessClientSample,
 };
 use callsight_model::{keys, mac};
 use serde_json::{Map, Value};
@@ -289,6 +291,79 @@ impl StatsNormalizer {
             batch
                 .records
                 .push(scope.sample(time, 0, SampleBody::WirelessClient(sample)));
+        }
+        batch
+    }
+
+    /// `GET /sites/{site}/wired_clients/search` results: where each wired client is cabled, a
+    /// `wired_attach` binding with the switch (`device_mac`), port, VLAN and IP, stamped with the
+    /// poll time (the attachment holds now; the row's own `timestamp` is when Mist first saw it).
+    /// DHCP host names and options are not kept (personal).
+    pub fn wired_clients(&mut self, scope: &Scope<'_>, clients: &[Value]) -> Batch {
+        let mut batch = Batch::default();
+        let first_text = |o: &Object, key: &str| -> Option<String> {
+            match o.get(key)? {
+                Value::Array(items) => items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .find(|s| !s.is_empty())
+                    .map(str::to_string),
+                Value::String(s) if !s.is_empty() => Some(s.clone()),
+                _ => None,
+            }
+        };
+        for (i, c) in objects(clients, &mut batch) {
+            let Some(client) = mac_of(&c, "mac") else {
+                reject(&mut batch, i, &c, "no usable mac");
+                continue;
+            };
+            // Where Mist gives the (switch, port) pairs, the first; else the parallel lists.
+            let pair = c
+                .get("device_mac_port")
+                .and_then(Value::as_array)
+                .and_then(|items| items.iter().filter_map(Value::as_object).next());
+            let switch = pair
+                .and_then(|p| mac_of(p, "device_mac"))
+                .or_else(|| first_text(&c, "device_mac").and_then(|m| mac::normalize(&m)));
+            let port = pair
+                .and_then(|p| text(p, "port_id").map(str::to_string))
+                .or_else(|| first_text(&c, "port_id"));
+            let (Some(switch), Some(port)) = (switch, port) else {
+                reject(&mut batch, i, &c, "no switch device_mac and port_id");
+                continue;
+            };
+            let ip = pair
+                .and_then(|p| text(p, "ip").map(str::to_string))
+                .or_else(|| first_text(&c, "ip"))
+                .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok());
+            // The client's VLAN: the last non-zero of the list (Mist lists 0, the untagged one,
+            // before the access VLAN).
+            let vlan = pair
+                .and_then(|p| int(p, "vlan"))
+                .or_else(|| {
+                    c.get("vlan")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(number)
+                        .filter(|v| *v > 0.0)
+                        .last()
+                        .map(|v| v.round() as i64)
+                })
+                .and_then(|v| i32::try_from(v).ok());
+            let binding = ClientBinding {
+                random_mac: mac::is_randomized(&client),
+                client_mac: client,
+                kind: BindingKind::WiredAttach,
+                client_ip: ip,
+                switch_mac: Some(switch),
+                port_id: Some(port.trim_end_matches(".0").to_string()),
+                vlan,
+                ..Default::default()
+            };
+            batch
+                .records
+                .push(scope.sample(scope.poll_ms, 0, SampleBody::ClientBinding(binding)));
         }
         batch
     }
