@@ -5,6 +5,7 @@ use crate::config::Config;
 use callsight_graph::model::{CallRecord, SessionPage};
 use callsight_graph::normalize::{Lookups, Tenant, legs};
 use callsight_graph::privacy::TenantKey;
+use callsight_graph::shape::{self, Shape};
 use callsight_inventory::Inventory;
 use callsight_telemetry::{Record, TimeWindow, ndjson};
 use std::io::Write;
@@ -47,21 +48,75 @@ pub fn run(config: &Config, options: &Options) -> ExitCode {
     let read = |path: &PathBuf| {
         std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
     };
-    let mut record: CallRecord = match read(&options.file).and_then(|b| {
-        serde_json::from_slice(&b)
-            .map_err(|e| format!("{}: not a call record: {e}", options.file.display()))
-    }) {
-        Ok(record) => record,
+    let json = |path: &PathBuf| {
+        read(path).and_then(|b| {
+            serde_json::from_slice::<serde_json::Value>(&b)
+                .map_err(|e| format!("{}: not JSON: {e}", path.display()))
+        })
+    };
+    let body = match json(&options.file) {
+        Ok(body) => body,
         Err(e) => return fail(e),
     };
-    for page in &options.pages {
-        match read(page).and_then(|b| {
-            serde_json::from_slice::<SessionPage>(&b)
-                .map_err(|e| format!("{}: not a page of sessions: {e}", page.display()))
-        }) {
-            Ok(page) => record.sessions.extend(page.value),
-            Err(e) => return fail(e),
+    let shape = shape::of(&body);
+    if shape != Shape::CallRecord {
+        let what_to_pass = match shape {
+            Shape::SessionPage => {
+                "pass the call record itself (GET /communications/callRecords/{id}?$expand=\
+                 sessions($expand=segments)) as FILE, and this page after it with --page"
+            }
+            Shape::CallRecordList => {
+                "pass one call record: save one of its items, or fetch it with \
+                 GET /communications/callRecords/{id}?$expand=sessions($expand=segments)"
+            }
+            _ => {
+                "pass a call record as Graph returns it \
+                 (GET /communications/callRecords/{id}?$expand=sessions($expand=segments))"
+            }
+        };
+        return fail(format!(
+            "{} is {}: {what_to_pass}",
+            options.file.display(),
+            shape.words()
+        ));
+    }
+    let mut record: CallRecord = match serde_json::from_value(body) {
+        Ok(record) => record,
+        Err(e) => {
+            return fail(format!(
+                "{}: not a call record: {e}",
+                options.file.display()
+            ));
         }
+    };
+    let mut next_link = record.sessions_next_link.clone();
+    for page in &options.pages {
+        let body = match json(page) {
+            Ok(body) => body,
+            Err(e) => return fail(e),
+        };
+        let shape = shape::of(&body);
+        if shape != Shape::SessionPage {
+            return fail(format!(
+                "{} is {}, not a page of sessions: --page takes the bodies of the record's \
+                 sessions@odata.nextLink, in order",
+                page.display(),
+                shape.words()
+            ));
+        }
+        match serde_json::from_value::<SessionPage>(body) {
+            Ok(page) => {
+                record.sessions.extend(page.value);
+                next_link = page.next_link;
+            }
+            Err(e) => return fail(format!("{}: not a page of sessions: {e}", page.display())),
+        }
+    }
+    if let Some(link) = next_link {
+        eprintln!(
+            "callsight: warning: the record has more sessions than were given ({link}): fetch \
+             that page and pass it with --page, or these legs miss its sessions"
+        );
     }
     let mut inventory = Inventory::new();
     if let Some(path) = &options.inventory {

@@ -297,3 +297,65 @@ fn topics_checks_every_topic_of_a_cluster_and_names_a_mismatch() {
         "no kafka.brokers: nothing to set up"
     );
 }
+
+#[test]
+fn legs_says_what_a_wrong_file_is_and_warns_of_missing_session_pages() {
+    let example = |name: &str| {
+        callsight_testkit::vendor::reference_dir()
+            .join("vendor_examples/graph")
+            .join(name)
+    };
+    let legs = |file: &str, pages: &[&str]| {
+        let mut command = callsight();
+        command
+            .arg("legs")
+            .arg(example(file))
+            .args(["--key-hex", &"cd".repeat(32)]);
+        for page in pages {
+            command.arg("--page").arg(example(page));
+        }
+        let output = command.output().expect("runs");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).to_string(),
+        )
+    };
+    // Microsoft's list-sessions example given as the record.
+    let (code, stderr) = legs("14-v1.0-list-sessions-basic-current.json", &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("a page of a call record's sessions") && stderr.contains("--page"),
+        "{stderr}"
+    );
+    // Microsoft's list-call-records example.
+    let (code, stderr) = legs("19-v1.0-list-callrecords-current.json", &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("a list of call records"), "{stderr}");
+    // A list of call records given as a page of sessions.
+    let (code, stderr) = legs(
+        "02-v1.0-get-expanded.json",
+        &["19-v1.0-list-callrecords-current.json"],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("not a page of sessions"), "{stderr}");
+    // The record says more sessions follow: its legs, with a warning naming the link.
+    let (code, stderr) = legs("02-v1.0-get-expanded.json", &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("more sessions") && stderr.contains("$skiptoken=abc"),
+        "{stderr}"
+    );
+    // With the next page given, the warning follows that page's own link.
+    let (code, stderr) = legs(
+        "02-v1.0-get-expanded.json",
+        &["04-v1.0-session-list-segments.json"],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let page: serde_json::Value =
+        callsight_testkit::vendor::example_json("graph/04-v1.0-session-list-segments.json");
+    assert_eq!(
+        stderr.contains("more sessions"),
+        page.get("@odata.nextLink").is_some(),
+        "{stderr}"
+    );
+}
