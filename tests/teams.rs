@@ -544,3 +544,59 @@ async fn nothing_is_lost_under_throttling_outages_and_a_broker_outage() {
     );
     shutdown.drain(Duration::from_secs(20)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_call_record_graph_answers_malformed_is_a_dead_letter_not_retried_forever() {
+    let sim = graphsim().await;
+    sim.add_tenant(TenantSpec {
+        tenant_id: TENANT.into(),
+        display_name: "Contoso".into(),
+        admin: admin(),
+        consented: true,
+    });
+    let mut config = config(&sim);
+    config.graph.tenants.insert(
+        TENANT.into(),
+        callsight_teams::config::StaticTenantConfig {
+            org_id: ORG.into(),
+            ..Default::default()
+        },
+    );
+    config.validate().expect("valid");
+    let shutdown = Shutdown::new();
+    let running = run::start(&config, run::Roles::ALL, &shutdown)
+        .await
+        .expect("starts");
+    let legs = Legs::follow(&config, &running);
+    eventually(Duration::from_secs(30), "a subscription", || async {
+        (!sim.subscriptions().is_empty()).then_some(())
+    })
+    .await;
+    sim.set_faults(Faults {
+        malformed_next: 1,
+        ..Faults::default()
+    });
+    let (broken, _) = sim.complete_call(TENANT, call(300)).expect("call");
+    eventually(
+        Duration::from_secs(60),
+        "the malformed record dead-lettered",
+        || {
+            let failed = metric(
+                &running,
+                "callsight_fetch_records_total{outcome=\"failed\"}",
+            );
+            async move { (failed >= 1.0).then_some(()) }
+        },
+    )
+    .await;
+    // The fetcher goes on: the next call's legs arrive.
+    let (next, _) = sim.complete_call(TENANT, call(301)).expect("call");
+    eventually(Duration::from_secs(60), "the next call's legs", || {
+        let seen = legs.all();
+        let next = next.clone();
+        async move { seen.iter().any(|(l, _)| l.call_id == next).then_some(()) }
+    })
+    .await;
+    assert!(!legs.all().iter().any(|(l, _)| l.call_id == broken));
+    shutdown.drain(Duration::from_secs(20)).await;
+}

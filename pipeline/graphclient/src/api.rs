@@ -227,10 +227,13 @@ impl Graph {
         response: reqwest::Response,
         what: &str,
     ) -> Result<T, GraphError> {
-        response
-            .json::<T>()
+        // A body cut short is the network's failure; a whole body that does not parse is not.
+        let body = response
+            .bytes()
             .await
-            .map_err(|e| GraphError::Transport(format!("{what}: unexpected answer: {e}")))
+            .map_err(|e| GraphError::Transport(format!("{what}: reading the answer: {e}")))?;
+        serde_json::from_slice::<T>(&body)
+            .map_err(|e| GraphError::Invalid(format!("{what}: not what Graph documents: {e}")))
     }
 
     /// `GET /communications/callRecords/{id}?$expand=sessions($expand=segments)`, with every
@@ -240,7 +243,7 @@ impl Graph {
     /// anything else (`../../organization`) is refused before any request.
     pub async fn call_record(&self, tenant: &str, id: &str) -> Result<CallRecord, GraphError> {
         let id = uuid::Uuid::try_parse(id)
-            .map_err(|_| GraphError::Transport("the call record id is not a GUID".into()))?
+            .map_err(|_| GraphError::Invalid("the call record id is not a GUID".into()))?
             .hyphenated();
         let url = format!(
             "{}/communications/callRecords/{id}?$expand=sessions($expand=segments)",
@@ -253,7 +256,7 @@ impl Graph {
         while let Some(url) = next {
             pages += 1;
             if pages > 1000 {
-                return Err(GraphError::Transport(
+                return Err(GraphError::Invalid(
                     "more than 1000 pages of sessions".into(),
                 ));
             }

@@ -63,9 +63,13 @@ pub enum GraphError {
         /// `error.message`.
         message: String,
     },
-    /// The network failed, or the answer was not what Graph sends.
+    /// The network failed (no answer, or an answer cut short): worth retrying.
     #[error("{0}")]
     Transport(String),
+    /// A whole answer that is not what Graph documents (it does not parse), or a request that
+    /// cannot be made (an id that is not a GUID): retrying gives the same.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl GraphError {
@@ -77,6 +81,7 @@ impl GraphError {
             GraphError::Unavailable { .. } => "unavailable",
             GraphError::Refused { .. } => "refused",
             GraphError::Transport(_) => "transport",
+            GraphError::Invalid(_) => "invalid",
         }
     }
 }

@@ -158,8 +158,20 @@ async fn records_are_fetched_across_pages_through_throttling_and_outages() {
         .call_record(TENANT, "../../organization")
         .await
         .unwrap_err();
-    assert!(matches!(err, GraphError::Transport(_)), "{err}");
+    assert!(matches!(err, GraphError::Invalid(_)), "{err}");
     assert_eq!(sim.stats().graph_requests, requests);
+    // A whole answer that does not parse: retrying gets the same, so it is not "unavailable".
+    sim.set_faults(Faults {
+        malformed_next: 1,
+        ..Faults::default()
+    });
+    let err = graph.call_record(TENANT, &id).await.unwrap_err();
+    assert!(matches!(err, GraphError::Invalid(_)), "{err}");
+    assert_eq!(err.kind(), "invalid");
+    graph
+        .call_record(TENANT, &id)
+        .await
+        .expect("the next answer parses");
 
     sim.set_faults(Faults {
         throttle_next: 3,

@@ -182,6 +182,15 @@ pub(crate) async fn get_record(
         return graph_error(StatusCode::NOT_FOUND, "NotFound", "Resource not found.");
     }
     let mut body = record.json.clone();
+    if state.faults.malformed_next > 0 {
+        state.faults.malformed_next -= 1;
+        return (
+            StatusCode::OK,
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            format!("{{\"id\": \"{id}\", \"sessions\": "),
+        )
+            .into_response();
+    }
     let sessions = body["sessions"].as_array().cloned().unwrap_or_default();
     body["@odata.context"] = Value::String(format!(
         "{}/v1.0/$metadata#communications/callRecords(sessions(segments()))/$entity",

@@ -68,6 +68,9 @@ pub struct Faults {
     pub delay_ms: u64,
     /// A new call record answers 404 to its first N GETs (not produced yet).
     pub not_ready_gets: u32,
+    /// Answer the next N call record GETs 200 with a whole body that is not a call record (JSON
+    /// cut off where a field's value should be).
+    pub malformed_next: u32,
     /// The next admin sign-in is refused (`error=consent_required`).
     pub deny_next_consent: bool,
 }
