@@ -119,11 +119,25 @@ impl MistApi {
 
     /// A search endpoint's `results`, following `next` links.
     async fn search(&self, path: &str) -> Result<Vec<Value>, PollError> {
+        Ok(self.search_until(path).await?.0)
+    }
+
+    /// A search endpoint's `results`, following `next` links, and the end of the time range the
+    /// first page says it covers (`end`, epoch seconds, as ms): the Mist cloud's own time of
+    /// those statistics, which stamps rows without a time of their own.
+    async fn search_until(&self, path: &str) -> Result<(Vec<Value>, Option<i64>), PollError> {
         let mut out = Vec::new();
+        let mut end = None;
         let mut next = Some(path.to_string());
         let mut pages = 0;
         while let Some(path) = next.take() {
             let page = self.get(&path).await?;
+            if pages == 0 {
+                end = page
+                    .get("end")
+                    .and_then(callsight_model::lenient::epoch_ms)
+                    .filter(|t| *t > 0);
+            }
             out.extend(
                 page.get("results")
                     .and_then(Value::as_array)
@@ -137,7 +151,7 @@ impl MistApi {
                 .filter(|n| !n.is_empty() && pages < 100)
                 .map(str::to_string);
         }
-        Ok(out)
+        Ok((out, end))
     }
 }
 
@@ -220,18 +234,23 @@ pub async fn poll_org(
         }
         let clients = fetch!(format!("{base}/stats/clients"));
         produced += emit(normalizer.wireless_clients(&scope, &clients)).await;
-        let wired = match api
-            .search(&format!("{base}/wired_clients/search?limit=1000"))
+        // Rows without a time of their own are stamped with the search's end (Mist's clock).
+        let at = |end: Option<i64>| Scope {
+            poll_ms: end.unwrap_or(now_ms),
+            ..scope.clone()
+        };
+        let (wired, end) = match api
+            .search_until(&format!("{base}/wired_clients/search?limit=1000"))
             .await
         {
-            Ok(rows) => rows,
+            Ok(found) => found,
             Err(PollError::RateLimited) => return Err(PollError::RateLimited),
             Err(e) => {
                 tracing::warn!(org = org_id, site = site_id, error = %Report(&e), "Mist request failed");
-                Vec::new()
+                (Vec::new(), None)
             }
         };
-        produced += emit(normalizer.wired_clients(&scope, &wired)).await;
+        produced += emit(normalizer.wired_clients(&at(end), &wired)).await;
         let aps = fetch!(format!("{base}/stats/devices?type=ap"));
         produced += emit(normalizer.aps(&scope, &aps)).await;
         let gateways = fetch!(format!("{base}/stats/devices?type=gateway&fields=*"));
@@ -246,18 +265,19 @@ pub async fn poll_org(
                     Some((mac, (text("name"), text("model"))))
                 })
                 .collect();
-        let ports = match api
-            .search(&format!("{base}/stats/ports/search?limit=1000"))
+        let (ports, end) = match api
+            .search_until(&format!("{base}/stats/ports/search?limit=1000"))
             .await
         {
-            Ok(ports) => ports,
+            Ok(found) => found,
             Err(PollError::RateLimited) => return Err(PollError::RateLimited),
             Err(e) => {
                 tracing::warn!(org = org_id, site = site_id, error = %Report(&e), "Mist request failed");
-                Vec::new()
+                (Vec::new(), None)
             }
         };
-        produced += emit(normalizer.switch_ports(&scope, &ports, &switches, &gateway_ports)).await;
+        produced +=
+            emit(normalizer.switch_ports(&at(end), &ports, &switches, &gateway_ports)).await;
         let derived = match api.get(&format!("{base}/setting/derived")).await {
             Ok(v) => v,
             Err(PollError::RateLimited) => return Err(PollError::RateLimited),

@@ -342,12 +342,11 @@ impl StatsNormalizer {
                 .and_then(|p| int(p, "vlan"))
                 .or_else(|| {
                     c.get("vlan")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
+                        .and_then(Value::as_array)?
+                        .iter()
+                        .rev()
                         .filter_map(number)
-                        .filter(|v| *v > 0.0)
-                        .last()
+                        .find(|v| *v > 0.0)
                         .map(|v| v.round() as i64)
                 })
                 .and_then(|v| i32::try_from(v).ok());
