@@ -540,6 +540,8 @@ async fn dashboards_and_alert_rules_use_only_metrics_a_running_callsight_exports
             speed: 1500.0,
             calls_per_site_hour: 30.0,
             out: None,
+            telemetry: callsight_lab::simdrive::TelemetryPath::Mist,
+            world: callsight_lab::bench::accuracy::World::Campus,
         },
     )
     .await

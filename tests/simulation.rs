@@ -16,6 +16,8 @@ async fn the_accuracy_benchmark_reports_every_cause_it_injected() {
             speed: 1200.0,
             calls_per_site_hour: 30.0,
             out: Some(dir.path().to_path_buf()),
+            telemetry: callsight_lab::simdrive::TelemetryPath::Mist,
+            world: callsight_lab::bench::accuracy::World::Campus,
         },
     )
     .await
@@ -140,6 +142,75 @@ async fn a_replay_writes_a_verdict_for_every_leg_of_the_recordings() {
         .iter()
         .filter_map(|v| v["primary_cause"].as_str())
         .collect();
+    for f in &faults {
+        assert!(
+            causes.contains(f.kind.cause()),
+            "{:?} not found in {causes:?}",
+            f.kind
+        );
+    }
+}
+
+/// A Mist customer's recordings replayed: every poll of the simulated Mist org as the poller
+/// records it, the webhook bodies, the call records. Each leg gets a verdict, and the faults are
+/// found from the recorded polls (a weak signal, which only the polled client statistics show).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_mist_org_replays_to_the_faults_it_recorded() {
+    let dir = tempfile::tempdir().expect("dir");
+    let recordings = dir.path().join("recordings");
+    let mut sim = callsight_sim::Simulation::new(callsight_sim::SimConfig {
+        seed: 4,
+        fault_limit: 5,
+        warmup_minutes: 60,
+        tail_minutes: 5,
+        calls_per_site_hour: 20.0,
+        ..callsight_sim::SimConfig::default()
+    });
+    let faults = sim.faults().to_vec();
+    let labels = callsight_lab::sim::record_mist(&mut sim, &recordings)
+        .await
+        .expect("recorded");
+    let polls = std::fs::read_dir(&recordings)
+        .expect("dir")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("mist-poll-"))
+        })
+        .count();
+    assert!(polls > 60, "a poll per simulated minute: {polls}");
+    let out = dir.path().join("verdicts.ndjson");
+    let summary = callsight::replay::replay(
+        test_config(),
+        &callsight::replay::Options {
+            dir: recordings.clone(),
+            out: out.clone(),
+            org: None,
+            tenant: "00000000-0000-4000-8000-00000000c0de".into(),
+            quiet: std::time::Duration::from_secs(30),
+            key_hex: None,
+        },
+    )
+    .await
+    .expect("the replay runs");
+    assert_eq!(summary.mist_polls as usize, polls, "{summary:?}");
+    assert_eq!(summary.rejected, 0, "{summary:?}");
+    assert_eq!(summary.legs, labels.len(), "{summary:?}");
+    assert_eq!(summary.verdicts, labels.len(), "{summary:?}");
+    let written: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .expect("verdicts")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    let causes: BTreeSet<&str> = written
+        .iter()
+        .filter_map(|v| v["primary_cause"].as_str())
+        .collect();
+    assert!(
+        faults
+            .iter()
+            .any(|f| f.kind == callsight_sim::FaultKind::WeakSignal),
+        "the first five faults include a weak signal"
+    );
     for f in &faults {
         assert!(
             causes.contains(f.kind.cause()),

@@ -1,9 +1,11 @@
 //! `callsight replay DIR`: the pipeline over recorded inputs, to re-examine a past incident or
 //! try new thresholds on real history. The folder holds Graph call records as fetched (`*.json`
-//! with `sessions`), Mist webhook bodies (`*.json` with `topic` and `events`), and NDJSON
-//! telemetry and inventory (`*.ndjson`). In event-time order (inventory first, a call once the
-//! telemetry up to its end is in), telemetry goes through the ingest endpoints of a callsight in
-//! this process on the embedded broker, and each call record is normalised as the fetcher does
+//! with `sessions`), Mist webhook bodies (`*.json` with `topic` and `events`), recorded Mist
+//! polls (folders `mist-poll-*` as `ingest.mist.record_dir` writes them), and NDJSON telemetry
+//! and inventory (`*.ndjson`). In event-time order (inventory first, a poll at its time, a call
+//! once the telemetry up to its end is in), telemetry goes through the ingest endpoints of a
+//! callsight in this process on the embedded broker, each recorded poll through the poller's own
+//! normalisation into the same topics, and each call record is normalised as the fetcher does
 //! (the same function, a tenant key, the inventory of the recordings) and its legs published to
 //! `calls.legs`: the records are already fetched, so neither Graph nor its webhook takes part.
 //! The verdicts are written as NDJSON (they are also on `rca.verdicts`).
@@ -19,9 +21,14 @@ use callsight_graph::model::CallRecord;
 use callsight_graph::normalize::{Lookups, Tenant};
 use callsight_ingest::client::{BATCH_LINES, IngestClient, Posted};
 use callsight_ingest::config::MistOrgConfig;
+use callsight_ingest::metrics::IngestMetrics;
+use callsight_ingest::mist_poll::{MistApi, poll_org};
+use callsight_ingest::mist_record::RecordedPoll;
+use callsight_ingest::sink::Sink;
 use callsight_inventory::Inventory;
 use callsight_kafka::{Producer, Services};
 use callsight_model::types::{CallLeg, RootCauseVerdict};
+use callsight_telemetry::mist::stats::StatsNormalizer;
 use callsight_telemetry::mist::webhook;
 use callsight_telemetry::{Batch, Record, TimeWindow};
 use serde_json::Value;
@@ -73,13 +80,17 @@ enum Input {
     Mist { org: String, body: Vec<u8> },
     /// A Graph call record.
     Call(Value),
+    /// A recorded Mist poll.
+    MistPoll(RecordedPoll),
 }
 
 /// What a replay did.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
-    /// Telemetry records ingest accepted.
+    /// Telemetry records ingest accepted (and records recorded polls produced).
     pub accepted: u64,
+    /// Recorded Mist polls replayed.
+    pub mist_polls: u64,
     /// Telemetry lines or events ingest rejected (kept in `net.telemetry.dlq`).
     pub rejected: u64,
     /// Call records replayed.
@@ -109,14 +120,24 @@ fn event_time(value: &Value) -> Option<i64> {
 /// `skip` (the output file, should it be in the folder).
 fn read_inputs(dir: &Path, skip: &Path) -> anyhow::Result<Vec<(i64, Input)>> {
     let skip = skip.canonicalize().ok();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    let mut inputs = Vec::new();
+    for folder in entries.iter().filter(|p| p.is_dir()) {
+        if let Some(poll) = callsight_ingest::mist_record::read(folder)
+            .with_context(|| format!("{}: a recorded Mist poll", folder.display()))?
+        {
+            inputs.push((poll.polled_at, Input::MistPoll(poll)));
+        }
+    }
+    let files: Vec<PathBuf> = entries
+        .into_iter()
         .filter(|p| p.is_file())
         .filter(|p| skip.is_none() || p.canonicalize().ok() != skip)
         .collect();
-    files.sort();
-    let mut inputs = Vec::new();
     for file in files {
         let name = file.display().to_string();
         match file.extension().and_then(|e| e.to_str()) {
@@ -186,6 +207,7 @@ fn main_org(inputs: &[(i64, Input)]) -> Option<String> {
         let org = match input {
             Input::Line(v) => v["org_id"].as_str().map(str::to_string),
             Input::Mist { org, .. } => Some(org.clone()),
+            Input::MistPoll(poll) => Some(poll.org_id.clone()),
             Input::Call(_) => None,
         };
         if let Some(org) = org {
@@ -363,6 +385,18 @@ pub async fn replay(mut config: Config, options: &Options) -> anyhow::Result<Sum
         keep_identity: false,
     };
     let producer = services.producer()?;
+    // Recorded polls go through the poller's normalisation into the topics, as polled.
+    let ingest_metrics = services.metrics.shared(IngestMetrics::register)?;
+    let sink = Sink::new(
+        producer.clone(),
+        services.codec.clone(),
+        services.dead_letters(producer.clone()),
+        &services.topics,
+        config.ingest.max_in_flight,
+        config.ingest.overload_wait,
+        ingest_metrics.clone(),
+    );
+    let mut normalizers: BTreeMap<String, StatsNormalizer> = BTreeMap::new();
     let mut inventory = Inventory::new();
     let mut leg_ids: BTreeSet<String> = BTreeSet::new();
     let mut summary = Summary::default();
@@ -388,6 +422,25 @@ pub async fn replay(mut config: Config, options: &Options) -> anyhow::Result<Sum
                     learn(&mut inventory, parsed);
                 }
                 count(&mut summary, client.post_mist(&org, body, &secret).await?);
+            }
+            Input::MistPoll(poll) => {
+                let api = MistApi::recorded(&poll, ingest_metrics.clone());
+                let normalizer = normalizers.entry(poll.org_id.clone()).or_default();
+                let polled = poll_org(
+                    &api,
+                    &poll.org_id,
+                    &MistOrgConfig::default(),
+                    normalizer,
+                    &sink,
+                    poll.polled_at,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("a recorded Mist poll: {}", Report(&e)))?;
+                for record in polled.inventory {
+                    inventory.apply(record);
+                }
+                summary.accepted += polled.records as u64;
+                summary.mist_polls += 1;
             }
             Input::Call(record) => {
                 summary.calls += 1;
@@ -462,9 +515,11 @@ pub async fn run(config: Config, options: Options) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "callsight replay: {} telemetry records accepted, {} rejected (see net.telemetry.dlq); \
-         {} call records ({} unusable), {} legs; {} verdicts ({} poor, {} partial) written to {}",
+        "callsight replay: {} telemetry records accepted ({} recorded Mist polls), {} rejected \
+         (see net.telemetry.dlq); {} call records ({} unusable), {} legs; {} verdicts ({} poor, \
+         {} partial) written to {}",
         summary.accepted,
+        summary.mist_polls,
         summary.rejected,
         summary.calls,
         summary.unusable_calls,

@@ -68,7 +68,9 @@ impl Default for IngestConfig {
 pub struct MistConfig {
     /// REST API base URL of the org's cloud, e.g. `https://api.eu.mist.com`.
     pub api_url: String,
-    /// How often the statistics are polled.
+    /// How often the statistics are polled (at least 100ms). Mist allows 5,000 API requests per
+    /// token per hour, and a poll makes three requests per org and seven per site: at the
+    /// default, up to about ten sites per token.
     #[serde(with = "humantime_serde")]
     pub poll_interval: Duration,
     /// Whether `callsight run` polls the statistics in its process. The `mist-poll` role always
@@ -77,6 +79,10 @@ pub struct MistConfig {
     pub poll: bool,
     /// Organisations, by Mist org id.
     pub orgs: BTreeMap<String, MistOrgConfig>,
+    /// Writes every answer of every poll into this folder (one folder per org and poll) for
+    /// `callsight replay`: turn it on during an incident, since it grows by every poll's
+    /// answers. Unset: nothing is recorded.
+    pub record_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for MistConfig {
@@ -86,6 +92,7 @@ impl Default for MistConfig {
             poll_interval: Duration::from_secs(60),
             poll: true,
             orgs: BTreeMap::new(),
+            record_dir: None,
         }
     }
 }
@@ -124,8 +131,8 @@ impl IngestConfig {
             p.bad("max_event_age", "must be above 0");
         }
         p.check_url("mist.api_url", &self.mist.api_url);
-        if self.mist.poll_interval < Duration::from_secs(1) {
-            p.bad("mist.poll_interval", "must be at least 1s");
+        if self.mist.poll_interval < Duration::from_millis(100) {
+            p.bad("mist.poll_interval", "must be at least 100ms");
         }
         p.into_vec()
     }

@@ -8,6 +8,7 @@
 //! - [`sink`]: producing to `net.telemetry` and `net.inventory` with bounded in-flight
 //!   records; rejects to the dead-letter topic.
 //! - [`mist_poll`]: polling the Mist REST API for statistics.
+//! - [`mist_record`]: recordings of the polls' answers, for `callsight replay`.
 //! - [`client`]: a client of these endpoints (NDJSON, signed Mist deliveries), for what sends
 //!   recorded or simulated telemetry through them (`callsight replay`, the lab).
 //! - [`metrics`]: ingest metric families; [`events`]: what counts them, each with its log line.
@@ -21,6 +22,7 @@ pub mod events;
 pub mod http;
 pub mod metrics;
 pub mod mist_poll;
+pub mod mist_record;
 pub mod role;
 pub mod sink;
 

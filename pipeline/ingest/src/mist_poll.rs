@@ -12,6 +12,7 @@
 use crate::config::{MistConfig, MistOrgConfig};
 use crate::events::Endpoint;
 use crate::metrics::IngestMetrics;
+use crate::mist_record::{RecordedPoll, Recorder};
 use crate::sink::Sink;
 use callsight_core::error::Report;
 use callsight_telemetry::Batch;
@@ -58,12 +59,22 @@ pub enum PollError {
     },
 }
 
-/// A client of one org's Mist API.
+/// A client of one org's Mist API, or the answers of a recorded poll.
 pub struct MistApi {
-    http: reqwest::Client,
-    base: String,
-    token: String,
+    source: Source,
     metrics: IngestMetrics,
+    recorder: Option<std::sync::Mutex<Recorder>>,
+}
+
+enum Source {
+    /// The API over HTTP.
+    Http {
+        http: reqwest::Client,
+        base: String,
+        token: String,
+    },
+    /// A recorded poll's answers, by path (a path not recorded answers 404).
+    Recorded(BTreeMap<String, Value>),
 }
 
 impl MistApi {
@@ -75,20 +86,70 @@ impl MistApi {
             .build()
             .map_err(PollError::Client)?;
         Ok(MistApi {
-            http,
-            base: base.trim_end_matches('/').to_string(),
-            token: token.to_string(),
+            source: Source::Http {
+                http,
+                base: base.trim_end_matches('/').to_string(),
+                token: token.to_string(),
+            },
             metrics,
+            recorder: None,
         })
     }
 
+    /// The answers of a recorded poll, served as the API would.
+    pub fn recorded(poll: &RecordedPoll, metrics: IngestMetrics) -> Self {
+        MistApi {
+            source: Source::Recorded(poll.answers.clone()),
+            metrics,
+            recorder: None,
+        }
+    }
+
+    /// Records every answer into `dir` ([`crate::mist_record`]).
+    pub fn recording_into(mut self, dir: &std::path::Path, org_id: &str) -> Self {
+        self.recorder = Some(std::sync::Mutex::new(Recorder::new(dir, org_id)));
+        self
+    }
+
+    /// Starts the recording of a poll made at `now_ms`, when recording.
+    fn begin_poll(&self, now_ms: i64) {
+        if let Some(recorder) = &self.recorder {
+            recorder
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .begin(now_ms);
+        }
+    }
+
     async fn get(&self, path: &str) -> Result<Value, PollError> {
-        let url = format!("{}{path}", self.base);
-        let result = async {
-            let response = self
-                .http
+        let result = match &self.source {
+            Source::Http { http, base, token } => Self::fetch(http, base, token, path).await,
+            Source::Recorded(answers) => answers.get(path).cloned().ok_or(PollError::Status {
+                path: path.to_string(),
+                status: reqwest::StatusCode::NOT_FOUND,
+            }),
+        };
+        if let (Ok(body), Some(recorder)) = (&result, &self.recorder) {
+            recorder
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .answer(path, body);
+        }
+        self.metrics.mist_request(result.is_ok());
+        result
+    }
+
+    async fn fetch(
+        http: &reqwest::Client,
+        base: &str,
+        token: &str,
+        path: &str,
+    ) -> Result<Value, PollError> {
+        let url = format!("{base}{path}");
+        async {
+            let response = http
                 .get(&url)
-                .header("Authorization", format!("Token {}", self.token))
+                .header("Authorization", format!("Token {token}"))
                 .send()
                 .await
                 .map_err(|source| PollError::Request {
@@ -112,9 +173,7 @@ impl MistApi {
                 }),
             }
         }
-        .await;
-        self.metrics.mist_request(result.is_ok());
-        result
+        .await
     }
 
     /// A search endpoint's `results`, following `next` links.
@@ -163,7 +222,16 @@ fn as_array(value: Value) -> Vec<Value> {
     }
 }
 
-/// Polls one org once, producing what it finds. Returns the records produced.
+/// What one poll of an org produced.
+#[derive(Debug, Clone, Default)]
+pub struct Polled {
+    /// Records produced.
+    pub records: usize,
+    /// The inventory among them (sites, devices, links, subnets).
+    pub inventory: Vec<callsight_model::types::InventoryRecord>,
+}
+
+/// Polls one org once, producing what it finds (and recording the answers, when recording).
 pub async fn poll_org(
     api: &MistApi,
     org_id: &str,
@@ -171,9 +239,38 @@ pub async fn poll_org(
     normalizer: &mut StatsNormalizer,
     sink: &Sink,
     now_ms: i64,
-) -> Result<usize, PollError> {
+) -> Result<Polled, PollError> {
+    poll(api, org_id, org, normalizer, Some(sink), now_ms).await
+}
+
+/// Polls one org once only to record the answers (`api` must be recording): what it finds is
+/// normalised, counted and dropped.
+pub async fn record_poll(
+    api: &MistApi,
+    org_id: &str,
+    org: &MistOrgConfig,
+    normalizer: &mut StatsNormalizer,
+    now_ms: i64,
+) -> Result<Polled, PollError> {
+    poll(api, org_id, org, normalizer, None, now_ms).await
+}
+
+async fn poll(
+    api: &MistApi,
+    org_id: &str,
+    org: &MistOrgConfig,
+    normalizer: &mut StatsNormalizer,
+    sink: Option<&Sink>,
+    now_ms: i64,
+) -> Result<Polled, PollError> {
+    api.begin_poll(now_ms);
     let mut produced = 0;
-    let emit = async |batch: Batch| {
+    let mut inventory = Vec::new();
+    let mut emit = async |batch: Batch| {
+        inventory.extend(batch.records.iter().filter_map(|r| match r {
+            callsight_telemetry::Record::Inventory(i) => Some(i.clone()),
+            callsight_telemetry::Record::Sample(_) => None,
+        }));
         if !batch.rejected.is_empty() {
             tracing::warn!(
                 org = org_id,
@@ -182,6 +279,9 @@ pub async fn poll_org(
             );
         }
         let n = batch.records.len();
+        let Some(sink) = sink else {
+            return n;
+        };
         match sink.produce(&batch.records).await {
             Ok(()) => {
                 sink.metrics()
@@ -300,9 +400,13 @@ pub async fn poll_org(
         })
         .collect();
     produced += emit(normalizer.vpn_peers(org_id, now_ms, &peers)).await;
-    // Clients that left an hour ago need no counter history.
-    normalizer.expire(now_ms - 3_600_000);
-    Ok(produced)
+    // Clients that left an hour ago need no counter history (by Mist's clock, which stamps the
+    // statistics, not this one).
+    normalizer.expire_idle(3_600_000);
+    Ok(Polled {
+        records: produced,
+        inventory,
+    })
 }
 
 /// Polls every org with an API token until `token` is cancelled.
@@ -312,7 +416,13 @@ pub async fn run(config: MistConfig, sink: Sink, token: CancellationToken) {
     let mut orgs: Vec<(String, MistOrgConfig, MistApi)> = Vec::new();
     for (org_id, org) in config.orgs.iter().filter(|(_, o)| !o.api_token.is_empty()) {
         match MistApi::new(&config.api_url, org.api_token.expose(), metrics.clone()) {
-            Ok(api) => orgs.push((org_id.clone(), org.clone(), api)),
+            Ok(api) => {
+                let api = match &config.record_dir {
+                    Some(dir) => api.recording_into(dir, org_id),
+                    None => api,
+                };
+                orgs.push((org_id.clone(), org.clone(), api));
+            }
             Err(e) => {
                 tracing::error!(error = %Report(&e), "the Mist poller cannot start its HTTP client");
                 return;
@@ -335,7 +445,9 @@ pub async fn run(config: MistConfig, sink: Sink, token: CancellationToken) {
         for (org_id, org, api) in &orgs {
             let normalizer = normalizers.entry(org_id.clone()).or_default();
             match poll_org(api, org_id, org, normalizer, &sink, now_ms).await {
-                Ok(records) => tracing::debug!(org = %org_id, records, "Mist poll done"),
+                Ok(polled) => {
+                    tracing::debug!(org = %org_id, records = polled.records, "Mist poll done")
+                }
                 Err(e) => {
                     tracing::warn!(org = %org_id, error = %Report(&e), "Mist poll ended early")
                 }

@@ -696,7 +696,8 @@ async fn the_poller_turns_the_mist_api_into_samples_and_inventory() {
     let mut normalizer = StatsNormalizer::new();
     let produced = poll_org(&api, ORG, &org, &mut normalizer, &sink, 1_741_597_800_000)
         .await
-        .expect("polls");
+        .expect("polls")
+        .records;
     // Site, 3 clients, a wired client (Mist's own example), AP (sample, 2 radios, inventory),
     // gateway (inventory, 2 WAN links, 2 paths), 3 ports and the switch, 2 subnets, 2 VPN paths.
     assert_eq!(produced, 1 + 3 + 1 + 4 + 5 + 4 + 2 + 2);
@@ -741,6 +742,51 @@ async fn the_poller_turns_the_mist_api_into_samples_and_inventory() {
             "{id} not in {inventory:?}"
         );
     }
+
+    // Recorded and replayed: the answers written to a folder give the same records again.
+    let recordings = tempfile::tempdir().expect("dir");
+    let recording = MistApi::new(
+        &mist,
+        "mist-token",
+        callsight_ingest::metrics::IngestMetrics::register(&Metrics::new()).expect("m"),
+    )
+    .expect("client")
+    .recording_into(recordings.path(), ORG);
+    let live = poll_org(
+        &recording,
+        ORG,
+        &org,
+        &mut StatsNormalizer::new(),
+        &sink,
+        1_741_597_800_000,
+    )
+    .await
+    .expect("polls");
+    let folder = std::fs::read_dir(recordings.path())
+        .expect("dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.is_dir())
+        .expect("a poll's folder");
+    let recorded = callsight_ingest::mist_record::read(&folder)
+        .expect("reads")
+        .expect("a recorded poll");
+    assert_eq!(recorded.org_id, ORG);
+    assert_eq!(recorded.polled_at, 1_741_597_800_000);
+    let replayed = poll_org(
+        &MistApi::recorded(
+            &recorded,
+            callsight_ingest::metrics::IngestMetrics::register(&Metrics::new()).expect("m"),
+        ),
+        ORG,
+        &org,
+        &mut StatsNormalizer::new(),
+        &sink,
+        recorded.polled_at,
+    )
+    .await
+    .expect("replays");
+    assert_eq!(replayed.records, live.records);
+    assert_eq!(replayed.inventory, live.inventory);
 
     // A wrong token: the first request (the org's sites) is refused, and the poll ends there,
     // before anything is produced.

@@ -32,6 +32,10 @@ pub enum Command {
         /// Simulated seconds per real second once calls start.
         #[arg(long, default_value_t = 60.0, value_parser = parse_speed)]
         speed: f64,
+        /// How the telemetry reaches callsight: `mist` (mistsim polled by callsight's Mist
+        /// poller, and its signed webhooks) or `ndjson` (`POST /telemetry`).
+        #[arg(long, value_enum, default_value_t = crate::simdrive::TelemetryPath::Mist)]
+        telemetry: crate::simdrive::TelemetryPath,
     },
     /// The simulator against a callsight and a graphsim running elsewhere: creates its tenant in
     /// graphsim, waits for callsight's subscription, then sends NDJSON telemetry to the ingest
@@ -87,6 +91,15 @@ pub enum BenchCommand {
         /// Write `truth.ndjson`, `verdicts.ndjson`, `report.json` and `metrics.prom` into this folder.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// How the telemetry reaches callsight: `mist` (mistsim polled by callsight's Mist
+        /// poller, and its signed webhooks) or `ndjson` (`POST /telemetry`).
+        #[arg(long, value_enum, default_value_t = crate::simdrive::TelemetryPath::Mist)]
+        telemetry: crate::simdrive::TelemetryPath,
+        /// Which simulated world: `campus` (three sites of six APs with a dense office, the
+        /// world the engine was built on) or `branches` (six small branches, more desks, VPN
+        /// and outside people).
+        #[arg(long, value_enum, default_value_t = crate::bench::accuracy::World::Campus)]
+        world: crate::bench::accuracy::World,
     },
     /// The processor's state alone: a campus of wireless clients (25 per AP, 500 per site)
     /// reporting every minute, applied to four partitions' RocksDB state as the process role

@@ -30,6 +30,8 @@ pub struct DemoOptions {
     pub duration: Option<Duration>,
     /// Simulated seconds per real second once calls start.
     pub speed: f64,
+    /// How the telemetry reaches callsight.
+    pub telemetry: crate::simdrive::TelemetryPath,
 }
 
 /// The demo's simulation: two sites and a handful of faults.
@@ -100,20 +102,33 @@ pub async fn run(mut config: Config, options: DemoOptions) -> anyhow::Result<Exi
         out,
         "callsight-lab demo: starting the embedded broker, every role and graphsim…"
     )?;
-    let stage = Stage::start(config, &world.tenant_id, &world.org_id).await?;
+    if options.telemetry == crate::simdrive::TelemetryPath::Mist {
+        // Mist reports no contracted WAN capacity: configured, as an operator of a Mist site does.
+        config.rca.wan_capacity =
+            crate::simdrive::contracted_capacities(&sim.inventory(sim.start_ms()));
+    }
+    let stage = Stage::start(config, &world.tenant_id, &world.org_id, options.telemetry).await?;
     let admin = crate::stage::local(stage.running.admin_addr);
     let header = format!(
-        "callsight-lab demo — {} sites, {} people, {} faults over {} simulated hours at {}× (seed {})\n\
+        "callsight-lab demo — {} sites, {} people, {} faults over {} simulated hours at {}× (seed {}), telemetry through {}\n\
          metrics  http://{admin}/metrics    readiness http://{admin}/readyz\n\
-         ingest   {}/telemetry    graphsim http://{}    Kafka {}\n",
+         ingest   {}/telemetry    graphsim http://{}    mistsim {}    Kafka {}\n",
         world.sites.len(),
         world.clients.len(),
         faults.len(),
         (sim.calls_until_ms() - sim.start_ms()) / 3_600_000 + 1,
         options.speed,
         options.seed,
+        match options.telemetry {
+            crate::simdrive::TelemetryPath::Mist => "Mist (polled and webhooks)",
+            crate::simdrive::TelemetryPath::Ndjson => "NDJSON",
+        },
         stage.ingest_url,
         stage.graphsim.addr,
+        stage
+            .mistsim
+            .as_ref()
+            .map_or_else(|| "-".to_string(), |m| m.url()),
         stage.running.bootstrap,
     );
     write!(out, "{header}")?;

@@ -45,6 +45,7 @@ fn main() -> ExitCode {
                 seed,
                 duration,
                 speed,
+                telemetry,
             } => {
                 callsight_lab::demo::run(
                     config.clone(),
@@ -52,6 +53,7 @@ fn main() -> ExitCode {
                         seed,
                         duration,
                         speed,
+                        telemetry,
                     },
                 )
                 .await
@@ -68,6 +70,8 @@ async fn bench(config: &Config, which: BenchCommand) -> anyhow::Result<ExitCode>
             speed,
             calls_per_site_hour,
             out,
+            telemetry,
+            world,
         } => {
             let run = callsight_lab::bench::accuracy(
                 config.clone(),
@@ -77,6 +81,8 @@ async fn bench(config: &Config, which: BenchCommand) -> anyhow::Result<ExitCode>
                     speed,
                     calls_per_site_hour,
                     out,
+                    telemetry,
+                    world,
                 },
             )
             .await?;

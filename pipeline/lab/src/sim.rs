@@ -1,9 +1,10 @@
 //! `callsight-lab sim`: the simulator against a callsight and a graphsim that run elsewhere. It
 //! creates the simulated tenant in graphsim, waits until callsight has subscribed to it, then
-//! sends the telemetry to the ingest role and completes the calls in graphsim, and writes the
-//! ground truth of every leg.
+//! sends the telemetry (through a mistsim it serves, which callsight's poller reads and whose
+//! webhooks it posts to the ingest role; or as NDJSON to the ingest role) and completes the calls
+//! in graphsim, and writes the ground truth of every leg.
 
-use crate::simdrive::{Driver, Pace};
+use crate::simdrive::{Driver, Pace, TelemetryPath};
 use anyhow::Context as _;
 use callsight_sim::{Schedule, SimConfig, Simulation};
 use std::io::Write as _;
@@ -21,6 +22,19 @@ pub struct Options {
     /// Base URL of graphsim.
     #[arg(long, default_value = "http://127.0.0.1:8450")]
     pub graphsim: String,
+    /// How the telemetry reaches callsight: `mist` (a mistsim served here, polled by callsight's
+    /// Mist poller, and its signed webhooks) or `ndjson` (`POST /telemetry`).
+    #[arg(long, value_enum, default_value_t = TelemetryPath::Mist)]
+    pub telemetry: TelemetryPath,
+    /// Where the mistsim listens (`ingest.mist.api_url` of the callsight).
+    #[arg(long, default_value = "127.0.0.1:8460")]
+    pub mistsim_listen: std::net::SocketAddr,
+    /// The mistsim's API token (`ingest.mist.orgs.<org>.api_token`); random if unset.
+    #[arg(long, env = "CALLSIGHT_MISTSIM_TOKEN")]
+    pub mist_token: Option<String>,
+    /// The mistsim's webhook secret (`ingest.mist.orgs.<org>.webhook_secret`); random if unset.
+    #[arg(long, env = "CALLSIGHT_MISTSIM_SECRET")]
+    pub mist_secret: Option<String>,
     /// Bearer token of `POST /telemetry` (`ingest.telemetry_token`).
     #[arg(long, env = "CALLSIGHT_TELEMETRY_TOKEN")]
     pub token: Option<String>,
@@ -50,7 +64,8 @@ pub struct Options {
     #[arg(long, default_value = "2m", value_parser = humantime::parse_duration)]
     pub wait: Duration,
     /// Write the recordings into this folder instead of driving a callsight (for `callsight
-    /// replay`): `telemetry.ndjson` and one `call-<id>.json` per call record.
+    /// replay`): the Mist org's polls as the poller records them and its webhook bodies (or
+    /// with `--telemetry ndjson`, `telemetry.ndjson`), and one `call-<id>.json` per call record.
     #[arg(long)]
     pub record: Option<PathBuf>,
 }
@@ -87,6 +102,67 @@ pub fn record(
         }
     }
     telemetry.flush()?;
+    Ok(labels)
+}
+
+/// Writes a whole simulation as a Mist customer's recordings: every poll of the simulated Mist org
+/// as callsight's poller records it (`ingest.mist.record_dir`: a `mist-poll-*` folder per poll,
+/// one per simulated minute), the webhook bodies Mist would have sent
+/// (`mist-webhook-<time>-<topic>.json`), and one `call-<id>.json` per call record. Returns the
+/// ground truth.
+pub async fn record_mist(
+    sim: &mut Simulation,
+    dir: &std::path::Path,
+) -> anyhow::Result<Vec<callsight_sim::Label>> {
+    use callsight_ingest::mist_poll::{MistApi, record_poll};
+    std::fs::create_dir_all(dir)?;
+    let org = sim.world().org_id.clone();
+    let mist = callsight_mistsim::MistSim::start(callsight_mistsim::MistSimConfig {
+        org_id: org.clone(),
+        ..callsight_mistsim::MistSimConfig::default()
+    })
+    .await?;
+    let metrics = callsight_ingest::metrics::IngestMetrics::register(
+        &callsight_core::metrics::Metrics::new(),
+    )?;
+    let api = MistApi::new(&mist.url(), mist.api_token(), metrics)?.recording_into(dir, &org);
+    let mut normalizer = callsight_telemetry::mist::stats::StatsNormalizer::new();
+    let org_config = callsight_ingest::config::MistOrgConfig::default();
+    let write_hooks = |deliveries: callsight_mistsim::state::Deliveries, time: i64| {
+        for (topic, events) in deliveries {
+            std::fs::write(
+                dir.join(format!("mist-webhook-{time}-{topic}.json")),
+                serde_json::to_vec(&serde_json::json!({"topic": topic, "events": events}))?,
+            )?;
+        }
+        anyhow::Ok(())
+    };
+    let (_, hooks) = mist.take(&sim.inventory(sim.start_ms()));
+    write_hooks(hooks, sim.start_ms())?;
+    let mut labels = Vec::new();
+    let mut tail = crate::simdrive::TAIL_MINUTES;
+    while tail > 0 {
+        if sim.calls_done() {
+            tail -= 1;
+        }
+        let minute = sim.step();
+        let (_, hooks) = mist.take(&minute.telemetry);
+        write_hooks(hooks, minute.time_ms)?;
+        record_poll(&api, &org, &org_config, &mut normalizer, minute.time_ms)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("polling mistsim: {}", callsight_core::error::Report(&e))
+            })?;
+        for call in minute.calls {
+            let id = call.record["id"].as_str().unwrap_or_default().to_string();
+            std::fs::write(
+                dir.join(format!("call-{id}.json")),
+                serde_json::to_vec_pretty(&call.record)?,
+            )?;
+            labels.extend(call.labels);
+        }
+    }
+    mist.shutdown();
     Ok(labels)
 }
 
@@ -128,7 +204,10 @@ pub async fn run(options: Options) -> anyhow::Result<ExitCode> {
     let mut sim = Simulation::new(config);
     let world = sim.world().clone();
     if let Some(dir) = &options.record {
-        let labels = record(&mut sim, dir)?;
+        let labels = match options.telemetry {
+            TelemetryPath::Mist => record_mist(&mut sim, dir).await?,
+            TelemetryPath::Ndjson => record(&mut sim, dir)?,
+        };
         if let Some(path) = &options.truth {
             write_truth(path, &labels)?;
         }
@@ -190,13 +269,61 @@ pub async fn run(options: Options) -> anyhow::Result<ExitCode> {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let stop = CancellationToken::new();
-    let driver = Driver::new(
+    let mut driver = Driver::new(
         options.ingest.clone(),
         options.token.clone(),
         options.graphsim.clone(),
         world.tenant_id.clone(),
     )
     .stop_on(stop.clone());
+    let mistsim = if options.telemetry == TelemetryPath::Mist {
+        let random = || -> anyhow::Result<String> {
+            let mut key = [0u8; 16];
+            getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+            Ok(hex::encode(key))
+        };
+        let mist = std::sync::Arc::new(
+            callsight_mistsim::MistSim::start(callsight_mistsim::MistSimConfig {
+                listen: options.mistsim_listen,
+                org_id: world.org_id.clone(),
+                api_token: options.mist_token.clone().map_or_else(random, Ok)?,
+                webhook_secret: options.mist_secret.clone().map_or_else(random, Ok)?,
+                webhook_url: Some(format!(
+                    "{}/telemetry/mist/{}",
+                    options.ingest.trim_end_matches('/'),
+                    world.org_id
+                )),
+                ..callsight_mistsim::MistSimConfig::default()
+            })
+            .await?,
+        );
+        let capacities = crate::simdrive::contracted_capacities(&sim.inventory(sim.start_ms()));
+        let mut snippet = format!(
+            "[ingest.mist]\napi_url = \"{}\"\npoll_interval = \"200ms\"\n\n\
+             [ingest.mist.orgs.\"{}\"]\napi_token = \"{}\"\nwebhook_secret = \"{}\"\n",
+            mist.url(),
+            world.org_id,
+            mist.api_token(),
+            mist.webhook_secret()
+        );
+        for (link, c) in &capacities {
+            snippet.push_str(&format!(
+                "\n[rca.wan_capacity.\"{link}\"]\ndown_bps = {}\nup_bps = {}\n",
+                c.down_bps, c.up_bps
+            ));
+        }
+        writeln!(
+            std::io::stderr().lock(),
+            "callsight-lab sim: the simulated Mist org is served at {}; callsight's configuration \
+             must poll it (each simulated minute waits for a poll) and take its webhooks; Mist \
+             reports no contracted WAN capacity, so the links' contracts are configured:\n\n{snippet}",
+            mist.url()
+        )?;
+        driver = driver.through_mist(mist.clone());
+        Some(mist)
+    } else {
+        None
+    };
     let watcher = tokio::spawn({
         let stop = stop.clone();
         async move {
@@ -228,6 +355,9 @@ pub async fn run(options: Options) -> anyhow::Result<ExitCode> {
         )
         .await;
     watcher.abort();
+    if let Some(mist) = &mistsim {
+        mist.shutdown();
+    }
     if let Some(path) = &options.truth {
         write_truth(path, &labels)?;
     }

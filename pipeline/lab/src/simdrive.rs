@@ -1,13 +1,66 @@
-//! Drives callsight with a simulation through its real interfaces: telemetry as NDJSON posted
-//! to the ingest role (`POST /telemetry`, through [`IngestClient`]), calls completed in graphsim
-//! (`POST /_sim/tenants/{tenant}/calls`), which notifies callsight as Graph would.
+//! Drives callsight with a simulation through its real interfaces: telemetry through the Mist
+//! path (the simulated network fed to mistsim, which callsight's poller reads and whose signed
+//! webhooks reach the ingest role) or as NDJSON posted to the ingest role (`POST /telemetry`,
+//! through [`IngestClient`]); calls completed in graphsim (`POST /_sim/tenants/{tenant}/calls`),
+//! which notifies callsight as Graph would.
 
 use anyhow::{Context as _, bail};
 use callsight_ingest::client::{IngestClient, Posted};
+use callsight_mistsim::MistSim;
+use callsight_rca::config::WanCapacity;
 use callsight_sim::{Label, Simulation};
 use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
+
+/// Which way the simulated network's telemetry reaches callsight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum TelemetryPath {
+    /// As a Mist customer's does: mistsim, read by callsight's statistics poller, and its
+    /// signed webhooks.
+    #[default]
+    Mist,
+    /// As NDJSON posted to `POST /telemetry`.
+    Ndjson,
+}
+
+impl TelemetryPath {
+    /// Its name, as the command line spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TelemetryPath::Mist => "mist",
+            TelemetryPath::Ndjson => "ndjson",
+        }
+    }
+}
+
+/// How long a minute fed to mistsim may wait for callsight's poller to read it.
+const POLL_WAIT: Duration = Duration::from_secs(60);
+
+/// The contracted capacity of every WAN link in the simulation's inventory lines, as an
+/// operator of a Mist site configures it (`rca.wan_capacity`): Mist reports only the ports'
+/// negotiated speed.
+pub fn contracted_capacities(inventory: &[Value]) -> BTreeMap<String, WanCapacity> {
+    inventory
+        .iter()
+        .filter(|l| l["type"] == "wan_link")
+        .filter_map(|l| {
+            let link = callsight_model::keys::wan_link_id(
+                l["gateway_mac"].as_str()?,
+                l["port_id"].as_str()?,
+            );
+            Some((
+                link,
+                WanCapacity {
+                    down_bps: l["capacity_down_bps"].as_i64()?,
+                    up_bps: l["capacity_up_bps"].as_i64()?,
+                },
+            ))
+        })
+        .collect()
+}
 
 /// Minutes of telemetry after the last call, so that every leg's windows close.
 pub const TAIL_MINUTES: i64 = 8;
@@ -24,6 +77,8 @@ pub struct Driver {
     pub graphsim: String,
     /// The tenant whose calls graphsim completes.
     pub tenant: String,
+    /// The Mist cloud the telemetry goes through; none: NDJSON to the ingest role.
+    mist: Option<Arc<MistSim>>,
     /// Cancelled to stop: the drive ends, a request waiting out an overload gives up.
     stop: CancellationToken,
 }
@@ -63,8 +118,15 @@ impl Driver {
             ingest: IngestClient::new(ingest, token),
             graphsim,
             tenant,
+            mist: None,
             stop: CancellationToken::new(),
         }
+    }
+
+    /// Sends the telemetry through `mist` (the Mist path) instead of NDJSON.
+    pub fn through_mist(mut self, mist: Arc<MistSim>) -> Driver {
+        self.mist = Some(mist);
+        self
     }
 
     /// Stops when `token` is cancelled.
@@ -74,9 +136,27 @@ impl Driver {
         self
     }
 
-    /// Posts telemetry lines; every line must be accepted (the simulator writes valid lines only,
-    /// so a rejection is a bug worth stopping for).
+    /// Sends telemetry lines: through mistsim, waiting until callsight's poller has read them,
+    /// or as NDJSON, every line of which must be accepted (the simulator writes valid lines
+    /// only, so a rejection is a bug worth stopping for).
     pub async fn post_lines(&self, lines: &[Value]) -> anyhow::Result<()> {
+        if let Some(mist) = &self.mist {
+            let version = mist.apply(lines).await?;
+            let polled = tokio::select! {
+                _ = self.stop.cancelled() => return Ok(()),
+                polled = mist.wait_polled(version, POLL_WAIT) => polled,
+            };
+            if !polled {
+                bail!(
+                    "callsight's Mist poller did not read mistsim ({}) within {} s: is \
+                     ingest.mist.api_url set to it, with the org's api_token, and is the poller \
+                     running (`callsight run` or `callsight mist-poll`)?",
+                    mist.url(),
+                    POLL_WAIT.as_secs()
+                );
+            }
+            return Ok(());
+        }
         let posted: Posted = self.ingest.post_lines(lines).await?;
         if let Some(first) = posted.rejected.first() {
             bail!(

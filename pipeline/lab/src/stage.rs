@@ -1,6 +1,8 @@
 //! A whole callsight in one process for the demo and the end-to-end benchmarks: graphsim standing
-//! in for Graph and Entra with the simulated tenant, every role on the embedded broker, the
-//! tenant declared in configuration, and a follower of `rca.verdicts`.
+//! in for Graph and Entra with the simulated tenant, mistsim for the simulated Mist org (on the
+//! Mist path: callsight's poller reads it, its webhooks reach the ingest role), every role on
+//! the embedded broker, the tenant and the org declared in configuration, and a follower of
+//! `rca.verdicts`.
 
 use anyhow::Context as _;
 use callsight::Config;
@@ -10,10 +12,13 @@ use callsight_core::config::Secret;
 use callsight_core::shutdown::Shutdown;
 use callsight_graphsim::state::TenantSpec;
 use callsight_graphsim::{GraphSim, SimConfig as GraphSimConfig};
+use callsight_ingest::config::MistOrgConfig;
+use callsight_mistsim::{MistSim, MistSimConfig};
 use callsight_model::types::RootCauseVerdict;
 use callsight_sim::accuracy::Observed;
 use callsight_sim::truth::ScopeRef;
 use callsight_teams::config::StaticTenantConfig;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A schema symbol (`poor`, `wan_loss`, `ap_radio`) of a serde enum.
@@ -46,6 +51,8 @@ pub struct Stage {
     pub running: Running,
     /// Graph and Entra.
     pub graphsim: GraphSim,
+    /// The Mist cloud, on the Mist path.
+    pub mistsim: Option<Arc<MistSim>>,
     /// Stops the roles.
     pub shutdown: Shutdown,
     /// `rca.verdicts`.
@@ -79,8 +86,14 @@ fn random_key() -> anyhow::Result<String> {
 
 impl Stage {
     /// Starts graphsim with `tenant` and every role configured against it, the tenant declared
-    /// in configuration for `org`.
-    pub async fn start(mut config: Config, tenant: &str, org: &str) -> anyhow::Result<Stage> {
+    /// in configuration for `org`; on the Mist path also mistsim for `org`, polled every 100 ms
+    /// (the drive waits for a poll of each simulated minute).
+    pub async fn start(
+        mut config: Config,
+        tenant: &str,
+        org: &str,
+        path: crate::simdrive::TelemetryPath,
+    ) -> anyhow::Result<Stage> {
         // Self-contained whatever the configuration says: the embedded broker (simulated
         // telemetry never reaches a real cluster, and no verdict of a real one is read back),
         // graphsim's tenant only, notifications to the in-process ingest, no Mist polling.
@@ -91,6 +104,30 @@ impl Stage {
         // the in-process ingest takes event times however old. The bound ahead of the clock
         // stays as configured.
         config.ingest.max_event_age = Duration::MAX;
+        config.ingest.mist.orgs.clear();
+        let mistsim = match path {
+            crate::simdrive::TelemetryPath::Mist => {
+                let mist = MistSim::start(MistSimConfig {
+                    org_id: org.to_string(),
+                    api_token: random_key()?,
+                    webhook_secret: random_key()?,
+                    ..MistSimConfig::default()
+                })
+                .await?;
+                config.ingest.mist.api_url = mist.url();
+                config.ingest.mist.poll_interval = Duration::from_millis(100);
+                config.ingest.mist.orgs.insert(
+                    org.to_string(),
+                    MistOrgConfig {
+                        webhook_secret: Secret(mist.webhook_secret().to_string()),
+                        api_token: Secret(mist.api_token().to_string()),
+                        ..MistOrgConfig::default()
+                    },
+                );
+                Some(Arc::new(mist))
+            }
+            crate::simdrive::TelemetryPath::Ndjson => None,
+        };
         let graphsim = GraphSim::start(GraphSimConfig::default()).await?;
         graphsim.add_tenant(TenantSpec {
             consented: true,
@@ -115,7 +152,7 @@ impl Stage {
         config.validate()?;
         let shutdown = Shutdown::new();
         let roles = Roles {
-            mist_poll: false,
+            mist_poll: mistsim.is_some(),
             ..Roles::ALL
         };
         let running = run::start(&config, roles, &shutdown).await?;
@@ -123,6 +160,9 @@ impl Stage {
             "http://{}",
             local(running.ingest_addr.context("the ingest role runs")?)
         );
+        if let Some(mist) = &mistsim {
+            mist.set_webhook_url(Some(format!("{ingest_url}/telemetry/mist/{org}")));
+        }
         let verdicts = Verdicts::follow(
             &config.kafka,
             &running.bootstrap,
@@ -141,6 +181,7 @@ impl Stage {
         Ok(Stage {
             running,
             graphsim,
+            mistsim,
             shutdown,
             verdicts,
             config,
@@ -154,14 +195,19 @@ impl Stage {
             .with(|s| s.by_leg.values().map(observed).collect())
     }
 
-    /// A driver for this stage, completing calls of `tenant`.
+    /// A driver for this stage, completing calls of `tenant`, its telemetry through mistsim on
+    /// the Mist path.
     pub fn driver(&self, tenant: &str) -> crate::simdrive::Driver {
-        crate::simdrive::Driver::new(
+        let driver = crate::simdrive::Driver::new(
             self.ingest_url.clone(),
             Some(self.config.ingest.telemetry_token.0.clone()).filter(|t| !t.is_empty()),
             format!("http://{}", self.graphsim.addr),
             tenant.to_string(),
-        )
+        );
+        match &self.mistsim {
+            Some(mist) => driver.through_mist(mist.clone()),
+            None => driver,
+        }
     }
 
     /// Stops everything, draining within the configured bound.
@@ -169,6 +215,7 @@ impl Stage {
         let Stage {
             running,
             graphsim,
+            mistsim,
             shutdown,
             verdicts,
             config,
@@ -177,6 +224,9 @@ impl Stage {
         drop(verdicts);
         shutdown.drain(config.shutdown.drain_timeout).await;
         graphsim.shutdown();
+        if let Some(mist) = mistsim {
+            mist.shutdown();
+        }
         drop(running);
     }
 }

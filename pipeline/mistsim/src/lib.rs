@@ -35,7 +35,7 @@ use state::{Deliveries, MistState};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -52,7 +52,8 @@ pub struct MistSimConfig {
     pub webhook_secret: String,
     /// Where webhooks are posted (callsight's `/telemetry/mist/{org}`); none: not delivered.
     pub webhook_url: Option<String>,
-    /// Requests per token per hour before 429 (Mist documents 5,000).
+    /// Requests per hour of the simulated clock before 429 (Mist documents 5,000 per token per
+    /// hour).
     pub requests_per_hour: u32,
 }
 
@@ -104,8 +105,8 @@ struct Inner {
     faults: Faults,
     /// The version a poll in progress started on.
     poll_started: Option<u64>,
-    /// Requests in the current hour, and when it began.
-    window: (Instant, u32),
+    /// Requests in the current hour of the cloud's clock (the simulated time), and which hour.
+    window: (i64, u32),
     webhook_url: Option<String>,
 }
 
@@ -161,7 +162,7 @@ impl MistSim {
                 stats: Stats::default(),
                 faults: Faults::default(),
                 poll_started: None,
-                window: (Instant::now(), 0),
+                window: (0, 0),
                 webhook_url: config.webhook_url.clone(),
             }),
             polled: watch::channel(0).0,
@@ -225,6 +226,15 @@ impl MistSim {
         apply(&self.shared, lines).await
     }
 
+    /// Takes lines of the network's truth without delivering the webhooks they cause: returns
+    /// the new version and the deliveries (each topic's events), to be recorded.
+    pub fn take(&self, lines: &[Value]) -> (u64, Deliveries) {
+        let mut inner = self.shared.lock();
+        let deliveries = inner.state.apply(lines);
+        inner.stats.version += 1;
+        (inner.stats.version, deliveries)
+    }
+
     /// Waits until a complete poll read `version` or later; false after `timeout`.
     pub async fn wait_polled(&self, version: u64, timeout: Duration) -> bool {
         let mut polled = self.shared.polled.subscribe();
@@ -246,6 +256,15 @@ impl MistSim {
     /// Stops serving.
     pub fn shutdown(&self) {
         self.stop.cancel();
+    }
+}
+
+impl std::fmt::Debug for MistSim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MistSim")
+            .field("addr", &self.addr)
+            .field("org_id", &self.shared.config.org_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -337,14 +356,15 @@ fn refusal(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
             "Request was throttled.",
         ));
     }
-    let (since, count) = inner.window;
-    let count = if since.elapsed() >= Duration::from_secs(3600) {
-        inner.window.0 = Instant::now();
-        1
+    // Per hour of the simulated clock: the simulation polls once per simulated minute, however
+    // fast it runs.
+    let hour = inner.state.now_ms().div_euclid(3_600_000);
+    let count = if inner.window.0 == hour {
+        inner.window.1 + 1
     } else {
-        count + 1
+        1
     };
-    inner.window.1 = count;
+    inner.window = (hour, count);
     if count > shared.config.requests_per_hour {
         inner.stats.throttled += 1;
         return Some(detail(

@@ -16,6 +16,10 @@ use std::collections::BTreeMap;
 /// negotiated speed, not the contract behind it.
 pub const WAN_PORT_SPEED_MBPS: i64 = 1000;
 
+/// A wireless client not heard of for this long (its AP went silent, or it left) is no longer
+/// listed among the site's clients, as Mist lists connected clients only.
+pub const CLIENT_GONE_AFTER_MS: i64 = 3 * 60_000;
+
 fn text(line: &Value, key: &str) -> Option<String> {
     line.get(key).and_then(Value::as_str).map(str::to_string)
 }
@@ -390,12 +394,13 @@ impl MistState {
         )
     }
 
-    /// `GET /api/v1/sites/{site}/stats/clients`.
+    /// `GET /api/v1/sites/{site}/stats/clients`: the clients heard of lately.
     pub fn clients(&self, site_id: &str) -> Option<Value> {
         let site = self.sites.get(site_id)?;
         Some(Value::Array(
             site.clients
                 .iter()
+                .filter(|(_, c)| self.now_ms - c.last_seen_ms <= CLIENT_GONE_AFTER_MS)
                 .map(|(mac, c)| {
                     let l = &c.line;
                     let mut o = Map::new();

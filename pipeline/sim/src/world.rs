@@ -45,6 +45,25 @@ impl Default for WorldConfig {
     }
 }
 
+impl WorldConfig {
+    /// A second world, of another shape than the default one, for checking accuracy on data
+    /// the thresholds were not chosen on: six small branches (three APs each, more desks than
+    /// the headquarters' floors, a fifth of the laptops on 2.4 GHz only), more people over the
+    /// VPN and outside, and no dense office.
+    pub fn branches() -> Self {
+        WorldConfig {
+            sites: 6,
+            aps_per_site: 3,
+            wifi_clients_per_site: 15,
+            wired_clients_per_site: 12,
+            vpn_users: 9,
+            external_users: 12,
+            legacy_2_4ghz_share: 0.2,
+            busy_last_site: false,
+        }
+    }
+}
+
 /// Where a person connects from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -2,7 +2,7 @@
 //! one process (graphsim, ingest, fetch, process on the embedded broker), every verdict scored
 //! against the ground truth.
 
-use crate::simdrive::Pace;
+use crate::simdrive::{Pace, TelemetryPath};
 use crate::stage::Stage;
 use callsight::Config;
 use callsight_sim::accuracy::Report;
@@ -29,6 +29,38 @@ pub struct AccuracyOptions {
     pub calls_per_site_hour: f64,
     /// Folder for `truth.ndjson`, `verdicts.ndjson`, `report.json` and `metrics.prom`.
     pub out: Option<PathBuf>,
+    /// How the telemetry reaches callsight.
+    pub telemetry: TelemetryPath,
+    /// Which simulated world.
+    pub world: World,
+}
+
+/// The simulated worlds the benchmark runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum World {
+    /// Three sites of six APs, a dense office among them (the world the engine was built on).
+    #[default]
+    Campus,
+    /// Six small branches of three APs, more desks, VPN and outside people, 2.4 GHz laptops
+    /// ([`WorldConfig::branches`](callsight_sim::WorldConfig::branches)).
+    Branches,
+}
+
+impl World {
+    fn config(self) -> callsight_sim::WorldConfig {
+        match self {
+            World::Campus => callsight_sim::WorldConfig::default(),
+            World::Branches => callsight_sim::WorldConfig::branches(),
+        }
+    }
+
+    /// Its name, as the command line spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            World::Campus => "campus",
+            World::Branches => "branches",
+        }
+    }
 }
 
 /// The result of a run.
@@ -60,11 +92,23 @@ pub async fn accuracy(
         schedule: Schedule::Standard,
         fault_limit: options.faults,
         calls_per_site_hour: options.calls_per_site_hour,
+        world: options.world.config(),
         ..SimConfig::default()
     };
     let mut sim = Simulation::new(sim_config.clone());
+    if options.telemetry == TelemetryPath::Mist {
+        // Mist reports no contracted WAN capacity: configured, as an operator of a Mist site does.
+        config.rca.wan_capacity =
+            crate::simdrive::contracted_capacities(&sim.inventory(sim.start_ms()));
+    }
     let started = Instant::now();
-    let stage = Stage::start(config, &sim.world().tenant_id, &sim.world().org_id).await?;
+    let stage = Stage::start(
+        config,
+        &sim.world().tenant_id,
+        &sim.world().org_id,
+        options.telemetry,
+    )
+    .await?;
     let driver = stage.driver(&sim.world().tenant_id);
     let mut labels = Vec::new();
     let progress = driver
@@ -115,10 +159,15 @@ pub async fn accuracy(
     let report = callsight_sim::score(&labels, &observed);
     let world = &sim_config.world;
     let setup = format!(
-        "seed {seed}; {sites} sites × ({aps} APs, {wifi} Wi-Fi laptops, {wired} desks) + {vpn} VPN and {ext} external users; \
+        "telemetry through {path}; world {world_name}, seed {seed}; {sites} sites × ({aps} APs, {wifi} Wi-Fi laptops, {wired} desks) + {vpn} VPN and {ext} external users; \
          {faults} faults of the standard set, {fault_min} simulated minutes each; {cph} calls per site-hour; \
          {calls} calls, {legs} legs, {lines} telemetry lines over {hours:.1} simulated hours at {speed}× \
          (history sent as fast as taken); embedded broker, {parts} partitions; ran {secs:.0} s",
+        path = match options.telemetry {
+            TelemetryPath::Mist => "the Mist path (mistsim polled by the poller, webhooks)",
+            TelemetryPath::Ndjson => "NDJSON",
+        },
+        world_name = options.world.name(),
         seed = options.seed,
         sites = world.sites,
         aps = world.aps_per_site,

@@ -240,9 +240,10 @@ impl StatsNormalizer {
         Self::default()
     }
 
-    /// Forgets counters not updated since `before_ms` (clients that left).
-    pub fn expire(&mut self, before_ms: i64) {
-        self.counters.expire(before_ms);
+    /// Forgets counters not updated within `horizon_ms` before the newest statistics' time
+    /// (clients that left); by the statistics' own clock, not the poller's.
+    pub fn expire_idle(&mut self, horizon_ms: i64) {
+        self.counters.expire_idle(horizon_ms);
     }
 
     fn rate(
