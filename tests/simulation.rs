@@ -76,6 +76,23 @@ async fn the_accuracy_benchmark_reports_every_cause_it_injected() {
     assert_eq!(json["report"]["legs_scored"], report.legs_scored);
 }
 
+/// `callsight replay` of `recordings`, its verdicts written to `out`.
+async fn replay(recordings: &std::path::Path, out: &std::path::Path) -> callsight::replay::Summary {
+    callsight::replay::replay(
+        test_config(),
+        &callsight::replay::Options {
+            dir: recordings.to_path_buf(),
+            out: out.to_path_buf(),
+            org: None,
+            tenant: "00000000-0000-4000-8000-00000000c0de".into(),
+            quiet: std::time::Duration::from_secs(30),
+            key_hex: None,
+        },
+    )
+    .await
+    .expect("the replay runs")
+}
+
 /// A recorded incident replayed: every call record's legs get a verdict in the output file, the
 /// Mist webhook body among the recordings is accepted, a record that does not normalise is
 /// skipped and counted, and the injected faults' causes are there.
@@ -107,19 +124,7 @@ async fn a_replay_writes_a_verdict_for_every_leg_of_the_recordings() {
     )
     .expect("write");
     let out = dir.path().join("verdicts.ndjson");
-    let summary = callsight::replay::replay(
-        test_config(),
-        &callsight::replay::Options {
-            dir: recordings.clone(),
-            out: out.clone(),
-            org: None,
-            tenant: "00000000-0000-4000-8000-00000000c0de".into(),
-            quiet: std::time::Duration::from_secs(30),
-            key_hex: None,
-        },
-    )
-    .await
-    .expect("the replay runs");
+    let summary = replay(&recordings, &out).await;
     assert_eq!(summary.rejected, 0, "{summary:?}");
     let calls = std::fs::read_dir(&recordings)
         .expect("dir")
@@ -179,19 +184,7 @@ async fn a_recorded_mist_org_replays_to_the_faults_it_recorded() {
         .count();
     assert!(polls > 60, "a poll per simulated minute: {polls}");
     let out = dir.path().join("verdicts.ndjson");
-    let summary = callsight::replay::replay(
-        test_config(),
-        &callsight::replay::Options {
-            dir: recordings.clone(),
-            out: out.clone(),
-            org: None,
-            tenant: "00000000-0000-4000-8000-00000000c0de".into(),
-            quiet: std::time::Duration::from_secs(30),
-            key_hex: None,
-        },
-    )
-    .await
-    .expect("the replay runs");
+    let summary = replay(&recordings, &out).await;
     assert_eq!(summary.mist_polls as usize, polls, "{summary:?}");
     assert_eq!(summary.rejected, 0, "{summary:?}");
     assert_eq!(summary.legs, labels.len(), "{summary:?}");

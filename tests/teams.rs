@@ -423,9 +423,9 @@ async fn a_tenant_is_linked_subscribed_fetched_updated_and_unlinked() {
     shutdown.drain(Duration::from_secs(20)).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn nothing_is_lost_under_throttling_outages_and_a_broker_outage() {
-    capture_logs();
+/// graphsim with the tenant, and every role with the tenant declared in configuration (no OAuth
+/// linking), subscribed.
+async fn static_tenant() -> (GraphSim, Shutdown, Running, Legs) {
     let sim = graphsim().await;
     sim.add_tenant(TenantSpec {
         tenant_id: TENANT.into(),
@@ -434,7 +434,6 @@ async fn nothing_is_lost_under_throttling_outages_and_a_broker_outage() {
         consented: true,
     });
     let mut config = config(&sim);
-    // Declared in configuration: no OAuth linking.
     config.graph.tenants.insert(
         TENANT.into(),
         callsight_teams::config::StaticTenantConfig {
@@ -452,6 +451,13 @@ async fn nothing_is_lost_under_throttling_outages_and_a_broker_outage() {
         (!sim.subscriptions().is_empty()).then_some(())
     })
     .await;
+    (sim, shutdown, running, legs)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nothing_is_lost_under_throttling_outages_and_a_broker_outage() {
+    capture_logs();
+    let (sim, shutdown, running, legs) = static_tenant().await;
 
     let mut expected: BTreeMap<String, i64> = BTreeMap::new();
     sim.set_faults(Faults {
@@ -547,31 +553,7 @@ async fn nothing_is_lost_under_throttling_outages_and_a_broker_outage() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_call_record_graph_answers_malformed_is_a_dead_letter_not_retried_forever() {
-    let sim = graphsim().await;
-    sim.add_tenant(TenantSpec {
-        tenant_id: TENANT.into(),
-        display_name: "Contoso".into(),
-        admin: admin(),
-        consented: true,
-    });
-    let mut config = config(&sim);
-    config.graph.tenants.insert(
-        TENANT.into(),
-        callsight_teams::config::StaticTenantConfig {
-            org_id: ORG.into(),
-            ..Default::default()
-        },
-    );
-    config.validate().expect("valid");
-    let shutdown = Shutdown::new();
-    let running = run::start(&config, run::Roles::ALL, &shutdown)
-        .await
-        .expect("starts");
-    let legs = Legs::follow(&config, &running);
-    eventually(Duration::from_secs(30), "a subscription", || async {
-        (!sim.subscriptions().is_empty()).then_some(())
-    })
-    .await;
+    let (sim, shutdown, running, legs) = static_tenant().await;
     sim.set_faults(Faults {
         malformed_next: 1,
         ..Faults::default()

@@ -339,17 +339,19 @@ async fn poll(
             poll_ms: end.unwrap_or(now_ms),
             ..scope.clone()
         };
-        let (wired, end) = match api
-            .search_until(&format!("{base}/wired_clients/search?limit=1000"))
-            .await
-        {
-            Ok(found) => found,
-            Err(PollError::RateLimited) => return Err(PollError::RateLimited),
-            Err(e) => {
-                tracing::warn!(org = org_id, site = site_id, error = %Report(&e), "Mist request failed");
-                (Vec::new(), None)
-            }
-        };
+        macro_rules! search {
+            ($path:expr) => {
+                match api.search_until(&$path).await {
+                    Ok(found) => found,
+                    Err(PollError::RateLimited) => return Err(PollError::RateLimited),
+                    Err(e) => {
+                        tracing::warn!(org = org_id, site = site_id, error = %Report(&e), "Mist request failed");
+                        (Vec::new(), None)
+                    }
+                }
+            };
+        }
+        let (wired, end) = search!(format!("{base}/wired_clients/search?limit=1000"));
         produced += emit(normalizer.wired_clients(&at(end), &wired)).await;
         let aps = fetch!(format!("{base}/stats/devices?type=ap"));
         produced += emit(normalizer.aps(&scope, &aps)).await;
@@ -365,17 +367,7 @@ async fn poll(
                     Some((mac, (text("name"), text("model"))))
                 })
                 .collect();
-        let (ports, end) = match api
-            .search_until(&format!("{base}/stats/ports/search?limit=1000"))
-            .await
-        {
-            Ok(found) => found,
-            Err(PollError::RateLimited) => return Err(PollError::RateLimited),
-            Err(e) => {
-                tracing::warn!(org = org_id, site = site_id, error = %Report(&e), "Mist request failed");
-                (Vec::new(), None)
-            }
-        };
+        let (ports, end) = search!(format!("{base}/stats/ports/search?limit=1000"));
         produced +=
             emit(normalizer.switch_ports(&at(end), &ports, &switches, &gateway_ports)).await;
         let derived = match api.get(&format!("{base}/setting/derived")).await {

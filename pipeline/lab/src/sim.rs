@@ -70,6 +70,19 @@ pub struct Options {
     pub record: Option<PathBuf>,
 }
 
+/// Writes a call's record as `call-<id>.json` in `dir`; returns its legs' truth.
+fn write_call(
+    dir: &std::path::Path,
+    call: callsight_sim::CompletedCall,
+) -> anyhow::Result<Vec<callsight_sim::Label>> {
+    let id = call.record["id"].as_str().unwrap_or_default().to_string();
+    std::fs::write(
+        dir.join(format!("call-{id}.json")),
+        serde_json::to_vec_pretty(&call.record)?,
+    )?;
+    Ok(call.labels)
+}
+
 /// Writes a whole simulation as recordings: `telemetry.ndjson` (inventory first) and one
 /// `call-<id>.json` per record. Returns the ground truth.
 pub fn record(
@@ -93,12 +106,7 @@ pub fn record(
             writeln!(telemetry, "{line}")?;
         }
         for call in minute.calls {
-            let id = call.record["id"].as_str().unwrap_or_default().to_string();
-            std::fs::write(
-                dir.join(format!("call-{id}.json")),
-                serde_json::to_vec_pretty(&call.record)?,
-            )?;
-            labels.extend(call.labels);
+            labels.extend(write_call(dir, call)?);
         }
     }
     telemetry.flush()?;
@@ -154,12 +162,7 @@ pub async fn record_mist(
                 anyhow::anyhow!("polling mistsim: {}", callsight_core::error::Report(&e))
             })?;
         for call in minute.calls {
-            let id = call.record["id"].as_str().unwrap_or_default().to_string();
-            std::fs::write(
-                dir.join(format!("call-{id}.json")),
-                serde_json::to_vec_pretty(&call.record)?,
-            )?;
-            labels.extend(call.labels);
+            labels.extend(write_call(dir, call)?);
         }
     }
     mist.shutdown();
@@ -293,6 +296,9 @@ pub async fn run(options: Options) -> anyhow::Result<ExitCode> {
                     options.ingest.trim_end_matches('/'),
                     world.org_id
                 )),
+                // Polled many times per simulated minute while the drive keeps its pace: no
+                // limit of a real hour's requests (mistsim's own tests check it).
+                requests_per_hour: u32::MAX,
                 ..callsight_mistsim::MistSimConfig::default()
             })
             .await?,

@@ -518,25 +518,32 @@ async fn devices(
     })
 }
 
+/// One page of a site's search, or 404 for a site the org does not have.
+fn site_search(
+    shared: &Shared,
+    headers: &HeaderMap,
+    path: String,
+    paging: &Paging,
+    rows: impl FnOnce(&MistState) -> Option<Vec<Value>>,
+) -> Response {
+    if let Some(r) = refusal(shared, headers) {
+        return r;
+    }
+    let inner = shared.lock();
+    match rows(&inner.state) {
+        Some(rows) => search(&path, rows, paging, inner.state.now_ms()),
+        None => not_found(),
+    }
+}
+
 async fn ports(
     AxumState(shared): AxumState<Arc<Shared>>,
     Path(site): Path<String>,
     Query(paging): Query<Paging>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(r) = refusal(&shared, &headers) {
-        return r;
-    }
-    let inner = shared.lock();
-    match inner.state.ports(&site) {
-        Some(rows) => search(
-            &format!("/api/v1/sites/{site}/stats/ports/search"),
-            rows,
-            &paging,
-            inner.state.now_ms(),
-        ),
-        None => not_found(),
-    }
+    let path = format!("/api/v1/sites/{site}/stats/ports/search");
+    site_search(&shared, &headers, path, &paging, |s| s.ports(&site))
 }
 
 async fn wired_clients(
@@ -545,19 +552,8 @@ async fn wired_clients(
     Query(paging): Query<Paging>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(r) = refusal(&shared, &headers) {
-        return r;
-    }
-    let inner = shared.lock();
-    match inner.state.wired_clients(&site) {
-        Some(rows) => search(
-            &format!("/api/v1/sites/{site}/wired_clients/search"),
-            rows,
-            &paging,
-            inner.state.now_ms(),
-        ),
-        None => not_found(),
-    }
+    let path = format!("/api/v1/sites/{site}/wired_clients/search");
+    site_search(&shared, &headers, path, &paging, |s| s.wired_clients(&site))
 }
 
 async fn take_lines(

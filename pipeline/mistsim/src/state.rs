@@ -147,22 +147,17 @@ pub struct MistState {
     now_ms: i64,
 }
 
-/// A stable Mist-style id (a UUID) for a name.
+/// A stable Mist-style id (a version-4-shaped UUID) for a name.
 fn id_for(name: &str) -> String {
     let mut h: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
     for b in name.bytes() {
         h ^= u128::from(b);
         h = h.wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013b);
     }
-    let hex = format!("{h:032x}");
-    format!(
-        "{}-{}-4{}-8{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[13..16],
-        &hex[17..20],
-        &hex[20..32]
-    )
+    uuid::Builder::from_random_bytes(h.to_be_bytes())
+        .into_uuid()
+        .hyphenated()
+        .to_string()
 }
 
 impl MistState {
@@ -572,16 +567,7 @@ impl MistState {
                     "full_duplex".into(),
                     l["full_duplex"].as_bool().unwrap_or(true).into(),
                 );
-                o.insert(
-                    "rx_bps".into(),
-                    (num(l, "rx_bps").unwrap_or(0.0).round() as i64).into(),
-                );
-                o.insert(
-                    "tx_bps".into(),
-                    (num(l, "tx_bps").unwrap_or(0.0).round() as i64).into(),
-                );
-                o.insert("rx_bytes".into(), (port.rx_bytes.round() as i64).into());
-                o.insert("tx_bytes".into(), (port.tx_bytes.round() as i64).into());
+                traffic(&mut o, l, port.rx_bytes, port.tx_bytes);
                 o.insert("rx_errors".into(), (port.rx_errors.round() as i64).into());
                 o.insert("tx_errors".into(), (port.tx_errors.round() as i64).into());
                 put(&mut o, "last_flapped", port.last_flapped_ms.map(seconds));
@@ -615,16 +601,7 @@ impl MistState {
                 put(&mut o, "active", l["active"].as_bool());
                 o.insert("speed".into(), WAN_PORT_SPEED_MBPS.into());
                 o.insert("full_duplex".into(), true.into());
-                o.insert(
-                    "rx_bps".into(),
-                    (num(l, "rx_bps").unwrap_or(0.0).round() as i64).into(),
-                );
-                o.insert(
-                    "tx_bps".into(),
-                    (num(l, "tx_bps").unwrap_or(0.0).round() as i64).into(),
-                );
-                o.insert("rx_bytes".into(), (link.rx_bytes.round() as i64).into());
-                o.insert("tx_bytes".into(), (link.tx_bytes.round() as i64).into());
+                traffic(&mut o, l, link.rx_bytes, link.tx_bytes);
                 if up {
                     put(&mut o, "latency", num(l, "latency_ms"));
                     put(&mut o, "jitter", num(l, "jitter_ms"));
@@ -666,6 +643,18 @@ impl MistState {
                 })
                 .collect(),
         )
+    }
+}
+
+/// A port's current traffic (bit/s, from its latest line) and its byte counters.
+fn traffic(o: &mut Map<String, Value>, line: &Value, rx_bytes: f64, tx_bytes: f64) {
+    for (key, value) in [
+        ("rx_bps", num(line, "rx_bps").unwrap_or(0.0)),
+        ("tx_bps", num(line, "tx_bps").unwrap_or(0.0)),
+        ("rx_bytes", rx_bytes),
+        ("tx_bytes", tx_bytes),
+    ] {
+        o.insert(key.into(), (value.round() as i64).into());
     }
 }
 
