@@ -10,8 +10,8 @@
 //! documented 5,000) are answered 429. Every body is shaped as Mist's OpenAPI specification
 //! documents it (a test validates them against it).
 //!
-//! Webhooks: the network's events become `client-join`, `client-sessions`, `client-info` and
-//! `device-events` deliveries, signed with `X-Mist-Signature-v2` (HMAC-SHA256 of the body with
+//! Webhooks: the network's events become `client-join`, `client-sessions`, `client-info`,
+//! `device-events` and `nac-accounting` deliveries, signed with `X-Mist-Signature-v2` (HMAC-SHA256 of the body with
 //! the webhook's secret) and posted to the configured URL, retried until answered 2xx.
 //!
 //! Control (`/_sim`): `POST /_sim/lines` takes lines of callsight's NDJSON format (the

@@ -7,7 +7,7 @@
 //! (errors, retries, bytes) instead of rates, bands as `24` and `5`, times in epoch seconds, a
 //! WAN port's negotiated speed instead of a contracted capacity, and no drops at all. Events
 //! become webhook events of Mist's topics (`client-join`, `client-sessions`, `client-info`,
-//! `device-events`).
+//! `device-events`, and `nac-accounting` for a wired client's new attachment).
 
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -716,11 +716,20 @@ fn binding(
             else {
                 return;
             };
-            let first_seen_ms = site
+            let known = site
                 .wired
                 .get(&mac)
-                .filter(|w| w.switch == switch && w.port == port)
-                .map_or(time, |w| w.first_seen_ms);
+                .filter(|w| w.switch == switch && w.port == port);
+            let first_seen_ms = known.map_or(time, |w| w.first_seen_ms);
+            // A new attachment authenticates: its NAC accounting START names the IP and port.
+            if known.is_none()
+                && let Some(ip) = text(line, "client_ip")
+            {
+                out.entry("nac-accounting").or_default().push(common(json!({
+                    "type": "NAC_ACCOUNTING_START", "client_type": "wired", "client_ip": ip,
+                    "device_mac": switch, "port_id": port, "auth_type": "mab",
+                })));
+            }
             site.wired.insert(
                 mac.clone(),
                 Wired {

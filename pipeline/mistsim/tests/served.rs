@@ -217,7 +217,7 @@ async fn served_bodies_validate_against_mist_s_openapi_and_webhooks_arrive_signe
         let value: Value = serde_json::from_slice(body).expect("json");
         topics.insert(value["topic"].as_str().unwrap_or_default().to_string());
     }
-    for topic in ["client-join", "client-info"] {
+    for topic in ["client-join", "client-info", "nac-accounting"] {
         assert!(topics.contains(topic), "no {topic} in {topics:?}");
     }
     let stats = mist.stats();
