@@ -555,3 +555,64 @@ fn a_wired_attachment_outlives_the_windows() {
     );
     assert!(verdict.completeness.client && verdict.completeness.wired);
 }
+
+#[test]
+fn a_laptop_always_on_2_4_ghz_is_not_blamed_for_the_band_when_its_ap_goes_silent() {
+    let (start, end) = call_window();
+    let during = |t: i64| t >= start - 5 * MINUTE && t <= end + 5 * MINUTE;
+    // An old adapter: the sample caller is on the AP's 2.4 GHz radio all day.
+    let mut always = calm_telemetry(10);
+    for s in &mut always {
+        if let SampleBody::WirelessClient(c) = &mut s.body {
+            c.band = WifiBand::Band2_4Ghz;
+            c.bssid = Some("5c5b35f2d201".into());
+        }
+    }
+    // Its AP stops reporting around the call: nothing of it or its clients.
+    always.retain(|s| {
+        !(during(s.time)
+            && matches!(
+                s.body,
+                SampleBody::WirelessClient(_) | SampleBody::Ap(_) | SampleBody::ApRadio(_)
+            ))
+    });
+    let mut leg = sample_leg_as("old-adapter", 0);
+    leg.network.wifi_band = WifiBand::Band2_4Ghz;
+    leg.network.bssid = Some("5c5b35f2d201".into());
+    let verdict = verdicts(always, std::slice::from_ref(&leg))
+        .remove(&leg.leg_id)
+        .expect("a verdict");
+    assert_ne!(
+        verdict.primary_cause,
+        CauseCode::WirelessBand2_4Ghz,
+        "{}",
+        verdict.summary
+    );
+    assert_eq!(
+        verdict.primary_cause,
+        CauseCode::UnknownInsufficientData,
+        "{}",
+        verdict.summary
+    );
+
+    // A laptop usually on 5 GHz that fell back to 2.4 GHz during the call is.
+    let mut moved = calm_telemetry(10);
+    for s in &mut moved {
+        if let SampleBody::WirelessClient(c) = &mut s.body
+            && c.client_mac == CLIENT
+            && during(s.time)
+        {
+            c.band = WifiBand::Band2_4Ghz;
+        }
+    }
+    let leg = sample_leg_as("fell-back", 0);
+    let verdict = verdicts(moved, std::slice::from_ref(&leg))
+        .remove(&leg.leg_id)
+        .expect("a verdict");
+    assert_eq!(
+        verdict.primary_cause,
+        CauseCode::WirelessBand2_4Ghz,
+        "{}",
+        verdict.summary
+    );
+}

@@ -206,9 +206,11 @@ pub const BASELINE_MIN_SLICES: usize = 3;
 /// The usual values of the leg's network entities: each series feature (a `_p90` or `_p10` of
 /// samples: radio utilization, port errors, WAN latency, client signal...) measured on the
 /// view's samples in each of `slices` (time ranges before the leg), and the median over the
-/// slices that have data, when at least [`BASELINE_MIN_SLICES`] do. Features read from the call
-/// record itself and counts of events get no baseline. The processor passes the history; the
-/// engine then judges a noisy entity against itself.
+/// slices that have data, when at least [`BASELINE_MIN_SLICES`] do; and two usual states: a
+/// client's share of time on 2.4 GHz (for `band_2_4ghz`) and a port's negotiated speed (for
+/// `speed_drop_ratio`). Features read from the call record itself and counts of events get no
+/// baseline. The processor passes the history; the engine then judges a noisy entity against
+/// itself.
 pub fn baselines(
     leg: &CallLeg,
     view: &StateView,
@@ -241,6 +243,14 @@ pub fn baselines(
                     .or_default()
                     .push(m.value);
             }
+        }
+        // A client's usual band: a laptop that is always on 2.4 GHz (an old adapter) has no
+        // band change to blame.
+        if let Some((client, share)) = wireless::band_2_4ghz_share(&ctx) {
+            values
+                .entry((EntityKind::Client, client, "band_2_4ghz"))
+                .or_default()
+                .push(share);
         }
         // A port's usual speed, against which a renegotiation to a lower one is judged.
         for (port, speed) in wired::speeds(&ctx) {

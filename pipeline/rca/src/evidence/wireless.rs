@@ -4,6 +4,26 @@ use super::{Context, Found, Measurement, measure, p10, p90, radio_entity_id};
 use callsight_model::types::{BindingKind, ConnectionType, NetworkEventKind, SampleBody, WifiBand};
 use std::collections::BTreeSet;
 
+/// The share of the client's samples in the context's window on 2.4 GHz, if it has any: the
+/// baseline of `band_2_4ghz`, so that a client usually on 2.4 GHz is not blamed for being there.
+pub(super) fn band_2_4ghz_share(ctx: &Context<'_>) -> Option<(String, f64)> {
+    let client = ctx.view.path.client_mac.as_ref()?;
+    let bands: Vec<bool> = ctx
+        .samples()
+        .iter()
+        .filter_map(|s| match &s.body {
+            SampleBody::WirelessClient(c) if &c.client_mac == client => {
+                Some(c.band == WifiBand::Band2_4Ghz)
+            }
+            _ => None,
+        })
+        .collect();
+    (!bands.is_empty()).then(|| {
+        let on = bands.iter().filter(|b| **b).count();
+        (client.clone(), on as f64 / bands.len() as f64)
+    })
+}
+
 /// Gathers wireless evidence; returns whether any client telemetry was found.
 pub(super) fn gather(ctx: &Context<'_>, out: &mut Vec<Measurement>, found: &mut Found) -> bool {
     let path = &ctx.view.path;
