@@ -299,7 +299,6 @@ pub async fn run(options: Options) -> anyhow::Result<ExitCode> {
                 // Polled many times per simulated minute while the drive keeps its pace: no
                 // limit of a real hour's requests (mistsim's own tests check it).
                 requests_per_hour: u32::MAX,
-                ..callsight_mistsim::MistSimConfig::default()
             })
             .await?,
         );
