@@ -30,6 +30,7 @@ fuzz_target!(|body: &[u8]| {
     NORMALIZER.with(|n| {
         let mut n = n.borrow_mut();
         drop(n.wireless_clients(&scope, &items));
+        drop(n.wired_clients(&scope, &items));
         drop(n.aps(&scope, &items));
         drop(n.switch_ports(&scope, &items, &BTreeMap::new(), &gateways));
         drop(n.gateways(&scope, &items));
