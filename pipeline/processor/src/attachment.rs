@@ -5,7 +5,9 @@
 //! when the binding window no longer holds any binding of the client.
 //!
 //! The newest report wins by (time, sequence, source), whatever the order they arrive in; a
-//! report older than the kept one changes nothing.
+//! report older than the kept one changes nothing. An attachment not reported again within
+//! `processor.attachment_retention` behind the watermark is forgotten, so the table stays
+//! bounded by the clients reported lately, whatever a sender posts.
 
 use callsight_model::keys;
 use callsight_model::types::{BindingKind, NetworkSample, SampleBody};
@@ -99,6 +101,13 @@ pub fn put(
     batch.put(Table::Attachments, partition, &key, value);
     pending.insert(key, attachment);
     Ok(())
+}
+
+/// The report time of a kept attachment's value; `None` for one that does not decode.
+pub fn time_of(value: &[u8]) -> Option<i64> {
+    serde_json::from_slice::<Attachment>(value)
+        .ok()
+        .map(|a| a.time)
 }
 
 fn read_key(store: &Store, partition: u32, key: &[u8]) -> Result<Option<Attachment>, StateError> {

@@ -13,6 +13,11 @@ pub struct ProcessorConfig {
     /// How much network history the processor keeps (call records arrive hours late).
     #[serde(with = "humantime_serde")]
     pub retention: Duration,
+    /// How long a wired client's last reported attachment (its switch port) is kept without a
+    /// new report, behind the watermark: longer than `retention`, since an attachment holds for
+    /// days, but bounded, since every client MAC ever reported takes a record.
+    #[serde(with = "humantime_serde")]
+    pub attachment_retention: Duration,
     /// How late telemetry may arrive and still count; the watermark trails the newest event by
     /// this much.
     #[serde(with = "humantime_serde")]
@@ -108,6 +113,12 @@ impl ProcessorConfig {
                 "the block cache and write buffers need at least 1 MiB each",
             );
         }
+        if self.attachment_retention < self.retention {
+            p.bad(
+                "attachment_retention",
+                "must be at least processor.retention",
+            );
+        }
         if self.allowed_lateness >= self.retention {
             p.bad(
                 "allowed_lateness",
@@ -122,6 +133,7 @@ impl Default for ProcessorConfig {
     fn default() -> Self {
         ProcessorConfig {
             retention: Duration::from_secs(6 * 3600),
+            attachment_retention: Duration::from_secs(30 * 86_400),
             allowed_lateness: Duration::from_secs(120),
             settle_margin: Duration::from_secs(60),
             max_event_lead: Duration::from_secs(600),

@@ -418,3 +418,60 @@ fn two_orgs_with_the_same_macs_and_ips_never_share_evidence() {
         );
     }
 }
+
+#[test]
+fn a_wired_attachment_is_forgotten_after_its_retention_without_a_report() {
+    use callsight_model::types::{BindingKind, ClientBinding, NetworkSample, SampleBody};
+    const DAY: i64 = 86_400_000;
+    let (start, _) = call_window();
+    let sample = |time: i64, sequence: i64, body: SampleBody| NetworkSample {
+        org_id: "org".into(),
+        site_id: "site".into(),
+        time,
+        source: "test".into(),
+        sequence,
+        body,
+    };
+    let attach = sample(
+        start,
+        0,
+        SampleBody::ClientBinding(ClientBinding {
+            client_mac: "a4c3f0851b01".into(),
+            kind: BindingKind::WiredAttach,
+            switch_mac: Some(SWITCH.into()),
+            port_id: Some("ge-0/0/5".into()),
+            ..Default::default()
+        }),
+    );
+    // Telemetry of others moves the watermark on: one day, then a month and a day.
+    let later = |days: i64| {
+        sample(
+            start + days * DAY,
+            days,
+            SampleBody::SwitchPort(healthy_port(SWITCH, "ge-0/0/1")),
+        )
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = callsight_testkit::records::store(&dir);
+    let inventory = inventory();
+    let settings = settings();
+    let mut partition = Partition::open(&store, 0).expect("opens");
+    let kept = |store: &callsight_state::Store| {
+        callsight_processor::attachment::read(store, 0, "org", "a4c3f0851b01")
+            .expect("reads")
+            .is_some()
+    };
+    for (samples, expected) in [(vec![attach, later(1)], true), (vec![later(31)], false)] {
+        partition
+            .apply(
+                &store,
+                &inventory,
+                &settings,
+                &telemetry_records(&samples),
+                0,
+                None,
+            )
+            .expect("applies");
+        assert_eq!(kept(&store), expected);
+    }
+}

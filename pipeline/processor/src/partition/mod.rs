@@ -266,7 +266,7 @@ impl Partition {
         }
         let alerts = self.alerts(store, settings, &outputs, replayed.is_some())?;
         outputs.extend(alerts);
-        self.clean(store, expired)?;
+        self.clean(store, settings, expired)?;
         Ok((outputs, counts))
     }
 
@@ -568,8 +568,14 @@ impl Partition {
         store.write(batch)
     }
 
-    /// Drops scope observations and evaluation records older than retention.
-    fn clean(&mut self, store: &Store, expired: i64) -> Result<(), StateError> {
+    /// Drops scope observations and evaluation records older than retention, and wired
+    /// attachments not reported again within their retention.
+    fn clean(
+        &mut self,
+        store: &Store,
+        settings: &Settings,
+        expired: i64,
+    ) -> Result<(), StateError> {
         // Every ten minutes of event time is often enough.
         if expired == i64::MIN || expired < self.cleaned_before.saturating_add(600_000) {
             return Ok(());
@@ -584,6 +590,14 @@ impl Partition {
         for (key, value) in store.range(Table::Verdicts, self.id, &[], &[])? {
             if evaluated_parse(&value).is_some_and(|(_, _, end)| end < expired) {
                 batch.delete(Table::Verdicts, self.id, &key);
+            }
+        }
+        let forgotten = expired
+            .saturating_add(settings.retention_ms)
+            .saturating_sub(settings.attachment_retention_ms);
+        for (key, value) in store.range(Table::Attachments, self.id, &[], &[])? {
+            if attachment::time_of(&value).is_none_or(|t| t < forgotten) {
+                batch.delete(Table::Attachments, self.id, &key);
             }
         }
         store.write(batch)

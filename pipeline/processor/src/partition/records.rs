@@ -18,6 +18,8 @@ pub struct Settings {
     pub max_lead_ms: i64,
     /// Network history kept.
     pub retention_ms: i64,
+    /// How long a wired attachment is kept without a new report.
+    pub attachment_retention_ms: i64,
     /// Wall-clock wait after which a leg is evaluated partial.
     pub max_wait_ms: i64,
     /// History read for baselines.
@@ -43,6 +45,7 @@ impl Settings {
             settle_ms: ms(p.settle_margin),
             max_lead_ms: ms(p.max_event_lead),
             retention_ms: ms(p.retention),
+            attachment_retention_ms: ms(p.attachment_retention),
             max_wait_ms: ms(p.max_wait),
             baseline_history_ms: ms(p.baseline_history),
             baseline_slices: p.baseline_slices,
