@@ -229,10 +229,7 @@ impl MistSim {
     /// Takes lines of the network's truth without delivering the webhooks they cause: returns
     /// the new version and the deliveries (each topic's events), to be recorded.
     pub fn take(&self, lines: &[Value]) -> (u64, Deliveries) {
-        let mut inner = self.shared.lock();
-        let deliveries = inner.state.apply(lines);
-        inner.stats.version += 1;
-        (inner.stats.version, deliveries)
+        take(&self.shared, lines)
     }
 
     /// Waits until a complete poll read `version` or later; false after `timeout`.
@@ -274,13 +271,17 @@ impl Drop for MistSim {
     }
 }
 
+/// Takes lines into the org's state: the new version and the deliveries they cause.
+fn take(shared: &Shared, lines: &[Value]) -> (u64, Deliveries) {
+    let mut inner = shared.lock();
+    let deliveries = inner.state.apply(lines);
+    inner.stats.version += 1;
+    (inner.stats.version, deliveries)
+}
+
 async fn apply(shared: &Shared, lines: &[Value]) -> Result<u64, SimError> {
-    let (deliveries, url, version) = {
-        let mut inner = shared.lock();
-        let deliveries = inner.state.apply(lines);
-        inner.stats.version += 1;
-        (deliveries, inner.webhook_url.clone(), inner.stats.version)
-    };
+    let (version, deliveries) = take(shared, lines);
+    let url = shared.lock().webhook_url.clone();
     if let Some(url) = url {
         deliver(shared, &url, deliveries).await?;
     }

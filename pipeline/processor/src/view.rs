@@ -120,10 +120,19 @@ pub fn build(
 
     // The client: by MAC, else by IP at that time.
     let mut client_mac: Option<String> = None;
-    // A wired attachment kept past the windows, reported before the leg ended.
-    let kept = |mac: &str| -> Result<Option<Attachment>, StateError> {
-        Ok(attachment::read(store, partition, org, mac)?
-            .filter(|a| a.time <= window_to && a.port().is_some()))
+    // A wired attachment kept past the windows, reported before the leg ended; read once per
+    // MAC (the leg's, and the one its IP names when that is another).
+    let mut kept_of: Option<(String, Option<Attachment>)> = None;
+    let mut kept = |mac: &str| -> Result<Option<Attachment>, StateError> {
+        if let Some((of, kept)) = &kept_of
+            && of == mac
+        {
+            return Ok(kept.clone());
+        }
+        let kept = attachment::read(store, partition, org, mac)?
+            .filter(|a| a.time <= window_to && a.port().is_some());
+        kept_of = Some((mac.to_string(), kept.clone()));
+        Ok(kept)
     };
     if let Some(mac) = leg.network.mac_address.as_deref().filter(|m| !m.is_empty()) {
         let wireless = reader.window(Window::ClientMac, mac)?;

@@ -120,6 +120,17 @@ pub(crate) fn measure(
     entity_id: &str,
     value: Option<f64>,
 ) {
+    measure_against(out, metric, entity_id, value, None);
+}
+
+/// [`measure`], saying what the value was measured against (`basis`).
+pub(crate) fn measure_against(
+    out: &mut Vec<Measurement>,
+    metric: &'static str,
+    entity_id: &str,
+    value: Option<f64>,
+    basis: Option<String>,
+) {
     let Some(value) = value.filter(|v| v.is_finite()) else {
         return;
     };
@@ -128,7 +139,7 @@ pub(crate) fn measure(
         feature,
         entity_id: entity_id.to_string(),
         value,
-        basis: None,
+        basis,
     });
 }
 
@@ -171,7 +182,7 @@ pub(crate) fn gather(
             found.wan = wan::gather(&ctx, config, &mut measurements);
         }
     }
-    remote::gather(&ctx, &mut measurements, streams);
+    remote::gather(&ctx, config, &mut measurements, streams);
 
     let mut evidence: Vec<Evidence> = measurements
         .into_iter()

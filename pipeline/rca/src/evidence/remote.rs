@@ -2,16 +2,21 @@
 //! and Microsoft's media relay.
 
 use super::{Context, Measurement, measure};
+use crate::config::RcaConfig;
+use crate::features;
 use callsight_model::types::{
     ConnectionType, CounterpartKind, StreamDirection, StreamQuality, TransportProtocol,
 };
 
-/// The share of a call over which a participant's own network degrading the media marks that
-/// side as poor: the default threshold of the remote participant features.
-const FAR_SIDE_POOR_RATIO: f64 = 0.1;
+/// The configured threshold of `metric`, a remote participant feature.
+fn threshold(config: &RcaConfig, metric: &str) -> f64 {
+    let default = features::find(metric).map_or(f64::INFINITY, |f| f.threshold);
+    config.threshold(metric, default)
+}
 
 pub(super) fn gather(
     ctx: &Context<'_>,
+    config: &RcaConfig,
     out: &mut Vec<Measurement>,
     poor: &[(StreamDirection, StreamQuality)],
 ) {
@@ -51,14 +56,17 @@ pub(super) fn gather(
         }
     }
     // Peer to peer, the round trip crosses the other participant's network too: when that one's
-    // own client saw its network degrade the media either way, a long round trip is no evidence
-    // against the relay.
+    // own client saw its network degrade the media either way (past the thresholds of the two
+    // features above), a long round trip is no evidence against the relay.
+    let (sent_bar, received_bar) = (
+        threshold(config, "sender_sent_quality_event_ratio"),
+        threshold(config, "receiver_received_quality_event_ratio"),
+    );
     let far_side_poor = peer_to_peer
         && leg.other_legs.iter().any(|o| {
-            [o.sent_quality_event_ratio, o.received_quality_event_ratio]
-                .into_iter()
-                .flatten()
-                .any(|r| r >= FAR_SIDE_POOR_RATIO)
+            o.sent_quality_event_ratio.is_some_and(|r| r >= sent_bar)
+                || o.received_quality_event_ratio
+                    .is_some_and(|r| r >= received_bar)
         });
 
     // Off every known site: home Wi-Fi, an ISP, a hotel. Teams' own view of the network is

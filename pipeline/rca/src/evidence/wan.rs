@@ -5,7 +5,7 @@
 //! with the samples by a source that knows the contract (NDJSON), and the interface's
 //! negotiated speed (all Mist reports). The evidence says which it used.
 
-use super::{Context, Measurement, measure, p90};
+use super::{Context, Measurement, measure, measure_against, p90};
 use crate::config::RcaConfig;
 use crate::view::WanRef;
 use callsight_model::keys;
@@ -151,11 +151,13 @@ pub(super) fn gather(ctx: &Context<'_>, config: &RcaConfig, out: &mut Vec<Measur
         measure(out, "wan_latency_ms_p90", &id, p90(&latency));
         measure(out, "wan_jitter_ms_p90", &id, p90(&jitter));
         measure(out, "wan_loss_ratio_p90", &id, p90(&loss));
-        let before = out.len();
-        measure(out, "wan_utilization_p90", &id, p90(&utilization));
-        if let (Some(m), Some(c)) = (out.get_mut(before..).and_then(|m| m.first_mut()), &capacity) {
-            m.basis = Some(c.basis.clone());
-        }
+        measure_against(
+            out,
+            "wan_utilization_p90",
+            &id,
+            p90(&utilization),
+            capacity.map(|c| c.basis),
+        );
         measure(out, "wan_down", &id, Some(downs.len() as f64));
     }
     found
